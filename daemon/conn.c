@@ -1,0 +1,349 @@
+/* conn.c: one client connection. Reads into the input buffer, cuts it into
+ * frames with the resumable scanner (size and depth limits enforced as
+ * bytes arrive), hands each frame to dispatch.c, and writes the output
+ * buffer back. Flow control: input is not read while too many writes are
+ * in flight or too many reply bytes are waiting for the peer; a peer whose
+ * pending replies pass the hard limit is dropped. After a protocol error
+ * the peer gets its error reply, then the connection closes (others carry
+ * on). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "log.h"
+#include "manager.h"
+#include "proto/limits.h"
+#include "proto/macro.h"
+#include "proto/rpc.h"
+
+#define READ_CHUNK      (64u * 1024u)
+#define READ_BUDGET     (256u * 1024u)  /* bytes read per wakeup, for fairness */
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static bool peer_allowed(int fd, bool has_gid, gid_t gid, struct ucred *ret_cred) {
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        gid_t groups[256];
+        socklen_t glen = sizeof groups;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return false;
+        *ret_cred = cred;
+        if (cred.uid == 0 || cred.uid == geteuid())
+                return true;
+        if (!has_gid)
+                return false;
+        if (cred.gid == gid)
+                return true;
+        /* Supplementary groups of the peer, as the kernel recorded them at connect(). */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) < 0)
+                return false;
+        for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+                if (groups[i] == gid)
+                        return true;
+        return false;
+}
+
+/* Best effort: one error frame to a connection we will not serve. */
+static void send_refusal(int fd, RpcCode code, const char *message) {
+        msgpack_packer pk;
+        Buf b = {0};
+
+        msgpack_packer_init(&pk, &b, buf_pack_write);
+        if (rpc_pack_error(&pk, false, 0, code, message, NULL) >= 0 && !b.oom)
+                (void) send(fd, buf_head(&b), buf_pending(&b), MSG_NOSIGNAL | MSG_DONTWAIT);
+        buf_done(&b);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
+        struct ucred cred = {0};
+        Conn *c;
+        int r;
+
+        if (!peer_allowed(fd, has_gid, socket_gid, &cred)) {
+                log_warning("Refused connection from pid %d uid %u gid %u: not root, not our user, not in the socket's group",
+                            (int) cred.pid, (unsigned) cred.uid, (unsigned) cred.gid);
+                send_refusal(fd, RPC_PERMISSION_DENIED, "peer is not authorized to use rolesd");
+                close(fd);
+                return -EACCES;
+        }
+        if (m->n_conns >= m->max_conns) {
+                log_warning("Refused connection from pid %d uid %u: %u connections already open",
+                            (int) cred.pid, (unsigned) cred.uid, m->n_conns);
+                send_refusal(fd, RPC_RESOURCE_EXHAUSTED, "too many connections");
+                close(fd);
+                return -EUSERS;
+        }
+
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                close(fd);
+                return -ENOMEM;
+        }
+        c->manager = m;
+        c->fd = fd;
+        c->refs = 1;
+        c->uid = cred.uid;
+        c->pid = cred.pid;
+        c->last_activity = c->last_progress = now_usec();
+        scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
+
+        r = sd_event_add_io(m->event, &c->io, fd, EPOLLIN, on_io, c);
+        if (r < 0) {
+                close(fd);
+                free(c);
+                return r;
+        }
+
+        c->next = m->conns;
+        if (m->conns)
+                m->conns->prev = c;
+        m->conns = c;
+        m->n_conns++;
+        log_debug("Connection from pid %d uid %u", (int) cred.pid, (unsigned) cred.uid);
+        if (ret)
+                *ret = c;
+        return 0;
+}
+
+Conn *conn_ref(Conn *c) {
+        c->refs++;
+        return c;
+}
+
+Conn *conn_unref(Conn *c) {
+        if (!c)
+                return NULL;
+        if (--c->refs > 0)
+                return NULL;
+        sd_event_source_disable_unref(c->io);
+        if (c->fd >= 0)
+                close(c->fd);
+        buf_done(&c->in);
+        buf_done(&c->out);
+        free(c);
+        return NULL;
+}
+
+void conn_close(Conn *c) {
+        Manager *m = c->manager;
+
+        if (c->fd < 0)
+                return;
+        c->io = sd_event_source_disable_unref(c->io);
+        close(c->fd);
+        c->fd = -1;
+        buf_done(&c->in);
+        buf_done(&c->out);
+
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                m->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        c->prev = c->next = NULL;
+        m->n_conns--;
+
+        manager_conn_closed(m, c);
+        conn_unref(c);          /* the manager's reference */
+}
+
+/* Reads the msgid of a frame from its first bytes: [0, msgid, ... */
+static bool peek_msgid(const char *p, size_t n, uint32_t *ret) {
+        const uint8_t *b = (const uint8_t *) p;
+
+        if (n < 3 || b[0] != 0x94 || b[1] != 0x00)
+                return false;
+        if (b[2] <= 0x7f) {
+                *ret = b[2];
+                return true;
+        }
+        if (b[2] == 0xcc && n >= 4) {
+                *ret = b[3];
+                return true;
+        }
+        if (b[2] == 0xcd && n >= 5) {
+                *ret = (uint32_t) b[3] << 8 | b[4];
+                return true;
+        }
+        if (b[2] == 0xce && n >= 7) {
+                *ret = (uint32_t) b[3] << 24 | (uint32_t) b[4] << 16 | (uint32_t) b[5] << 8 | b[6];
+                return true;
+        }
+        return false;
+}
+
+static void protocol_error(Conn *c, ScanResult sr) {
+        msgpack_packer pk;
+        uint32_t msgid = 0;
+        bool has_msgid = peek_msgid(buf_head(&c->in), buf_pending(&c->in), &msgid);
+        RpcCode code = sr == SCAN_TOO_BIG ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT;
+        const char *message = sr == SCAN_TOO_BIG ? "frame exceeds the size limit of 1048576 bytes" :
+                              sr == SCAN_TOO_DEEP ? "frame nests deeper than 16 levels" :
+                                                    "frame is not valid MessagePack";
+
+        log_warning("Closing connection of pid %d uid %u: %s", (int) c->pid, (unsigned) c->uid, message);
+        msgpack_packer_init(&pk, &c->out, buf_pack_write);
+        (void) rpc_pack_error(&pk, has_msgid, msgid, code, message, NULL);
+        c->closing = true;
+        buf_clear(&c->in);
+}
+
+static bool input_blocked(Conn *c) {
+        return c->closing || c->fd < 0 || c->inflight >= CONN_INFLIGHT_MAX ||
+               buf_pending(&c->out) >= CONN_OUTBUF_SOFT;
+}
+
+/* Dispatches every complete frame in the input buffer, as long as the
+ * connection is allowed to take more work. */
+static void conn_process(Conn *c) {
+        while (!input_blocked(c)) {
+                size_t size = 0;
+                ScanResult sr;
+
+                sr = scanner_feed(&c->scan, buf_head(&c->in), buf_pending(&c->in), &size);
+                if (sr == SCAN_NEED_MORE)
+                        break;
+                if (sr != SCAN_COMPLETE) {
+                        protocol_error(c, sr);
+                        break;
+                }
+                dispatch_frame(c, buf_head(&c->in), size);
+                if (c->fd < 0)
+                        return;
+                buf_consume(&c->in, size);
+        }
+}
+
+static int conn_read(Conn *c) {
+        size_t total = 0;
+
+        while (total < READ_BUDGET && !input_blocked(c)) {
+                char *p = buf_reserve(&c->in, READ_CHUNK);
+                ssize_t n;
+
+                if (!p)
+                        return -ENOMEM;
+                n = recv(c->fd, p, READ_CHUNK, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                break;
+                        return -errno;
+                }
+                if (n == 0) {
+                        c->read_eof = true;
+                        break;
+                }
+                c->in.len += (size_t) n;
+                total += (size_t) n;
+                c->last_activity = now_usec();
+                conn_process(c);
+                if (c->fd < 0)
+                        return 0;
+        }
+        return 0;
+}
+
+static int conn_send(Conn *c) {
+        while (buf_pending(&c->out) > 0) {
+                ssize_t n = send(c->fd, buf_head(&c->out), buf_pending(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return 0;
+                        return -errno;
+                }
+                buf_consume(&c->out, (size_t) n);
+                c->last_activity = c->last_progress = now_usec();
+        }
+        return 0;
+}
+
+/* Decides what to wait for next, or closes when nothing more is due. */
+void conn_kick(Conn *c) {
+        uint32_t events = 0;
+        int r;
+
+        if (c->fd < 0)
+                return;
+        if (c->out.oom) {
+                log_error("Out of memory for the replies of pid %d; closing", (int) c->pid);
+                conn_close(c);
+                return;
+        }
+        if (buf_pending(&c->out) > CONN_OUTBUF_HARD) {
+                log_warning("Closing connection of pid %d uid %u: %zu reply bytes unread",
+                            (int) c->pid, (unsigned) c->uid, buf_pending(&c->out));
+                conn_close(c);
+                return;
+        }
+        /* Frames left in the buffer may be processable again now. */
+        if (!input_blocked(c) && buf_pending(&c->in) > 0)
+                conn_process(c);
+        if (c->fd < 0)
+                return;
+
+        r = conn_send(c);
+        if (r < 0) {
+                log_debug_errno(r, "Write to pid %d failed", (int) c->pid);
+                conn_close(c);
+                return;
+        }
+        if (buf_pending(&c->out) == 0)
+                c->last_progress = now_usec();
+
+        if ((c->closing || c->read_eof || c->manager->stopping) && c->inflight == 0 &&
+            buf_pending(&c->out) == 0) {
+                conn_close(c);
+                return;
+        }
+
+        if (!input_blocked(c) && !c->read_eof && !c->manager->stopping)
+                events |= EPOLLIN;
+        if (buf_pending(&c->out) > 0)
+                events |= EPOLLOUT;
+        r = sd_event_source_set_io_events(c->io, events);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->io, events ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (r < 0) {
+                log_error_errno(r, "Cannot update events of a connection");
+                conn_close(c);
+        }
+}
+
+void conn_flush(Conn *c) {
+        conn_kick(c);
+}
+
+void conn_write_done(Conn *c) {
+        conn_kick(c);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Conn *c = userdata;
+        int r = 0;
+
+        conn_ref(c);
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                r = conn_read(c);
+        if (r < 0 && c->fd >= 0) {
+                log_debug_errno(r, "Read from pid %d failed", (int) c->pid);
+                conn_close(c);
+        }
+        conn_kick(c);
+        conn_unref(c);
+        return 0;
+}

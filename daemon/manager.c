@@ -1,0 +1,200 @@
+/* manager.c: the daemon's lifetime. Opens the store, the writer thread and
+ * the listeners, announces READY=1 with a STATUS= line, keeps the watchdog
+ * fed, sweeps idle and stalled connections, and on SIGTERM/SIGINT stops
+ * accepting, answers what is already due (queued writes are committed, new
+ * requests get `unavailable`), then returns so main() can close the store. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "listen.h"
+#include "log.h"
+#include "manager.h"
+#include "proto/limits.h"
+#include "proto/macro.h"
+#include "proto/rpc.h"
+#include "proto/wire.h"
+
+#define SWEEP_INTERVAL_USEC     (5ull * 1000000ull)
+#define STOP_GRACE_USEC         (10ull * 1000000ull)
+
+static void on_write_complete(WriteOp *op, void *userdata) {
+        Conn *c = op->conn;
+        msgpack_packer pk;
+
+        c->inflight--;
+        if (c->fd >= 0 && !op->notify) {
+                msgpack_packer_init(&pk, &c->out, buf_pack_write);
+                if (op->r >= 0) {
+                        (void) rpc_pack_result_begin(&pk, op->msgid);
+                        (void) mp_pack_raw(&pk, buf_head(&op->result), buf_pending(&op->result));
+                } else
+                        (void) rpc_pack_error(&pk, op->has_msgid, op->msgid, rpc_code_from_errno(op->r),
+                                              rpc_err_message(op->r, &op->err), op->err.field);
+        }
+        if (c->fd >= 0)
+                conn_write_done(c);
+        conn_unref(c);
+        writeop_free(op);
+        manager_check_stop(userdata);
+}
+
+static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        for (Conn *c = m->conns, *next; c; c = next) {
+                next = c->next;
+                if (buf_pending(&c->out) > 0 && usec > c->last_progress + CONN_STALL_TIMEOUT_USEC) {
+                        log_warning("Closing connection of pid %d uid %u: it has not read its replies for %llus",
+                                    (int) c->pid, (unsigned) c->uid, CONN_STALL_TIMEOUT_USEC / 1000000ull);
+                        conn_close(c);
+                } else if (c->inflight == 0 && buf_pending(&c->out) == 0 &&
+                           usec > c->last_activity + CONN_IDLE_TIMEOUT_USEC) {
+                        log_debug("Closing idle connection of pid %d", (int) c->pid);
+                        conn_close(c);
+                }
+        }
+        (void) sd_event_source_set_time(s, usec + SWEEP_INTERVAL_USEC);
+        return 0;
+}
+
+void manager_conn_closed(Manager *m, Conn *c) {
+        manager_check_stop(m);
+}
+
+void manager_check_stop(Manager *m) {
+        if (!m->stopping)
+                return;
+        if (m->n_conns > 0 || writer_pending(m->writer) > 0)
+                return;
+        (void) sd_event_exit(m->event, 0);
+}
+
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning("Clients still connected after %llus; closing them",
+                    STOP_GRACE_USEC / 1000000ull);
+        /* Writes already queued are still committed by writer_free(). */
+        for (Conn *c = m->conns, *next; c; c = next) {
+                next = c->next;
+                conn_close(c);
+        }
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now;
+
+        if (m->stopping)
+                return 0;
+        log_info("Received %s, stopping", strsignal((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+        m->stopping = true;
+        listen_close(m);
+
+        /* Connections stop reading; what they already sent is answered. */
+        for (Conn *c = m->conns, *next; c; c = next) {
+                next = c->next;
+                conn_kick(c);
+        }
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_add_time(m->event, &m->stop_timer, CLOCK_MONOTONIC, now + STOP_GRACE_USEC, 0,
+                                 on_stop_timeout, m);
+        manager_check_stop(m);
+        return 0;
+}
+
+int manager_new(const ManagerConfig *cfg, Manager **ret) {
+        Manager *m;
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->max_conns = cfg->max_conns ? cfg->max_conns : CONN_MAX_DEFAULT;
+        m->db_path = cfg->db_path;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                goto fail;
+        sigset_t ss;
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        (void) signal(SIGPIPE, SIG_IGN);
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r >= 0)
+                r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &m->start_usec);
+        *ret = m;
+        return 0;
+fail:
+        manager_free(m);
+        return r;
+}
+
+int manager_startup(Manager *m, const ManagerConfig *cfg) {
+        uint64_t orgs = 0, roles = 0;
+        MDB_txn *txn = NULL;
+        int r;
+
+        r = store_open(cfg->db_path, &(StoreOptions) {0}, &m->store);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the role database in %s", cfg->db_path);
+        r = writer_new(m->store, m->event, on_write_complete, m, &m->writer);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the writer thread");
+        r = listen_open(m, cfg->socket_path);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &m->sweep, CLOCK_MONOTONIC, SWEEP_INTERVAL_USEC, 0,
+                                       on_sweep, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the sweep timer");
+
+        r = store_read_begin(m->store, &txn);
+        if (r >= 0) {
+                r = store_stats(m->store, txn, &orgs, &roles);
+                store_read_end(m->store, txn);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the role database");
+
+        log_info("rolesd %s serving %llu roles in %llu organizations from %s", ROLESD_VERSION,
+                 (unsigned long long) roles, (unsigned long long) orgs, cfg->db_path);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %llu roles in %llu organizations",
+                          (unsigned long long) roles, (unsigned long long) orgs);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        return sd_event_loop(m->event);
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        /* Close clients first, then let the writer commit what is queued. */
+        while (m->conns)
+                conn_close(m->conns);
+        m->writer = writer_free(m->writer);
+        listen_close(m);
+        sd_event_source_disable_unref(m->sweep);
+        sd_event_source_disable_unref(m->stop_timer);
+        m->store = store_close(m->store);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}

@@ -1,0 +1,58 @@
+/* manager.h: the daemon as one object: event loop, listeners, the set of
+ * connections, the store and the writer thread, signals, watchdog and
+ * orderly shutdown. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "conn.h"
+#include "store.h"
+#include "writer.h"
+
+#define MANAGER_LISTEN_MAX 8
+
+typedef struct Listener {
+        struct Manager *manager;
+        int fd;
+        sd_event_source *source;
+        char *path;                     /* filesystem path of the socket, NULL if none */
+} Listener;
+
+typedef struct Manager {
+        sd_event *event;
+        Store *store;
+        Writer *writer;
+        Listener listeners[MANAGER_LISTEN_MAX];
+        unsigned n_listeners;
+        char *bound_path;               /* socket we bound ourselves (unlinked at exit) */
+        Conn *conns;                    /* open connections */
+        unsigned n_conns;
+        unsigned max_conns;
+        bool stopping;                  /* SIGTERM seen: answer what is due, accept nothing new */
+        sd_event_source *sweep;         /* idle/stall timer */
+        sd_event_source *stop_timer;    /* gives up waiting for clients at shutdown */
+        uint64_t start_usec;
+        const char *db_path;
+} Manager;
+
+typedef struct ManagerConfig {
+        const char *socket_path;        /* used when no socket is passed */
+        const char *db_path;
+        unsigned max_conns;
+} ManagerConfig;
+
+int manager_new(const ManagerConfig *cfg, Manager **ret);
+/* Opens the store, the listeners and the writer; sends READY=1. */
+int manager_startup(Manager *m, const ManagerConfig *cfg);
+/* Runs until SIGTERM/SIGINT and a clean drain. */
+int manager_run(Manager *m);
+Manager *manager_free(Manager *m);
+static inline void manager_freep(Manager **m) { manager_free(*m); }
+
+/* conn.c tells the manager when a connection goes away. */
+void manager_conn_closed(Manager *m, Conn *c);
+/* Checks whether shutdown can finish now. */
+void manager_check_stop(Manager *m);

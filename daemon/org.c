@@ -1,0 +1,292 @@
+/* org.c: provisioning (org.add, key.add, user.add) and server.status.
+ * Provisioning is for local peers only: a call carrying a REST credential
+ * is refused, whatever the credential. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "manager.h"
+#include "proto/limits.h"
+#include "proto/macro.h"
+#include "proto/utf8.h"
+#include "proto/wire.h"
+
+static int fail(RpcErr *err, int r, const char *field, const char *message) {
+        err->field = field;
+        err->message = message;
+        return r;
+}
+
+static const char *const provisioning_ignore[] = { NULL };
+
+/* The common head of every provisioning parse: no REST credentials. */
+static int refuse_auth(const msgpack_object *params, RpcErr *err) {
+        if (mp_map_get(params, "auth"))
+                return fail(err, -EACCES, "auth", "provisioning is for local administrators, not REST credentials");
+        return 0;
+}
+
+static bool text_ok(const char *s, size_t max) {
+        size_t n = strlen(s);
+        return n > 0 && n <= max;
+}
+
+/* ---- org.add ---- */
+
+typedef struct OrgAddArgs {
+        OptU64 id;
+        char *name;
+        char *provider;
+} OrgAddArgs;
+
+void org_add_free(void *args) {
+        OrgAddArgs *a = args;
+
+        if (!a)
+                return;
+        free(a->name);
+        free(a->provider);
+        free(a);
+}
+
+int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
+        static const ParamField table[] = {
+                { "id",       param_opt_u64, offsetof(OrgAddArgs, id),       true  },
+                { "name",     param_str,     offsetof(OrgAddArgs, name),     false },
+                { "provider", param_str,     offsetof(OrgAddArgs, provider), false },
+                {0}
+        };
+        OrgAddArgs *a;
+        int r;
+
+        r = refuse_auth(params, err);
+        if (r < 0)
+                return r;
+        a = calloc(1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        r = params_parse(params, table, a, provisioning_ignore, &err->field);
+        if (r >= 0 && a->id.v == 0)
+                r = fail(err, -EINVAL, "id", "organization 0 is the Rocket.Chat workspace; ids start at 1");
+        if (r >= 0 && a->name && !text_ok(a->name, ORG_NAME_MAX))
+                r = fail(err, -EINVAL, "name", "name must be 1 to 256 bytes");
+        if (r >= 0 && a->provider && !text_ok(a->provider, ORG_NAME_MAX))
+                r = fail(err, -EINVAL, "provider", "provider must be 1 to 256 bytes");
+        if (r < 0) {
+                org_add_free(a);
+                return r;
+        }
+        *ret_args = a;
+        return 0;
+}
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+int org_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+        OrgAddArgs *a = args;
+        Org o = { .id = a->id.v, .name = a->name, .provider = a->provider };
+        int r;
+
+        r = store_org_add(s, txn, &o, now_ms());
+        if (r == -EEXIST)
+                return fail(err, r, "id", "organization already exists");
+        if (r < 0)
+                return r;
+        return org_pack(pk, &o) < 0 ? -ENOMEM : 0;
+}
+
+/* ---- key.add ---- */
+
+typedef struct KeyAddArgs {
+        char *user_role;
+        OptU64 org;
+        char *provider;
+} KeyAddArgs;
+
+void key_add_free(void *args) {
+        KeyAddArgs *a = args;
+
+        if (!a)
+                return;
+        free(a->user_role);
+        free(a->provider);
+        free(a);
+}
+
+int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
+        static const ParamField table[] = {
+                { "user_role", param_str,     offsetof(KeyAddArgs, user_role), true  },
+                { "org",       param_opt_u64, offsetof(KeyAddArgs, org),       false },
+                { "provider",  param_str,     offsetof(KeyAddArgs, provider),  false },
+                {0}
+        };
+        KeyAddArgs *a;
+        int r;
+
+        r = refuse_auth(params, err);
+        if (r < 0)
+                return r;
+        a = calloc(1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        r = params_parse(params, table, a, provisioning_ignore, &err->field);
+        if (r >= 0 && strcmp(a->user_role, "PROVIDER") == 0) {
+                if (!a->provider || !text_ok(a->provider, ORG_NAME_MAX))
+                        r = fail(err, -EINVAL, "provider", "a PROVIDER key needs a provider");
+                else if (a->org.set)
+                        r = fail(err, -EINVAL, "org", "a PROVIDER key has no organization of its own");
+        } else if (r >= 0 && !a->org.set)
+                r = fail(err, -EINVAL, "org", "this user-role needs an organization");
+        else if (r >= 0 && a->org.v == 0)
+                r = fail(err, -EINVAL, "org", "Partoo keys belong to organizations 1 and up");
+        if (r < 0) {
+                key_add_free(a);
+                return r;
+        }
+        *ret_args = a;
+        return 0;
+}
+
+int key_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+        KeyAddArgs *a = args;
+        _cleanup_(org_done) Org o = {0};
+        _cleanup_free_ char *key = NULL;
+        StoredKey k = {
+                .user_role = a->user_role,
+                .has_org = a->org.set,
+                .org = a->org.v,
+                .provider = a->provider,
+        };
+        int r;
+
+        if (a->org.set) {
+                r = store_org_get(s, txn, a->org.v, &o);
+                if (r == -ENOENT)
+                        return fail(err, r, "org", "no such organization");
+                if (r < 0)
+                        return r;
+                if (a->provider && (!o.provider || strcmp(a->provider, o.provider) != 0))
+                        return fail(err, -EINVAL, "provider", "provider differs from the organization's");
+                k.provider = o.provider;
+        }
+        r = auth_key_new(s, txn, &k, &key);
+        if (r == -EINVAL)
+                return fail(err, r, "user_role",
+                            "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER");
+        if (r < 0)
+                return r;
+        msgpack_pack_map(pk, 1);
+        return mp_pack_kv_str(pk, "api_key", key) < 0 ? -ENOMEM : 0;
+}
+
+/* ---- user.add ---- */
+
+typedef struct UserAddArgs {
+        char *username;
+        char **roles;
+} UserAddArgs;
+
+void user_add_free(void *args) {
+        UserAddArgs *a = args;
+
+        if (!a)
+                return;
+        free(a->username);
+        strv_free(a->roles);
+        free(a);
+}
+
+int user_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
+        static const ParamField table[] = {
+                { "username", param_str,  offsetof(UserAddArgs, username), true  },
+                { "roles",    param_strv, offsetof(UserAddArgs, roles),    false },
+                {0}
+        };
+        UserAddArgs *a;
+        size_t n = 0;
+        int r;
+
+        r = refuse_auth(params, err);
+        if (r < 0)
+                return r;
+        a = calloc(1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        r = params_parse(params, table, a, provisioning_ignore, &err->field);
+        if (r >= 0 && !text_ok(a->username, USERNAME_MAX))
+                r = fail(err, -EINVAL, "username", "username must be 1 to 256 bytes");
+        for (char **i = a->roles; r >= 0 && i && *i; i++)
+                n++;
+        if (r >= 0 && n > USER_ROLES_MAX)
+                r = fail(err, -EINVAL, "roles", "too many roles");
+        if (r < 0) {
+                user_add_free(a);
+                return r;
+        }
+        *ret_args = a;
+        return 0;
+}
+
+int user_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+        static const char *const default_roles[] = { "user", NULL };
+        UserAddArgs *a = args;
+        _cleanup_free_ char *user_id = NULL, *token = NULL;
+        StoredUser u = {
+                .username = a->username,
+                .roles = a->roles && a->roles[0] ? a->roles : (char **) default_roles,
+        };
+        const void *blob;
+        size_t len;
+        int r;
+
+        for (char **i = u.roles; *i; i++) {
+                r = store_role_get(s, txn, 0, "name", *i, &blob, &len);
+                if (r == -ENOENT)
+                        return fail(err, r, "roles", "no such workspace role");
+                if (r < 0)
+                        return r;
+        }
+        r = auth_user_new(s, txn, &u, &user_id, &token, &err->field);
+        if (r == -EEXIST)
+                return fail(err, r, err->field, "username already exists");
+        if (r < 0)
+                return r;
+        msgpack_pack_map(pk, 2);
+        mp_pack_kv_str(pk, "user_id", user_id);
+        return mp_pack_kv_str(pk, "token", token) < 0 ? -ENOMEM : 0;
+}
+
+/* ---- server.status ---- */
+
+int server_status_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                       RpcErr *err) {
+        static const ParamField table[] = { {0} };
+        uint64_t orgs, roles, batches, ops, now = 0;
+        int r;
+
+        r = params_parse(params, table, NULL, NULL, &err->field);
+        if (r < 0)
+                return r;
+        r = store_stats(m->store, txn, &orgs, &roles);
+        if (r < 0)
+                return r;
+        writer_stats(m->writer, &batches, &ops);
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+
+        msgpack_pack_map(pk, 8);
+        mp_pack_kv_str(pk, "version", ROLESD_VERSION);
+        mp_pack_kv_u64(pk, "organizations", orgs);
+        mp_pack_kv_u64(pk, "roles", roles);
+        mp_pack_kv_u64(pk, "connections", m->n_conns);
+        mp_pack_kv_u64(pk, "map_size", store_mapsize(m->store));
+        mp_pack_kv_u64(pk, "uptime_ms", (now - m->start_usec) / 1000u);
+        mp_pack_kv_u64(pk, "write_batches", batches);
+        return mp_pack_kv_u64(pk, "writes", ops) < 0 ? -ENOMEM : 0;
+}

@@ -1,0 +1,408 @@
+/* role.c: the role methods. role.create validates a role by the rules of
+ * its organization's dialect (Partoo for org > 0, Rocket.Chat for org 0),
+ * checks its permissions against the org's catalog and inserts it; reads
+ * copy stored records into the reply without re-encoding them. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "manager.h"
+#include "proto/limits.h"
+#include "proto/macro.h"
+#include "proto/utf8.h"
+#include "proto/wire.h"
+
+#define PARTOO_FORBIDDEN ",;/\\|<>"
+
+typedef struct RoleCreateArgs {
+        Auth auth;
+        OptU64 org;
+        char *name;
+        char *api_id;
+        char *description;
+        char *scope;
+        char **permissions;
+        bool mandatory2fa;
+} RoleCreateArgs;
+
+static const ParamField role_create_table[] = {
+        { "auth",         param_auth,    offsetof(RoleCreateArgs, auth),         false },
+        { "org",          param_opt_u64, offsetof(RoleCreateArgs, org),          false },
+        { "name",         param_str,     offsetof(RoleCreateArgs, name),         true  },
+        { "api_id",       param_str,     offsetof(RoleCreateArgs, api_id),       false },
+        { "description",  param_str,     offsetof(RoleCreateArgs, description),  false },
+        { "scope",        param_str,     offsetof(RoleCreateArgs, scope),        false },
+        { "permissions",  param_strv,    offsetof(RoleCreateArgs, permissions),  false },
+        { "mandatory2fa", param_bool,    offsetof(RoleCreateArgs, mandatory2fa), false },
+        {0}
+};
+
+void role_create_free(void *args) {
+        RoleCreateArgs *a = args;
+
+        if (!a)
+                return;
+        auth_done(&a->auth);
+        free(a->name);
+        free(a->api_id);
+        free(a->description);
+        free(a->scope);
+        strv_free(a->permissions);
+        free(a);
+}
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+static int fail(RpcErr *err, int r, const char *field, const char *message) {
+        err->field = field;
+        err->message = message;
+        return r;
+}
+
+int role_create_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
+        RoleCreateArgs *a;
+        int r;
+
+        a = calloc(1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        r = params_parse(params, role_create_table, a, NULL, &err->field);
+        if (r < 0)
+                goto fail;
+        if (a->scope && strcmp(a->scope, "Users") != 0 && strcmp(a->scope, "Subscriptions") != 0) {
+                r = fail(err, -EINVAL, "scope", "scope must be Users or Subscriptions");
+                goto fail;
+        }
+        *ret_args = a;
+        return 0;
+fail:
+        role_create_free(a);
+        return r;
+}
+
+/* Partoo's rule for name, api_id and description: 1..max characters, none of ,;/\|<>. */
+static int check_partoo_text(const char *s, size_t max, const char *field, const char *length_message,
+                             RpcErr *err) {
+        size_t n = utf8_length(s, strlen(s));
+
+        if (n < 1 || n > max)
+                return fail(err, -EINVAL, field, length_message);
+        if (strpbrk(s, PARTOO_FORBIDDEN))
+                return fail(err, -EINVAL, field, "must not contain any of the characters ,;/\\|<>");
+        return 0;
+}
+
+static int validate(const RoleCreateArgs *a, uint64_t org, RpcErr *err) {
+        int r;
+
+        if (org == 0) {
+                /* The Rocket.Chat workspace: any non-empty name; api_id is the name. */
+                if (a->name[0] == 0)
+                        return fail(err, -EINVAL, "name", "name must not be empty");
+                if (a->api_id && strcmp(a->api_id, a->name) != 0)
+                        return fail(err, -EINVAL, "api_id", "in the workspace (org 0) api_id must equal name");
+                return 0;
+        }
+
+        r = check_partoo_text(a->name, PARTOO_NAME_MAX, "name", "name must be 1 to 100 characters", err);
+        if (r < 0)
+                return r;
+        if (a->api_id) {
+                r = check_partoo_text(a->api_id, PARTOO_NAME_MAX, "api_id", "api_id must be 1 to 100 characters", err);
+                if (r < 0)
+                        return r;
+        }
+        if (a->description) {
+                r = check_partoo_text(a->description, PARTOO_DESCRIPTION_MAX, "description",
+                                      "description must be 1 to 200 characters", err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Every permission must be in the org's catalog; duplicates are dropped. */
+static int check_permissions(Store *s, MDB_txn *txn, uint64_t org, char **perms, RpcErr *err) {
+        size_t w = 0;
+
+        for (size_t i = 0; perms && perms[i]; i++) {
+                bool seen = false;
+                int r = store_permission_exists(s, txn, org, perms[i]);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return fail(err, -EINVAL, "permissions", "unknown permission");
+                for (size_t j = 0; j < w && !seen; j++)
+                        seen = strcmp(perms[j], perms[i]) == 0;
+                if (seen)
+                        free(perms[i]);
+                else
+                        perms[w++] = perms[i];
+        }
+        if (perms)
+                perms[w] = NULL;
+        return 0;
+}
+
+static void new_role_id(char out[25]) {
+        uint8_t raw[12];
+        uint32_t t = (uint32_t) time(NULL);
+
+        /* Shaped like a MongoDB ObjectId, as Rocket.Chat's _id: time, then randomness. */
+        raw[0] = t >> 24; raw[1] = t >> 16; raw[2] = t >> 8; raw[3] = t;
+        randombytes_buf(raw + 4, 8);
+        sodium_bin2hex(out, 25, raw, sizeof raw);
+}
+
+int role_create_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+        static const char *const no_permissions[] = { NULL };
+        RoleCreateArgs *a = args;
+        char id[25];
+        uint64_t org;
+        Role role;
+        int r;
+
+        r = auth_check(s, txn, &a->auth, a->org, ACCESS_CREATE, &org, &err->field);
+        if (r < 0)
+                return r;
+        r = validate(a, org, err);
+        if (r < 0)
+                return r;
+        r = check_permissions(s, txn, org, a->permissions, err);
+        if (r < 0)
+                return r;
+
+        new_role_id(id);
+        role = (Role) {
+                .id = id,
+                .org = org,
+                .api_id = a->api_id ? a->api_id : a->name,
+                .name = a->name,
+                .description = a->description ? a->description : org == 0 ? "" : NULL,
+                .scope = a->scope ? a->scope : "Users",
+                .permissions = a->permissions ? a->permissions : (char **) no_permissions,
+                .mandatory2fa = a->mandatory2fa,
+                .created_at = now_ms(),
+        };
+        role.updated_at = role.created_at;
+
+        r = store_role_insert(s, txn, &role, &err->field);
+        if (r == -EEXIST)
+                return fail(err, r, err->field,
+                            err->field && strcmp(err->field, "api_id") == 0 ? "a role with this api_id already exists" :
+                            err->field && strcmp(err->field, "id") == 0 ? "role id collision, retry" :
+                                                                          "a role with this name already exists");
+        if (r < 0)
+                return r;
+        return role_pack(pk, &role) < 0 ? -ENOMEM : 0;
+}
+
+/* ---- reads ---- */
+
+typedef struct RoleGetArgs {
+        Auth auth;
+        OptU64 org;
+        char *id, *api_id, *name;
+} RoleGetArgs;
+
+static void role_get_args_done(RoleGetArgs *a) {
+        auth_done(&a->auth);
+        free(a->id);
+        free(a->api_id);
+        free(a->name);
+}
+
+int role_get_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err) {
+        static const ParamField table[] = {
+                { "auth",   param_auth,    offsetof(RoleGetArgs, auth),   false },
+                { "org",    param_opt_u64, offsetof(RoleGetArgs, org),    false },
+                { "id",     param_str,     offsetof(RoleGetArgs, id),     false },
+                { "api_id", param_str,     offsetof(RoleGetArgs, api_id), false },
+                { "name",   param_str,     offsetof(RoleGetArgs, name),   false },
+                {0}
+        };
+        _cleanup_(role_get_args_done) RoleGetArgs a = {0};
+        const char *by, *value;
+        const void *blob;
+        size_t len;
+        uint64_t org;
+        int r;
+
+        r = params_parse(params, table, &a, NULL, &err->field);
+        if (r < 0)
+                return r;
+        if (!!a.id + !!a.api_id + !!a.name != 1)
+                return fail(err, -EINVAL, a.id ? "id" : a.api_id ? "api_id" : "name",
+                            "give exactly one of id, api_id, name");
+        by = a.id ? "id" : a.api_id ? "api_id" : "name";
+        value = a.id ? a.id : a.api_id ? a.api_id : a.name;
+
+        r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        if (r < 0)
+                return r;
+        r = store_role_get(m->store, txn, org, by, value, &blob, &len);
+        if (r == -ENOENT)
+                return fail(err, r, by, "no such role");
+        if (r < 0)
+                return r;
+        return mp_pack_raw(pk, blob, len) < 0 ? -ENOMEM : 0;
+}
+
+/* A cursor names the page it starts and the sequence number of the last
+ * role before it: "<page>.<seq>". */
+static int cursor_parse(const char *s, uint64_t *ret_page, uint64_t *ret_seq) {
+        unsigned long long page, seq;
+        int n = 0;
+
+        if (sscanf(s, "%llu.%llu%n", &page, &seq, &n) != 2 || (size_t) n != strlen(s) ||
+            !strchr("0123456789", s[0]) || page < 2 || seq < 1)
+                return -EINVAL;
+        *ret_page = page;
+        *ret_seq = seq;
+        return 0;
+}
+
+typedef struct RoleListArgs {
+        Auth auth;
+        OptU64 org;
+        OptU64 page;
+        OptU64 per_page;
+        char *after;
+} RoleListArgs;
+
+static void role_list_args_done(RoleListArgs *a) {
+        auth_done(&a->auth);
+        free(a->after);
+}
+
+typedef struct ListVisit {
+        msgpack_packer *pk;
+        size_t n;
+} ListVisit;
+
+static int list_visit(const void *blob, size_t len, void *userdata) {
+        ListVisit *v = userdata;
+
+        v->n++;
+        return mp_pack_raw(v->pk, blob, len) < 0 ? -ENOMEM : 0;
+}
+
+int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err) {
+        static const ParamField table[] = {
+                { "auth",     param_auth,    offsetof(RoleListArgs, auth),     false },
+                { "org",      param_opt_u64, offsetof(RoleListArgs, org),      false },
+                { "page",     param_opt_u64, offsetof(RoleListArgs, page),     false },
+                { "per_page", param_opt_u64, offsetof(RoleListArgs, per_page), false },
+                { "after",    param_str,     offsetof(RoleListArgs, after),    false },
+                {0}
+        };
+        _cleanup_(role_list_args_done) RoleListArgs a = {0};
+        uint64_t org, count, page = 1, per_page = ROLE_LIST_PER_PAGE_DEFAULT, after_seq = 0, max_page;
+        uint64_t last_seq = 0;
+        bool more;
+        ListVisit v = { .pk = pk };
+        char next[48];
+        int r;
+
+        r = params_parse(params, table, &a, NULL, &err->field);
+        if (r < 0)
+                return r;
+        if (a.per_page.set) {
+                if (a.per_page.v < 1 || a.per_page.v > ROLE_LIST_PER_PAGE_MAX)
+                        return fail(err, -EINVAL, "per_page", "per_page must be 1 to 100");
+                per_page = a.per_page.v;
+        }
+        if (a.page.set) {
+                if (a.page.v < 1)
+                        return fail(err, -EINVAL, "page", "page must be 1 or more");
+                page = a.page.v;
+        }
+        if (a.after) {
+                if (cursor_parse(a.after, &page, &after_seq) < 0)
+                        return fail(err, -EINVAL, "after", "not a cursor returned by role.list");
+                if (a.page.set && a.page.v != page)
+                        return fail(err, -EINVAL, "page", "page does not match the cursor");
+        }
+
+        r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        if (r < 0)
+                return r;
+        r = store_role_count(m->store, txn, org, &count);
+        if (r < 0)
+                return r;
+        max_page = count == 0 ? 1 : (count + per_page - 1) / per_page;
+
+        /* The snapshot's count says how many roles this page holds and
+         * whether another follows, so the reply is packed in one pass. */
+        uint64_t offset = 0, n = 0;
+        more = false;
+        if (page - 1 < max_page) {      /* also keeps (page - 1) * per_page from overflowing */
+                offset = (page - 1) * per_page;
+                n = count - offset < per_page ? count - offset : per_page;
+                more = count - offset > per_page;
+        }
+
+        msgpack_pack_map(pk, more ? 5 : 4);
+        mp_pack_str(pk, "roles");
+        msgpack_pack_array(pk, (size_t) n);
+        if (n > 0) {
+                r = store_role_list(m->store, txn, org, after_seq ? 0 : offset, after_seq, (size_t) n,
+                                    list_visit, &v, &last_seq, &(bool) {false});
+                if (r < 0)
+                        return r;
+                if (v.n != n)
+                        return fail(err, -EUCLEAN, NULL, "role index and count disagree");
+        }
+        mp_pack_kv_u64(pk, "count", count);
+        mp_pack_kv_u64(pk, "page", page);
+        mp_pack_kv_u64(pk, "max_page", max_page);
+        if (more) {
+                snprintf(next, sizeof next, "%" PRIu64 ".%" PRIu64, page + 1, last_seq);
+                mp_pack_kv_str(pk, "next", next);
+        }
+        return 0;
+}
+
+typedef struct CatalogArgs {
+        Auth auth;
+        OptU64 org;
+} CatalogArgs;
+
+static void catalog_args_done(CatalogArgs *a) {
+        auth_done(&a->auth);
+}
+
+int permission_catalog_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                            RpcErr *err) {
+        static const ParamField table[] = {
+                { "auth", param_auth,    offsetof(CatalogArgs, auth), false },
+                { "org",  param_opt_u64, offsetof(CatalogArgs, org),  false },
+                {0}
+        };
+        _cleanup_(catalog_args_done) CatalogArgs a = {0};
+        const void *blob;
+        size_t len;
+        uint64_t org;
+        int r;
+
+        r = params_parse(params, table, &a, NULL, &err->field);
+        if (r < 0)
+                return r;
+        r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        if (r < 0)
+                return r;
+        r = store_catalog_get(m->store, txn, org, &blob, &len);
+        if (r < 0)
+                return r;
+        return mp_pack_raw(pk, blob, len) < 0 ? -ENOMEM : 0;
+}

@@ -1,0 +1,272 @@
+/* writer.c: the writer thread and its two queues (to the thread, and of
+ * finished operations back to the event loop, signalled by an eventfd).
+ * Group commit: one write transaction per batch of queued operations,
+ * each operation in a nested transaction so that one failing (a duplicate,
+ * say) undoes only itself; the batch is acknowledged only after the
+ * commit returned, i.e. after fsync. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto/limits.h"
+#include "proto/macro.h"
+#include "writer.h"
+
+struct Writer {
+        Store *store;
+        pthread_t thread;
+        bool started;
+
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        WriteOp *queue_head, *queue_tail;       /* to the thread */
+        WriteOp *done_head, *done_tail;         /* back to the loop */
+        unsigned pending;                       /* submitted, not yet completed */
+        bool quit;
+        uint64_t batches, ops;
+
+        int efd;
+        sd_event_source *source;
+        WriterComplete complete;
+        void *userdata;
+};
+
+WriteOp *writeop_free(WriteOp *op) {
+        if (!op)
+                return NULL;
+        if (op->args && op->method && op->method->free_args)
+                op->method->free_args(op->args);
+        buf_done(&op->result);
+        free(op);
+        return NULL;
+}
+
+static void append(WriteOp **head, WriteOp **tail, WriteOp *op) {
+        op->next = NULL;
+        if (*tail)
+                (*tail)->next = op;
+        else
+                *head = op;
+        *tail = op;
+}
+
+/* Runs every op of the batch in one transaction. Returns -ENOSPC when the
+ * map is full (the caller grows it and calls again), else 0 with each
+ * op->r set. */
+static int apply_batch(Writer *w, WriteOp *batch) {
+        MDB_txn *txn = NULL;
+        unsigned ok = 0;
+        int r;
+
+        r = store_write_begin(w->store, &txn);
+        if (r < 0)
+                goto fail_all;
+
+        for (WriteOp *op = batch; op; op = op->next) {
+                MDB_txn *child = NULL;
+                msgpack_packer pk;
+
+                buf_clear(&op->result);
+                op->err = (RpcErr) {0};
+                msgpack_packer_init(&pk, &op->result, buf_pack_write);
+
+                r = store_child_begin(w->store, txn, &child);
+                if (r >= 0) {
+                        r = op->method->apply(w->store, child, op->args, &pk, &op->err);
+                        if (r >= 0 && op->result.oom)
+                                r = -ENOMEM;
+                        if (r >= 0)
+                                r = store_child_commit(child);
+                        else
+                                mdb_txn_abort(child);
+                }
+                if (r == -ENOSPC) {
+                        store_write_abort(w->store, txn);
+                        return -ENOSPC;
+                }
+                op->r = r;
+                ok += r >= 0;
+        }
+
+        r = store_write_commit(w->store, txn);
+        if (r == -ENOSPC)
+                return -ENOSPC;
+        if (r < 0)
+                goto fail_all;
+        return 0;
+
+fail_all:
+        /* Nothing of this batch is stored: every op fails, none is acknowledged. */
+        log_error_errno(r, "Write transaction of %u operations failed", ok);
+        for (WriteOp *op = batch; op; op = op->next) {
+                op->r = r;
+                op->err = (RpcErr) { .message = "the write could not be committed" };
+        }
+        return 0;
+}
+
+static void *writer_thread(void *userdata) {
+        Writer *w = userdata;
+
+        for (;;) {
+                WriteOp *batch = NULL, *tail = NULL;
+                unsigned n = 0;
+                int r;
+
+                pthread_mutex_lock(&w->lock);
+                while (!w->queue_head && !w->quit)
+                        pthread_cond_wait(&w->wake, &w->lock);
+                if (!w->queue_head && w->quit) {
+                        pthread_mutex_unlock(&w->lock);
+                        break;
+                }
+                while (w->queue_head && n < WRITE_BATCH_MAX) {
+                        WriteOp *op = w->queue_head;
+                        w->queue_head = op->next;
+                        append(&batch, &tail, op);
+                        n++;
+                }
+                if (!w->queue_head)
+                        w->queue_tail = NULL;
+                pthread_mutex_unlock(&w->lock);
+
+                while ((r = apply_batch(w, batch)) == -ENOSPC) {
+                        size_t before = store_mapsize(w->store);
+                        r = store_grow(w->store);
+                        if (r < 0) {
+                                log_error_errno(r, "Cannot grow the database map beyond %zu bytes", before);
+                                for (WriteOp *op = batch; op; op = op->next) {
+                                        op->r = -ENOSPC;
+                                        op->err = (RpcErr) { .message = "the database is full" };
+                                }
+                                break;
+                        }
+                        log_info("Database map grown from %zu to %zu bytes", before, store_mapsize(w->store));
+                }
+
+                pthread_mutex_lock(&w->lock);
+                for (WriteOp *op = batch, *next; op; op = next) {
+                        next = op->next;
+                        append(&w->done_head, &w->done_tail, op);
+                }
+                w->batches++;
+                w->ops += n;
+                pthread_mutex_unlock(&w->lock);
+
+                uint64_t one = 1;
+                if (write(w->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+                        log_error_errno(errno, "Cannot signal the event loop");
+        }
+        return NULL;
+}
+
+/* Delivers finished ops on the loop's thread. */
+static void writer_deliver(Writer *w) {
+        WriteOp *list;
+        uint64_t v;
+
+        if (read(w->efd, &v, sizeof v) < 0 && errno != EAGAIN)
+                log_warning_errno(errno, "Cannot read the writer's eventfd");
+
+        pthread_mutex_lock(&w->lock);
+        list = w->done_head;
+        w->done_head = w->done_tail = NULL;
+        pthread_mutex_unlock(&w->lock);
+
+        for (WriteOp *op = list, *next; op; op = next) {
+                next = op->next;
+                pthread_mutex_lock(&w->lock);
+                w->pending--;
+                pthread_mutex_unlock(&w->lock);
+                w->complete(op, w->userdata);
+        }
+}
+
+static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        writer_deliver(userdata);
+        return 0;
+}
+
+int writer_new(Store *s, sd_event *e, WriterComplete complete, void *userdata, Writer **ret) {
+        Writer *w;
+        int r;
+
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        w->efd = -1;
+        w->store = s;
+        w->complete = complete;
+        w->userdata = userdata;
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_cond_init(&w->wake, NULL);
+
+        w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->efd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_io(e, &w->source, w->efd, EPOLLIN, on_done, w);
+        if (r < 0)
+                goto fail;
+        /* Replies of committed writes go out before new input is read. */
+        (void) sd_event_source_set_priority(w->source, SD_EVENT_PRIORITY_IMPORTANT);
+
+        r = -pthread_create(&w->thread, NULL, writer_thread, w);
+        if (r < 0)
+                goto fail;
+        w->started = true;
+        *ret = w;
+        return 0;
+fail:
+        writer_free(w);
+        return r;
+}
+
+void writer_submit(Writer *w, WriteOp *op) {
+        pthread_mutex_lock(&w->lock);
+        append(&w->queue_head, &w->queue_tail, op);
+        w->pending++;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->lock);
+}
+
+unsigned writer_pending(Writer *w) {
+        unsigned n;
+
+        pthread_mutex_lock(&w->lock);
+        n = w->pending;
+        pthread_mutex_unlock(&w->lock);
+        return n;
+}
+
+void writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops) {
+        pthread_mutex_lock(&w->lock);
+        *ret_batches = w->batches;
+        *ret_ops = w->ops;
+        pthread_mutex_unlock(&w->lock);
+}
+
+Writer *writer_free(Writer *w) {
+        if (!w)
+                return NULL;
+        if (w->started) {
+                pthread_mutex_lock(&w->lock);
+                w->quit = true;
+                pthread_cond_signal(&w->wake);
+                pthread_mutex_unlock(&w->lock);
+                pthread_join(w->thread, NULL);
+                writer_deliver(w);
+        }
+        sd_event_source_disable_unref(w->source);
+        if (w->efd >= 0)
+                close(w->efd);
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+        return NULL;
+}

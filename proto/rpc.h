@@ -1,0 +1,75 @@
+/* rpc.h: the MessagePack-RPC envelope. Decodes one complete frame (as
+ * found by scan.h) into an RpcMessage, and encodes requests, responses
+ * and error replies. Also owns the error codes of the wire and their
+ * mapping to and from negative errno. */
+#pragma once
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum RpcType {
+        RPC_REQUEST  = 0,       /* [0, msgid, method, params] */
+        RPC_RESPONSE = 1,       /* [1, msgid, error, result] */
+        RPC_NOTIFY   = 2,       /* [2, method, params] */
+} RpcType;
+
+typedef enum RpcCode {
+        RPC_OK = 0,
+        RPC_INVALID_ARGUMENT,
+        RPC_DUPLICATE,
+        RPC_NOT_FOUND,
+        RPC_PERMISSION_DENIED,
+        RPC_UNAUTHENTICATED,
+        RPC_RESOURCE_EXHAUSTED,
+        RPC_UNAVAILABLE,
+        RPC_INTERNAL,
+        _RPC_CODE_MAX,
+} RpcCode;
+
+typedef struct RpcMessage {
+        RpcType type;
+        bool has_msgid;                 /* msgid was read (also set when decoding fails later) */
+        uint32_t msgid;
+        const char *method;             /* request/notify: not NUL-terminated */
+        size_t method_len;
+        const msgpack_object *params;   /* request/notify: the params map, NULL for [] or [{}] absent */
+        const msgpack_object *error;    /* response: nil or the error map */
+        const msgpack_object *result;   /* response */
+} RpcMessage;
+
+/* Decodes one complete frame. The message points into *u, which the
+ * caller owns (msgpack_unpacked_init/destroy), and into frame (msgpack-c
+ * does not copy strings), so both must outlive it. Returns 0, or -EBADMSG
+ * when the frame is not MessagePack, or -EINVAL when the envelope is
+ * wrong (or -ENOMEM if msgpack-c runs out of memory); in each case
+ * *reterr_message says why (a static string) and ret->has_msgid tells
+ * whether the error reply can be addressed. A response whose msgid is nil
+ * (an error reply that could not be addressed) decodes with has_msgid
+ * false. */
+int rpc_decode(const char *frame, size_t len, msgpack_unpacked *u, RpcMessage *ret,
+               const char **reterr_message);
+
+/* Writes [0, msgid, method, [ and leaves one params element due: the
+ * caller packs exactly one map next. */
+int rpc_pack_request_begin(msgpack_packer *pk, uint32_t msgid, const char *method);
+/* Writes [1, msgid, nil, and leaves the result due: the caller packs it next. */
+int rpc_pack_result_begin(msgpack_packer *pk, uint32_t msgid);
+/* Writes a whole error response [1, msgid|nil, {code, message[, field]}, nil]. */
+int rpc_pack_error(msgpack_packer *pk, bool has_msgid, uint32_t msgid, RpcCode code,
+                   const char *message, const char *field);
+
+const char *rpc_code_to_string(RpcCode c);           /* "invalid_argument", ... */
+RpcCode rpc_code_from_string(const char *s, size_t n); /* unknown text: RPC_INTERNAL */
+/* Maps a negative errno to the wire code:
+ *   EINVAL EBADMSG EPROTO EILSEQ EDOM ERANGE ENOTUNIQ -> invalid_argument
+ *   EEXIST -> duplicate;  ENOENT ENOSYS ENXIO -> not_found
+ *   EPERM EACCES -> permission_denied;  EKEYREJECTED ENOKEY -> unauthenticated
+ *   ENOSPC EMSGSIZE E2BIG ENOBUFS ENOMEM EMFILE ENFILE EUSERS EDQUOT -> resource_exhausted
+ *   ESHUTDOWN EAGAIN ECONNREFUSED ENOTCONN ECONNRESET EPIPE ETIMEDOUT -> unavailable
+ *   anything else -> internal */
+RpcCode rpc_code_from_errno(int r);
+/* The inverse used by clients: a negative errno for a wire code (-EINVAL,
+ * -EEXIST, -ENOENT, -EACCES, -EKEYREJECTED, -ENOSPC, -ESHUTDOWN, -EIO). */
+int rpc_code_to_errno(RpcCode c);

@@ -1,0 +1,55 @@
+/* wire.h: reading and writing the maps carried in RPC params and results.
+ * Params are decoded by a static table of fields (name, parser, offset),
+ * so every method validates its arguments the same way. Strings read from
+ * the wire are copied into NUL-terminated heap strings after checking that
+ * they are valid UTF-8 and contain no NUL. */
+#pragma once
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Lookup of a string key in a map; NULL when absent or o is not a map. */
+const msgpack_object *mp_map_get(const msgpack_object *o, const char *key);
+bool mp_str_eq(const msgpack_object *o, const char *s);
+
+/* Typed readers: 0 on success, -EINVAL on a wrong type or value. */
+int mp_read_str(const msgpack_object *o, char **ret);           /* str, valid UTF-8, no NUL, <= ROLE_TEXT_MAX */
+int mp_read_u64(const msgpack_object *o, uint64_t *ret);        /* non-negative integer */
+int mp_read_bool(const msgpack_object *o, bool *ret);
+int mp_read_strv(const msgpack_object *o, char ***ret, size_t *ret_n); /* array of str; NULL-terminated */
+
+/* A params table: one entry per accepted key. */
+typedef int (*ParamParser)(const msgpack_object *o, void *dst);
+typedef struct ParamField {
+        const char *name;
+        ParamParser parse;
+        size_t offset;          /* offsetof the destination in the target struct */
+        bool required;
+} ParamField;
+
+/* Parsers usable in tables (dst is the field's address). */
+int param_str(const msgpack_object *o, void *dst);      /* char ** */
+int param_u64(const msgpack_object *o, void *dst);      /* uint64_t * */
+int param_bool(const msgpack_object *o, void *dst);     /* bool * */
+int param_strv(const msgpack_object *o, void *dst);     /* char *** (NULL-terminated) */
+
+/* Applies a table to a params map (NULL means an empty map). Unknown keys,
+ * duplicate keys, a missing required key or a value its parser rejects
+ * give -EINVAL with *reterr_field naming the key (static or table string).
+ * Strings already parsed stay in dst; the caller frees dst either way.
+ * `ignore` names keys that are accepted but skipped (NULL-terminated list,
+ * may be NULL), e.g. "auth", parsed separately. */
+int params_parse(const msgpack_object *map, const ParamField table[], void *dst,
+                 const char *const *ignore, const char **reterr_field);
+
+/* Packing helpers: string key then value. Return msgpack-c's int (0 ok). */
+int mp_pack_str(msgpack_packer *pk, const char *s);
+int mp_pack_strn(msgpack_packer *pk, const char *s, size_t n);
+int mp_pack_kv_str(msgpack_packer *pk, const char *key, const char *val); /* val NULL packs nil */
+int mp_pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t v);
+int mp_pack_kv_bool(msgpack_packer *pk, const char *key, bool v);
+int mp_pack_strv(msgpack_packer *pk, char *const *l);   /* NULL-terminated; NULL packs [] */
+/* Appends already-encoded MessagePack bytes as the next element. */
+int mp_pack_raw(msgpack_packer *pk, const void *p, size_t n);
