@@ -23,6 +23,7 @@ static const Method methods[] = {
         { .name = "key.add", .parse = key_add_parse, .apply = key_add_apply, .free_args = key_add_free },
         { .name = "user.add", .parse = user_add_parse, .apply = user_add_apply, .free_args = user_add_free },
         { .name = "server.status", .read = server_status_read },
+        { .name = "auth.check", .read = auth_check_read },
 };
 
 const Method *method_lookup(const char *name, size_t len) {

@@ -12,6 +12,8 @@ int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpa
 int permission_catalog_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                             RpcErr *err);
 
+int auth_check_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err);
+
 int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err);
 int org_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err);
 void org_add_free(void *args);

@@ -406,3 +406,43 @@ int permission_catalog_read(Manager *m, MDB_txn *txn, const msgpack_object *para
                 return r;
         return mp_pack_raw(pk, blob, len) < 0 ? -ENOMEM : 0;
 }
+
+/* ---- auth.check: lets a front end (rolesd-http) learn, before it reports
+ * anything else, whether a credential may act on an organization. ---- */
+
+typedef struct AuthCheckArgs {
+        Auth auth;
+        OptU64 org;
+        char *access;
+} AuthCheckArgs;
+
+static void auth_check_args_done(AuthCheckArgs *a) {
+        auth_done(&a->auth);
+        free(a->access);
+}
+
+int auth_check_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err) {
+        static const ParamField table[] = {
+                { "auth",   param_auth,    offsetof(AuthCheckArgs, auth),   false },
+                { "org",    param_opt_u64, offsetof(AuthCheckArgs, org),    false },
+                { "access", param_str,     offsetof(AuthCheckArgs, access), false },
+                {0}
+        };
+        _cleanup_(auth_check_args_done) AuthCheckArgs a = {0};
+        Access access = ACCESS_READ;
+        uint64_t org;
+        int r;
+
+        r = params_parse(params, table, &a, NULL, &err->field);
+        if (r < 0)
+                return r;
+        if (a.access && strcmp(a.access, "create") == 0)
+                access = ACCESS_CREATE;
+        else if (a.access && strcmp(a.access, "read") != 0)
+                return fail(err, -EINVAL, "access", "access must be read or create");
+        r = auth_check(m->store, txn, &a.auth, a.org, access, &org, &err->field);
+        if (r < 0)
+                return r;
+        msgpack_pack_map(pk, 1);
+        return mp_pack_kv_u64(pk, "org", org) < 0 ? -ENOMEM : 0;
+}

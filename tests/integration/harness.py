@@ -131,7 +131,7 @@ def request_frame_raw_params(msgid, method, items):
 # --------------------------------------------------------------------------
 # The raw client
 
-class ConnectionClosed(Exception):
+class ConnectionClosed(AssertionError):
     pass
 
 
