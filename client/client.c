@@ -292,7 +292,7 @@ static int conn_wait(rolesd *c, uint32_t msgid, int write_r, Reply *rep,
                 }
                 if (s != SCAN_COMPLETE) {
                         conn_kill(c);
-                        return fail(err, -EBADMSG, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: %s",
+                        return fail(err, -EIO, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: %s",
                                     s == SCAN_TOO_BIG ? "frame too large" :
                                     s == SCAN_TOO_DEEP ? "nested too deeply" : "not MessagePack");
                 }
@@ -314,7 +314,7 @@ static int conn_wait(rolesd *c, uint32_t msgid, int write_r, Reply *rep,
                 }
                 if (r < 0 || m.type != RPC_RESPONSE) {
                         conn_kill(c);
-                        return fail(err, -EBADMSG, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: %s",
+                        return fail(err, -EIO, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: %s",
                                     r < 0 ? (why ? why : "bad envelope") : "not a response");
                 }
                 if (m.has_msgid && m.msgid != msgid)
@@ -323,7 +323,7 @@ static int conn_wait(rolesd *c, uint32_t msgid, int write_r, Reply *rep,
                         return fail_wire(err, m.error);
                 if (!m.has_msgid) {
                         conn_kill(c);
-                        return fail(err, -EBADMSG, ROLESD_INTERNAL, NULL,
+                        return fail(err, -EIO, ROLESD_INTERNAL, NULL,
                                     "invalid reply from rolesd: response without msgid or error");
                 }
                 *ret_result = m.result;

@@ -70,7 +70,7 @@ static void usage_error(const char *fmt, ...) {
         va_start(ap, fmt);
         vfprintf(stderr, fmt, ap);
         va_end(ap);
-        fprintf(stderr, "\nTry '%s --help'.\n", program);
+        fprintf(stderr, ". Try '%s --help'.\n", program);     /* one line */
         exit(EXIT_USAGE);
 }
 
@@ -389,31 +389,39 @@ static void format_time(uint64_t ms, char *buf, size_t size) {
         snprintf(buf + strlen(buf), size - strlen(buf), ".%03uZ", (unsigned) (ms % 1000));
 }
 
-static int print_kv(const char *key, const char *value) {
-        printf("%-13s ", key);
+static int print_kv_width(int width, const char *key, const char *value) {
+        printf("%-*s ", width, key);
         if (put_text(value) < 0)
                 return -ENOMEM;
         fputc('\n', stdout);
         return 0;
 }
 
+static int print_kv(const char *key, const char *value) {
+        return print_kv_width(13, key, value);
+}
+
 /* Each member of a JSON object on its own "key: value" line. */
 static int print_object(json_t *o) {
         const char *key;
         json_t *v;
+        int width = 0;
 
+        json_object_foreach(o, key, v)
+                if ((int) strlen(key) + 1 > width && strlen(key) < 100)
+                        width = (int) strlen(key) + 1;
         json_object_foreach(o, key, v) {
                 char label[128], *text = NULL;
                 int r;
 
                 snprintf(label, sizeof label, "%s:", key);
                 if (json_is_string(v))
-                        r = print_kv(label, json_string_value(v));
+                        r = print_kv_width(width, label, json_string_value(v));
                 else if (json_is_null(v))
-                        r = print_kv(label, "-");
+                        r = print_kv_width(width, label, "-");
                 else {
                         text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-                        r = text ? print_kv(label, text) : -ENOMEM;
+                        r = text ? print_kv_width(width, label, text) : -ENOMEM;
                         free(text);
                 }
                 if (r < 0)

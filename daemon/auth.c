@@ -253,14 +253,18 @@ static void random_hex(char *out, size_t n) {
         sodium_memzero(raw, sizeof raw);
 }
 
+bool auth_user_role_valid(const char *user_role) {
+        for (size_t i = 0; i < ELEMENTSOF(user_roles); i++)
+                if (strcmp(user_role, user_roles[i]) == 0)
+                        return true;
+        return false;
+}
+
 int auth_key_new(Store *s, MDB_txn *txn, StoredKey *k, char **ret_key) {
         char key[KEY_ID_LEN + KEY_SECRET_LEN + 1], id[KEY_ID_LEN + 1];
-        bool known = false;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(user_roles); i++)
-                known = known || strcmp(k->user_role, user_roles[i]) == 0;
-        if (!known)
+        if (!auth_user_role_valid(k->user_role))
                 return -EINVAL;
 
         random_hex(key, KEY_ID_LEN + KEY_SECRET_LEN);

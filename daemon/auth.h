@@ -42,6 +42,9 @@ int param_opt_u64(const msgpack_object *o, void *dst);
 int auth_check(Store *s, MDB_txn *txn, const Auth *a, OptU64 org, Access access,
                uint64_t *ret_org, const char **reterr_field);
 
+/* True for PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER, PUBLISHER. */
+bool auth_user_role_valid(const char *user_role);
+
 /* Makes a new API key for the given record (hash filled in) and stores
  * it. *ret_key is the only copy of the secret. */
 int auth_key_new(Store *s, MDB_txn *txn, StoredKey *k, char **ret_key);

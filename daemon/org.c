@@ -19,8 +19,6 @@ static int fail(RpcErr *err, int r, const char *field, const char *message) {
         return r;
 }
 
-static const char *const provisioning_ignore[] = { NULL };
-
 /* The common head of every provisioning parse: no REST credentials. */
 static int refuse_auth(const msgpack_object *params, RpcErr *err) {
         if (mp_map_get(params, "auth"))
@@ -67,7 +65,7 @@ int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         a = calloc(1, sizeof *a);
         if (!a)
                 return -ENOMEM;
-        r = params_parse(params, table, a, provisioning_ignore, &err->field);
+        r = params_parse(params, table, a, NULL, &err->field);
         if (r >= 0 && a->id.v == 0)
                 r = fail(err, -EINVAL, "id", "organization 0 is the Rocket.Chat workspace; ids start at 1");
         if (r >= 0 && a->name && !text_ok(a->name, ORG_NAME_MAX))
@@ -136,8 +134,11 @@ int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         a = calloc(1, sizeof *a);
         if (!a)
                 return -ENOMEM;
-        r = params_parse(params, table, a, provisioning_ignore, &err->field);
-        if (r >= 0 && strcmp(a->user_role, "PROVIDER") == 0) {
+        r = params_parse(params, table, a, NULL, &err->field);
+        if (r >= 0 && !auth_user_role_valid(a->user_role))
+                r = fail(err, -EINVAL, "user_role",
+                         "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER");
+        else if (r >= 0 && strcmp(a->user_role, "PROVIDER") == 0) {
                 if (!a->provider || !text_ok(a->provider, ORG_NAME_MAX))
                         r = fail(err, -EINVAL, "provider", "a PROVIDER key needs a provider");
                 else if (a->org.set)
@@ -177,9 +178,6 @@ int key_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr
                 k.provider = o.provider;
         }
         r = auth_key_new(s, txn, &k, &key);
-        if (r == -EINVAL)
-                return fail(err, r, "user_role",
-                            "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER");
         if (r < 0)
                 return r;
         msgpack_pack_map(pk, 1);
@@ -219,7 +217,7 @@ int user_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         a = calloc(1, sizeof *a);
         if (!a)
                 return -ENOMEM;
-        r = params_parse(params, table, a, provisioning_ignore, &err->field);
+        r = params_parse(params, table, a, NULL, &err->field);
         if (r >= 0 && !text_ok(a->username, USERNAME_MAX))
                 r = fail(err, -EINVAL, "username", "username must be 1 to 256 bytes");
         for (char **i = a->roles; r >= 0 && i && *i; i++)

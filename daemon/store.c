@@ -38,6 +38,7 @@ struct Store {
         pthread_cond_t cond;
         unsigned readers;
         bool growing;
+        size_t mapsize;                 /* under lock: mdb_env_info reads the map, which store_grow remaps */
 };
 
 /* Stored organization record: the Org plus its counters. */
@@ -250,7 +251,7 @@ static int meta_put_u64(Store *s, MDB_txn *txn, const char *name, uint64_t val) 
 /* ---- organizations ---- */
 
 static int org_record_put(Store *s, MDB_txn *txn, const OrgRecord *o, unsigned flags) {
-        _cleanup_sbuffer_ msgpack_sbuffer b;
+        _cleanup_sbuffer_ msgpack_sbuffer b = { 0 };
         msgpack_packer pk;
         uint8_t kb[8];
         MDB_val k = key_u64(kb, o->org.id);
@@ -269,7 +270,7 @@ static int org_record_put(Store *s, MDB_txn *txn, const OrgRecord *o, unsigned f
 
 /* ret may be NULL. */
 static int org_record_get(Store *s, MDB_txn *txn, uint64_t id, OrgRecord *ret) {
-        _cleanup_unpacked_ msgpack_unpacked u;
+        _cleanup_unpacked_ msgpack_unpacked u = { 0 };
         _cleanup_(org_record_donep) OrgRecord o = { 0 };
         uint8_t kb[8];
         MDB_val k = key_u64(kb, id), v;
@@ -324,7 +325,7 @@ static int perms_put_one(const char *name, void *userdata) {
 
 /* The organization record, its catalog and its catalog membership index. */
 static int org_create(Store *s, MDB_txn *txn, const Org *o, bool workspace) {
-        _cleanup_sbuffer_ msgpack_sbuffer b;
+        _cleanup_sbuffer_ msgpack_sbuffer b = { 0 };
         msgpack_packer pk;
         OrgRecord rec = { .org = *o, .count = 0, .next_seq = 1 };
         uint8_t kb[8];
@@ -408,7 +409,7 @@ static int role_record_get(Store *s, MDB_txn *txn, const MDB_val *id, MDB_val *r
 
 /* The org of an encoded role. */
 static int role_blob_org(const void *p, size_t n, uint64_t *ret) {
-        _cleanup_unpacked_ msgpack_unpacked u;
+        _cleanup_unpacked_ msgpack_unpacked u = { 0 };
         int r;
 
         msgpack_unpacked_init(&u);
@@ -418,9 +419,35 @@ static int role_blob_org(const void *p, size_t n, uint64_t *ret) {
         return read_req_u64(&u.data, "org", ret);
 }
 
+/* 0 when the index has no entry for k, -EEXIST when it has. */
+static int index_free(Store *s, MDB_txn *txn, MDB_dbi dbi, Key *k) {
+        MDB_val v;
+        int r = get(txn, dbi, &k->val, &v);
+        return r >= 0 ? -EEXIST : r == -ENOENT ? 0 : r;
+}
+
+/* Rocket.Chat: an org-0 name may not equal an existing org-0 role's _id. */
+static int name_not_an_id(Store *s, MDB_txn *txn, const char *name) {
+        MDB_val k, v;
+        uint64_t org;
+        int r;
+
+        if (key_text(s, &k, name) < 0)
+                return 0;               /* too long to be an id */
+        r = get(txn, s->roles, &k, &v);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        r = role_blob_org(v.mv_data, v.mv_size, &org);
+        if (r < 0)
+                return r;
+        return org == 0 ? -EEXIST : 0;
+}
+
 int store_role_insert(Store *s, MDB_txn *txn, const Role *role, const char **reterr_field) {
         _cleanup_(org_record_donep) OrgRecord o = { 0 };
-        _cleanup_sbuffer_ msgpack_sbuffer b;
+        _cleanup_sbuffer_ msgpack_sbuffer b = { 0 };
         msgpack_packer pk;
         const char *field = NULL;
         MDB_val id, v;
@@ -453,37 +480,22 @@ int store_role_insert(Store *s, MDB_txn *txn, const Role *role, const char **ret
         if (r != -ENOENT)
                 goto fail;
 
-        field = "api_id";
+        /* In org 0 api_id == name, so the name checks come first there and a
+         * duplicate reports "name", as Rocket.Chat does. */
         key_index(s, &api, true, role->org, role->api_id);
-        r = get(txn, s->role_api, &api.val, &v);
-        if (r >= 0)
-                r = -EEXIST;
-        if (r != -ENOENT)
-                goto fail;
-
-        field = "name";
         key_index(s, &name, true, role->org, role->name);
-        r = get(txn, s->role_name, &name.val, &v);
-        if (r >= 0)
-                r = -EEXIST;
-        if (r != -ENOENT)
-                goto fail;
-        if (role->org == 0) {
-                /* Rocket.Chat: a name may not equal an existing role's _id either. */
-                MDB_val k;
-                if (key_text(s, &k, role->name) >= 0) {
-                        r = get(txn, s->roles, &k, &v);
-                        if (r >= 0) {
-                                uint64_t other;
-                                r = role_blob_org(v.mv_data, v.mv_size, &other);
-                                if (r >= 0 && other == 0)
-                                        r = -EEXIST;
-                                else if (r >= 0)
-                                        r = -ENOENT;
-                        }
-                        if (r != -ENOENT)
-                                goto fail;
+        for (unsigned pass = 0; pass < 2; pass++) {
+                if ((pass == 0) == (role->org != 0)) {
+                        field = "api_id";
+                        r = index_free(s, txn, s->role_api, &api);
+                } else {
+                        field = "name";
+                        r = index_free(s, txn, s->role_name, &name);
+                        if (r >= 0 && role->org == 0)
+                                r = name_not_an_id(s, txn, role->name);
                 }
+                if (r < 0)
+                        goto fail;
         }
 
         field = NULL;
@@ -575,7 +587,7 @@ int store_role_get(Store *s, MDB_txn *txn, uint64_t org, const char *by, const c
 }
 
 int store_role_decode(const void *blob, size_t len, Role *ret) {
-        _cleanup_unpacked_ msgpack_unpacked u;
+        _cleanup_unpacked_ msgpack_unpacked u = { 0 };
         _cleanup_(role_donep) Role role = { 0 };
         int r;
 
@@ -719,7 +731,7 @@ static void stored_user_donep(StoredUser *u) {
 }
 
 int store_key_put(Store *s, MDB_txn *txn, const char *key_id, const StoredKey *key) {
-        _cleanup_sbuffer_ msgpack_sbuffer b;
+        _cleanup_sbuffer_ msgpack_sbuffer b = { 0 };
         msgpack_packer pk;
         MDB_val k;
         int r;
@@ -745,7 +757,7 @@ int store_key_put(Store *s, MDB_txn *txn, const char *key_id, const StoredKey *k
 }
 
 int store_key_get(Store *s, MDB_txn *txn, const char *key_id, StoredKey *ret) {
-        _cleanup_unpacked_ msgpack_unpacked u;
+        _cleanup_unpacked_ msgpack_unpacked u = { 0 };
         _cleanup_(stored_key_donep) StoredKey key = { 0 };
         const msgpack_object *o;
         MDB_val k, v;
@@ -782,7 +794,7 @@ int store_key_get(Store *s, MDB_txn *txn, const char *key_id, StoredKey *ret) {
 
 int store_user_put(Store *s, MDB_txn *txn, const char *user_id, const StoredUser *user,
                    const char **reterr_field) {
-        _cleanup_sbuffer_ msgpack_sbuffer b;
+        _cleanup_sbuffer_ msgpack_sbuffer b = { 0 };
         msgpack_packer pk;
         const char *field = NULL;
         MDB_val id, v;
@@ -842,7 +854,7 @@ fail:
 }
 
 int store_user_get(Store *s, MDB_txn *txn, const char *user_id, StoredUser *ret) {
-        _cleanup_unpacked_ msgpack_unpacked u;
+        _cleanup_unpacked_ msgpack_unpacked u = { 0 };
         _cleanup_(stored_user_donep) StoredUser user = { 0 };
         const msgpack_object *o;
         MDB_val k, v;
@@ -953,10 +965,11 @@ int store_child_commit(MDB_txn *child) {
 }
 
 size_t store_mapsize(Store *s) {
-        MDB_envinfo info;
-        if (mdb_env_info(s->env, &info) != MDB_SUCCESS)
-                return 0;
-        return info.me_mapsize;
+        size_t n;
+        pthread_mutex_lock(&s->lock);
+        n = s->mapsize;
+        pthread_mutex_unlock(&s->lock);
+        return n;
 }
 
 int store_grow(Store *s) {
@@ -977,6 +990,10 @@ int store_grow(Store *s) {
                 else
                         r = store_errno(mdb_env_set_mapsize(s->env, info.me_mapsize * 2));
         }
+        if (r >= 0)
+                r = store_errno(mdb_env_info(s->env, &info));
+        if (r >= 0)
+                s->mapsize = info.me_mapsize;
 
         s->growing = false;
         pthread_cond_broadcast(&s->cond);
@@ -1157,6 +1174,7 @@ static int store_fit_map(Store *s, const char *dir, size_t want) {
 int store_open(const char *dir, const StoreOptions *opts, Store **ret) {
         size_t mapsize = opts && opts->initial_mapsize ? opts->initial_mapsize : STORE_MAPSIZE_DEFAULT;
         unsigned flags = MDB_NOTLS | (opts && opts->nosync ? MDB_NOSYNC : 0);
+        MDB_envinfo info;
         Store *s;
         int dead, r;
 
@@ -1187,8 +1205,11 @@ int store_open(const char *dir, const StoreOptions *opts, Store **ret) {
                 r = store_fit_map(s, dir, mapsize);
         if (r >= 0)
                 r = store_errno(mdb_reader_check(s->env, &dead));
+        if (r >= 0)
+                r = store_errno(mdb_env_info(s->env, &info));
         if (r < 0)
                 goto fail;
+        s->mapsize = info.me_mapsize;
 
         s->maxkey = (size_t) mdb_env_get_maxkeysize(s->env);
         if (s->maxkey > STORE_KEY_BUF)

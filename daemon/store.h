@@ -95,6 +95,8 @@ int store_org_add(Store *s, MDB_txn *txn, const Org *o, uint64_t now_ms);
  * exists (-ENOENT, field "org"); the id is unused (-EEXIST, field "id");
  * api_id unused in the org (-EEXIST, "api_id"); name unused in the org, and
  * in org 0 also not equal to the id of an org-0 role (-EEXIST, "name").
+ * In org 0 (where api_id == name) the name checks come before the api_id
+ * check, so a duplicate there reports "name".
  * Then writes the record and its three index entries and bumps the
  * organization's and the global role counts. *reterr_field may be NULL. */
 int store_role_insert(Store *s, MDB_txn *txn, const Role *r, const char **reterr_field);

@@ -25,12 +25,12 @@ bool mp_str_eq(const msgpack_object *o, const char *s) {
         if (!o || !s || o->type != MSGPACK_OBJECT_STR)
                 return false;
         size_t n = strlen(s);
-        return o->via.str.size == n && memcmp(o->via.str.ptr, s, n) == 0;
+        return o->via.str.size == n && (n == 0 || memcmp(o->via.str.ptr, s, n) == 0);
 }
 
 /* A wire string acceptable as text: valid UTF-8, no NUL, bounded. */
 static bool text_ok(const char *p, size_t n) {
-        return n <= ROLE_TEXT_MAX && !memchr(p, 0, n) && utf8_valid(p, n);
+        return n == 0 || (n <= ROLE_TEXT_MAX && !memchr(p, 0, n) && utf8_valid(p, n));
 }
 
 int mp_read_str(const msgpack_object *o, char **ret) {
@@ -38,7 +38,7 @@ int mp_read_str(const msgpack_object *o, char **ret) {
                 return -EINVAL;
         if (!text_ok(o->via.str.ptr, o->via.str.size))
                 return -EINVAL;
-        char *s = strndup(o->via.str.ptr, o->via.str.size);
+        char *s = o->via.str.size == 0 ? strdup("") : strndup(o->via.str.ptr, o->via.str.size);
         if (!s)
                 return -ENOMEM;
         *ret = s;
@@ -148,7 +148,7 @@ static const char *ignore_find(const char *const *ignore, const msgpack_object *
 
 static bool same_key(const msgpack_object *a, const msgpack_object *b) {
         return a->via.str.size == b->via.str.size &&
-                memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size) == 0;
+                (a->via.str.size == 0 || memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size) == 0);
 }
 
 static int fail_field(const char **reterr_field, const char *field) {

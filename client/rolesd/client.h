@@ -13,6 +13,10 @@
  *   ROLESD_PERMISSION_DENIED  -EACCES        ROLESD_INTERNAL           -EIO
  *
  * Failing to reach the daemon (no socket, refused, connection lost) is
+ * ROLESD_UNAVAILABLE; the return value is then the socket's own errno
+ * (-ENOENT, -ECONNREFUSED, -EPIPE, -ECONNRESET, -ENOTCONN...), so classify
+ * failures by err->code, not by the errno. After a lost connection or a
+ * garbled reply the connection is dead: later calls fail at once with
  * ROLESD_UNAVAILABLE. The library never logs and never raises SIGPIPE.
  */
 #pragma once

@@ -268,11 +268,12 @@ class RawClient:
 class Daemon:
     """rolesd under systemd-socket-activate in a private temp dir.
 
-    Daemon(socket_gid=None, socket_mode=0o666, start=True, watchdog_usec=None)
+    Daemon(socket_gid=None, socket_mode=0o666, start=True, watchdog_usec=None,
+           extra_args=(), launch="activate"|"direct"|"env")
     """
 
     def __init__(self, start=True, socket_gid=None, socket_mode=0o666,
-                 watchdog_usec=None, extra_args=()):
+                 watchdog_usec=None, extra_args=(), launch="activate"):
         self.dir = tempfile.mkdtemp(prefix="rolesd-it-")
         os.chmod(self.dir, 0o755)       # so `nobody` can reach the socket
         self.sock_path = os.path.join(self.dir, "rolesd.sock")
@@ -282,6 +283,9 @@ class Daemon:
         self.socket_mode = socket_mode
         self.watchdog_usec = watchdog_usec
         self.extra_args = list(extra_args)
+        # activate: systemd-socket-activate; direct: rolesd --socket --db;
+        # env: rolesd with RUNTIME_DIRECTORY and STATE_DIRECTORY only
+        self.launch = launch
         self.proc = None
         self.runs = 0
         self.stderr_file = None
@@ -361,13 +365,16 @@ class Daemon:
             os.unlink(self.sock_path)
         except FileNotFoundError:
             pass
+        with self._cond:
+            self.ready_index = len(self.notify_msgs)
+        if self.launch != "activate":
+            self._start_plain(rolesd)
+            return
         cmd = [socket_activate_path(), "-l", self.sock_path,
                "-E", "NOTIFY_SOCKET=" + self.notify_path]
         if self.watchdog_usec:
             cmd += ["-E", "WATCHDOG_USEC=%d" % self.watchdog_usec]
         cmd += ["--", rolesd, "--db", self.db] + self.extra_args
-        with self._cond:
-            self.ready_index = len(self.notify_msgs)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self.stderr_file, stderr=self.stderr_file,
                                      cwd=self.dir)
@@ -381,12 +388,50 @@ class Daemon:
             os.chown(self.sock_path, -1, self.socket_gid)
         os.chmod(self.sock_path, self.socket_mode)
         # the first connection makes systemd-socket-activate exec rolesd
-        trigger = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # (the path exists from bind(); connect() is refused until listen())
+        def connected():
+            t = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                t.connect(self.sock_path)
+                return t
+            except (ConnectionRefusedError, FileNotFoundError):
+                t.close()
+                if self.proc.poll() is not None:
+                    raise HarnessError("systemd-socket-activate exited with %s; output:\n%s"
+                                       % (self.proc.returncode, self.stderr_text()))
+                return None
+        trigger = wait_for(connected, what="the listening socket to accept connections")
         try:
-            trigger.connect(self.sock_path)
             self.wait_notify("READY=1", since=self.ready_index)
         finally:
             trigger.close()
+
+    def _start_plain(self, rolesd):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("LISTEN_") and k not in ("RUNTIME_DIRECTORY",
+                                                            "STATE_DIRECTORY")}
+        env["NOTIFY_SOCKET"] = self.notify_path
+        if self.watchdog_usec:
+            env["WATCHDOG_USEC"] = "%d" % self.watchdog_usec
+        if self.launch == "direct":
+            cmd = [rolesd, "--socket", self.sock_path, "--db", self.db]
+        elif self.launch == "env":
+            cmd = [rolesd]
+            env["RUNTIME_DIRECTORY"] = self.dir
+            env["STATE_DIRECTORY"] = self.db
+        else:
+            raise HarnessError("unknown launch mode %r" % self.launch)
+        self.proc = subprocess.Popen(cmd + self.extra_args, stdin=subprocess.DEVNULL,
+                                     stdout=self.stderr_file, stderr=self.stderr_file,
+                                     cwd=self.dir, env=env)
+        self.pid = self.proc.pid
+        self.wait_notify("READY=1", since=self.ready_index)
+        if not os.path.exists(self.sock_path):
+            raise AssertionError("rolesd is READY but %s does not exist; stderr:\n%s"
+                                 % (self.sock_path, self.stderr_text()))
+        if self.socket_gid is not None:
+            os.chown(self.sock_path, -1, self.socket_gid)
+        os.chmod(self.sock_path, self.socket_mode)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

@@ -30,7 +30,7 @@ except OSError as e:
 u = msgpack.Unpacker(raw=False)
 try:
     s.sendall(msgpack.packb([0, 1, "server.status", [{}]]))
-    s.sendall(msgpack.packb([0, 2, "org.add", [{"id": 31337}]]))
+    s.sendall(msgpack.packb([0, 2, "org.add", [{"id": int(sys.argv[2])}]]))
 except OSError as e:
     out["send_error"] = str(e)
 try:
@@ -63,14 +63,14 @@ def ensure_group():
         return grp.getgrnam("users").gr_gid
 
 
-def run_as_nobody(sock_path, groups=None):
+def run_as_nobody(sock_path, groups=None, org=31337):
     """Runs PEER_SCRIPT as nobody:nogroup with the given supplementary gids."""
     cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup"]
     if groups:
         cmd.append("--groups=" + ",".join(str(g) for g in groups))
     else:
         cmd.append("--clear-groups")
-    cmd += ["/usr/bin/python3", "-c", PEER_SCRIPT % {"timeout": int(WAIT)}, sock_path]
+    cmd += ["/usr/bin/python3", "-c", PEER_SCRIPT % {"timeout": int(WAIT)}, sock_path, str(org)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=WAIT * 2, cwd="/",
                        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
     if p.returncode != 0:
@@ -108,7 +108,7 @@ class PeerCredentialsTest(DaemonTestCase):
             self.assertIn("version", c.ok("server.status", {}))
 
     def test_socket_group_member_is_admitted(self):
-        out = run_as_nobody(self.d.sock_path, groups=[self.gid])
+        out = run_as_nobody(self.d.sock_path, groups=[self.gid], org=31338)
         self.assertEqual(out["connect"], "ok", out)
         self.assertEqual(len(out["replies"]), 2, out)
         by_id = {m[1]: m for m in out["replies"]}

@@ -138,6 +138,59 @@ class DurabilityTest(unittest.TestCase):
                     self.assertIn(r["name"], names.values())
 
 
+    def test_sigterm_during_pipelined_burst(self):
+        """SIGTERM finishes in-flight work: every create is answered with
+        success (and then stored) or unavailable (and then not stored)."""
+        with self.d.rpc() as c:
+            c.ok("org.add", {"id": 3})
+        n = 3000
+        c = self.d.rpc()
+        self.addCleanup(c.close)
+        names = {i + 1: "term-%05d" % i for i in range(n)}
+        data = b"".join(packb([0, m, "role.create", [{"org": 3, "name": nm}]])
+                        for m, nm in names.items())
+        t = threading.Thread(target=lambda: c.send_raw(data), daemon=True)
+        t.start()
+        acked, refused = {}, set()
+        termed = False
+        since = len(self.d.notify_msgs)
+        try:
+            while True:
+                msgid, err, res = c.recv_reply()
+                self.assertIn(msgid, names)
+                self.assertNotIn(msgid, acked)
+                self.assertNotIn(msgid, refused)
+                if err is None:
+                    acked[msgid] = res
+                else:
+                    self.assertEqual(err.get("code"), "unavailable", err)
+                    refused.add(msgid)
+                if not termed and len(acked) >= 100:
+                    self.d.kill(signal.SIGTERM)
+                    termed = True
+        except ConnectionClosed:
+            pass
+        t.join(30)
+        self.assertTrue(termed)
+        self.assertEqual(self.d.wait_exit(), 0, self._dump_on_failure())
+        self.d.wait_notify("STOPPING=1", since=since)
+        self.d.start()
+        with self.d.rpc() as c2:
+            for msgid, r in acked.items():
+                err, g = c2.call("role.get", {"org": 3, "api_id": names[msgid]})
+                self.assertIsNone(err, "acknowledged %s lost after SIGTERM: %r"
+                                  % (names[msgid], err))
+                self.assertEqual(g["id"], r["id"])
+            for msgid in refused:
+                err, _ = c2.call("role.get", {"org": 3, "api_id": names[msgid]})
+                self.assertError(err, "not_found",
+                                 "create %s was refused (unavailable) yet stored" % names[msgid])
+
+    def assertError(self, err, code, msg):
+        self.assertIsNotNone(err, msg)
+        self.assertEqual(err.get("code"), code, "%s: %r" % (msg, err))
+
+
 class WatchdogTest(unittest.TestCase):
 
     def test_watchdog_pings(self):

@@ -9,7 +9,7 @@ import unittest
 
 import msgpack
 
-from harness import (Daemon, DaemonTestCase, fresh_org, main, packb,
+from harness import (Daemon, wait_for, DaemonTestCase, fresh_org, main, packb,
                      run_rolesctl)
 
 try:
@@ -56,6 +56,42 @@ class ErrorCodesTest(DaemonTestCase):
         self.assertError(err, "resource_exhausted")
         with self.d.rpc() as c:
             self.assertIsNone(c.call("server.status", {})[0])
+
+    def test_resource_exhausted_too_many_connections(self):
+        with Daemon(extra_args=["--max-connections", "3"]) as d:
+            # the harness's trigger connection may not be reaped yet
+            first = d.rpc()
+            conns = [first]
+
+            def alone():
+                err, st = first.call("server.status", {})
+                return err is None and st.get("connections") == 1
+            wait_for(alone, what="the daemon to have no other connection")
+            conns += [d.rpc() for _ in range(2)]
+            try:
+                for c in conns:
+                    self.assertIsNone(c.call("server.status", {})[0])
+                extra = d.rpc()
+                conns.append(extra)
+                extra.send_request("server.status", {}, msgid=8)
+                msgs = extra.drain_until_closed()
+                self.assertEqual(len(msgs), 1, "one error reply then close: %r" % (msgs,))
+                self.assertEqual(msgs[0][0], 1)
+                self.assertError(msgs[0][2], "resource_exhausted")
+                # the admitted ones carry on, and a slot frees when one leaves
+                self.assertIsNone(conns[0].call("server.status", {})[0])
+                conns[1].close()
+
+                def admitted():
+                    with d.rpc() as c:
+                        try:
+                            return c.call("server.status", {})[0] is None
+                        except AssertionError:
+                            return False
+                wait_for(admitted, what="a freed connection slot")
+            finally:
+                for c in conns:
+                    c.close()
 
     def test_unavailable(self):
         dead = tempfile.mkdtemp(prefix="rolesd-it-dead-")

@@ -2,6 +2,7 @@
 """test_rolesctl.py: the real rolesctl against the real daemon, in text and
 --json modes: output shapes, exit statuses and the one-line errors."""
 
+import json
 import os
 import subprocess
 import tempfile
@@ -129,14 +130,30 @@ class RolesctlTest(DaemonTestCase):
 
     def test_role_get(self):
         self.ctl("org", "add", "103")
-        r = self.ctl("role", "create", "--org", "103", "--name", "Getme", json=True).json
-        p = self.ctl("role", "get", "--org", "103", "--api-id", "Getme", json=True,
-                     check=False)
-        if p.returncode == 2 and "role get" not in subprocess.run(
-                [rolesctl_path(), "--help"], capture_output=True, text=True).stdout:
-            self.skipTest("rolesctl has no `role get` (not in INTERFACE.md)")
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.json["id"], r["id"])
+        r = self.ctl("role", "create", "--org", "103", "--name", "Getme",
+                     "--api-id", "getme", json=True).json
+        for by, val in (("--id", r["id"]), ("--api-id", "getme"), ("--name", "Getme")):
+            g = self.ctl("role", "get", "--org", "103", by, val, json=True).json
+            self.assertEqual(g, r, "role get %s" % by)
+        t = self.ctl("role", "get", "--org", "103", "--api-id", "getme").stdout
+        self.assertIn("Getme", t)
+        self.assertIn(r["id"], t)
+        p = self.ctl("role", "get", "--org", "103", "--api-id", "nope", check=False)
+        self.assertOneLineError(p, 1, "not_found")
+        p = self.ctl("role", "get", "--org", "103", check=False)
+        self.assertOneLineError(p, 2)
+
+    def test_permissions(self):
+        self.ctl("org", "add", "107")
+        js = self.ctl("permissions", "--org", "107", json=True).json
+        self.assertIsInstance(js["sections"], list)
+        flat = json.dumps(js)
+        for p in ("business_edit", "business_edit_name", "review_read"):
+            self.assertIn('"%s"' % p, flat)
+        js0 = self.ctl("permissions", "--org", "0", json=True).json
+        self.assertIn('"access-permissions"', json.dumps(js0))
+        t = self.ctl("permissions", "--org", "107").stdout
+        self.assertIn("business_edit_name", t)
 
     def test_role_list_all(self):
         self.ctl("org", "add", "104")

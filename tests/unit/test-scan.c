@@ -401,13 +401,22 @@ static size_t gen_bytes(unsigned char *buf, size_t max) {
 static void gen_obj(msgpack_packer *pk, unsigned depth) {
         switch (rnd() % (depth < 6 ? 12 : 9)) {
         case 0: msgpack_pack_nil(pk); break;
-        case 1: msgpack_pack_int64(pk, (int64_t) rnd() >> (rnd() % 64)); break;
-        case 2: msgpack_pack_uint64(pk, rnd() >> (rnd() % 64)); break;
+        case 1: {
+                int64_t v = (int64_t) rnd();
+                msgpack_pack_int64(pk, v >> (rnd() % 64));
+                break;
+        }
+        case 2: {
+                uint64_t v = rnd();
+                msgpack_pack_uint64(pk, v >> (rnd() % 64));
+                break;
+        }
         case 3: msgpack_pack_double(pk, 0.25); break;
         case 4: msgpack_pack_float(pk, 0.5f); break;
         case 5: {
                 char s[300];
-                size_t n = rnd() % (rnd() % 4 == 0 ? sizeof(s) : 8);
+                size_t max = rnd() % 4 == 0 ? sizeof(s) : 8;
+                size_t n = rnd() % max;
                 memset(s, 'q', n);
                 msgpack_pack_str_with_body(pk, s, n);
                 break;
@@ -421,7 +430,8 @@ static void gen_obj(msgpack_packer *pk, unsigned depth) {
         }
         case 8: msgpack_pack_true(pk); break;
         case 9: case 10: {
-                size_t n = rnd() % (rnd() % 8 == 0 ? 20 : 4);
+                size_t max = rnd() % 8 == 0 ? 20 : 4;
+                size_t n = rnd() % max;
                 msgpack_pack_array(pk, n);
                 for (size_t i = 0; i < n; i++)
                         gen_obj(pk, depth + 1);
@@ -459,7 +469,11 @@ static void test_random(void) {
                         memcpy(buf, sb.data, len);
                         /* Sometimes mutate or truncate it. */
                         switch (rnd() % 4) {
-                        case 0: buf[rnd() % len] = (unsigned char) rnd(); break;
+                        case 0: {
+                                size_t at = rnd() % len;
+                                buf[at] = (unsigned char) rnd();
+                                break;
+                        }
                         case 1: len = 1 + rnd() % len; break;
                         default: break;
                         }
