@@ -209,8 +209,10 @@ static bool input_blocked(Conn *c) {
 }
 
 /* Dispatches every complete frame in the input buffer, as long as the
- * connection is allowed to take more work. */
-static void conn_process(Conn *c) {
+ * connection is allowed to take more work. Returns the number dispatched. */
+static unsigned conn_process(Conn *c) {
+        unsigned n = 0;
+
         while (!input_blocked(c)) {
                 size_t size = 0;
                 ScanResult sr;
@@ -224,9 +226,11 @@ static void conn_process(Conn *c) {
                 }
                 dispatch_frame(c, buf_head(&c->in), size);
                 if (c->fd < 0)
-                        return;
+                        break;
                 buf_consume(&c->in, size);
+                n++;
         }
+        return n;
 }
 
 static int conn_read(Conn *c) {
@@ -290,17 +294,24 @@ void conn_kick(Conn *c) {
                 conn_close(c);
                 return;
         }
-        /* Frames left in the buffer may be processable again now. */
-        if (!input_blocked(c) && buf_pending(&c->in) > 0)
-                conn_process(c);
-        if (c->fd < 0)
-                return;
+        /* Frames left in the buffer (input was blocked when they arrived) are
+         * processed now; no new bytes need to arrive for that. Each round
+         * consumes at least one frame, so this ends. */
+        for (;;) {
+                unsigned n = 0;
 
-        r = conn_send(c);
-        if (r < 0) {
-                log_debug_errno(r, "Write to pid %d failed", (int) c->pid);
-                conn_close(c);
-                return;
+                if (!input_blocked(c) && buf_pending(&c->in) > 0)
+                        n = conn_process(c);
+                if (c->fd < 0)
+                        return;
+                r = conn_send(c);
+                if (r < 0) {
+                        log_debug_errno(r, "Write to pid %d failed", (int) c->pid);
+                        conn_close(c);
+                        return;
+                }
+                if (n == 0 || buf_pending(&c->out) > 0)
+                        break;
         }
         if (buf_pending(&c->out) == 0)
                 c->last_progress = now_usec();
