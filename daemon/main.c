@@ -21,6 +21,9 @@ static void help(void) {
                "     --db DIR               LMDB environment directory, created if missing\n"
                "                            (default: $STATE_DIRECTORY or /var/lib/rolesd)\n"
                "     --max-connections N    Concurrent clients (default: 256)\n"
+               "     --idle-timeout SEC     Close connections silent for SEC seconds (default: 300)\n"
+               "     --stall-timeout SEC    Close clients that read none of their replies for SEC\n"
+               "                            seconds (default: 30)\n"
                "  -v --verbose              Log debug messages\n");
 }
 
@@ -37,13 +40,16 @@ static char *first_dir(const char *list, const char *suffix) {
 }
 
 static int run(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_SOCKET, ARG_DB, ARG_MAX_CONNECTIONS };
+        enum { ARG_VERSION = 0x100, ARG_SOCKET, ARG_DB, ARG_MAX_CONNECTIONS, ARG_IDLE_TIMEOUT,
+               ARG_STALL_TIMEOUT };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h' },
                 { "version",         no_argument,       NULL, ARG_VERSION },
                 { "socket",          required_argument, NULL, ARG_SOCKET },
                 { "db",              required_argument, NULL, ARG_DB },
                 { "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
+                { "idle-timeout",    required_argument, NULL, ARG_IDLE_TIMEOUT },
+                { "stall-timeout",   required_argument, NULL, ARG_STALL_TIMEOUT },
                 { "verbose",         no_argument,       NULL, 'v' },
                 {0}
         };
@@ -79,6 +85,21 @@ static int run(int argc, char *argv[]) {
                         }
                         cfg.max_conns = (unsigned) v;
                         break;
+                case ARG_IDLE_TIMEOUT:
+                case ARG_STALL_TIMEOUT: {
+                        errno = 0;
+                        unsigned long sec = strtoul(optarg, &end, 10);
+                        if (errno || *end || end == optarg || sec < 1 || sec > 86400 || optarg[0] == '-') {
+                                fprintf(stderr, "rolesd: invalid --%s (seconds, 1 to 86400): %s\n",
+                                        c == ARG_IDLE_TIMEOUT ? "idle-timeout" : "stall-timeout", optarg);
+                                return -EINVAL;
+                        }
+                        if (c == ARG_IDLE_TIMEOUT)
+                                cfg.idle_timeout_usec = sec * 1000000ull;
+                        else
+                                cfg.stall_timeout_usec = sec * 1000000ull;
+                        break;
+                }
                 case 'v':
                         log_max_level = LOG_DEBUG;
                         break;

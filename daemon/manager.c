@@ -41,22 +41,33 @@ static void on_write_complete(WriteOp *op, void *userdata) {
         manager_check_stop(userdata);
 }
 
+/* Often enough that a connection is closed within a quarter of its timeout past it. */
+static uint64_t sweep_interval(const Manager *m) {
+        uint64_t t = m->idle_timeout_usec < m->stall_timeout_usec ? m->idle_timeout_usec : m->stall_timeout_usec;
+
+        t /= 4;
+        return t > SWEEP_INTERVAL_USEC ? SWEEP_INTERVAL_USEC : t < 50000 ? 50000 : t;
+}
+
 static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         for (Conn *c = m->conns, *next; c; c = next) {
                 next = c->next;
-                if (buf_pending(&c->out) > 0 && usec > c->last_progress + CONN_STALL_TIMEOUT_USEC) {
+                if (buf_pending(&c->out) > 0 && usec > c->last_progress + m->stall_timeout_usec) {
                         log_warning("Closing connection of pid %d uid %u: it has not read its replies for %llus",
-                                    (int) c->pid, (unsigned) c->uid, CONN_STALL_TIMEOUT_USEC / 1000000ull);
+                                    (int) c->pid, (unsigned) c->uid,
+                                    (unsigned long long) (m->stall_timeout_usec / 1000000ull));
                         conn_close(c);
                 } else if (c->inflight == 0 && buf_pending(&c->out) == 0 &&
-                           usec > c->last_activity + CONN_IDLE_TIMEOUT_USEC) {
+                           usec > c->last_activity + m->idle_timeout_usec) {
                         log_debug("Closing idle connection of pid %d", (int) c->pid);
                         conn_close(c);
                 }
         }
-        (void) sd_event_source_set_time(s, usec + SWEEP_INTERVAL_USEC);
+        (void) sd_event_source_set_time(s, usec + sweep_interval(m));
+        /* Time sources are one-shot: without this the sweep ran only once. */
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -116,6 +127,8 @@ int manager_new(const ManagerConfig *cfg, Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->max_conns = cfg->max_conns ? cfg->max_conns : CONN_MAX_DEFAULT;
+        m->idle_timeout_usec = cfg->idle_timeout_usec ? cfg->idle_timeout_usec : CONN_IDLE_TIMEOUT_USEC;
+        m->stall_timeout_usec = cfg->stall_timeout_usec ? cfg->stall_timeout_usec : CONN_STALL_TIMEOUT_USEC;
         m->db_path = cfg->db_path;
 
         r = sd_event_default(&m->event);
@@ -159,7 +172,7 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
         r = listen_open(m, cfg->socket_path);
         if (r < 0)
                 return r;
-        r = sd_event_add_time_relative(m->event, &m->sweep, CLOCK_MONOTONIC, SWEEP_INTERVAL_USEC, 0,
+        r = sd_event_add_time_relative(m->event, &m->sweep, CLOCK_MONOTONIC, sweep_interval(m), 0,
                                        on_sweep, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot add the sweep timer");

@@ -31,6 +31,8 @@ typedef struct Manager {
         Conn *conns;                    /* open connections */
         unsigned n_conns;
         unsigned max_conns;
+        uint64_t idle_timeout_usec;     /* close connections silent this long */
+        uint64_t stall_timeout_usec;    /* close clients that read none of their pending replies this long */
         bool stopping;                  /* SIGTERM seen: answer what is due, accept nothing new */
         sd_event_source *sweep;         /* idle/stall timer */
         sd_event_source *stop_timer;    /* gives up waiting for clients at shutdown */
@@ -42,6 +44,8 @@ typedef struct ManagerConfig {
         const char *socket_path;        /* used when no socket is passed */
         const char *db_path;
         unsigned max_conns;
+        uint64_t idle_timeout_usec;     /* 0: CONN_IDLE_TIMEOUT_USEC */
+        uint64_t stall_timeout_usec;    /* 0: CONN_STALL_TIMEOUT_USEC */
 } ManagerConfig;
 
 int manager_new(const ManagerConfig *cfg, Manager **ret);

@@ -360,6 +360,10 @@ int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpa
                                     list_visit, &v, &last_seq, &(bool) {false});
                 if (r < 0)
                         return r;
+                /* Roles are never deleted, so a cursor role.list returned always
+                 * has n roles after it: fewer means a forged cursor, not corruption. */
+                if (v.n != n && after_seq)
+                        return fail(err, -EINVAL, "after", "not a cursor returned by role.list");
                 if (v.n != n)
                         return fail(err, -EUCLEAN, NULL, "role index and count disagree");
         }

@@ -13,7 +13,6 @@ Everything waits for conditions with generous upper bounds (WAIT seconds);
 nothing asserts on durations.
 """
 
-import errno
 import json as jsonlib
 import os
 import shutil
@@ -70,6 +69,13 @@ def rolesd_path():
 
 def rolesctl_path():
     return _binary("ROLESCTL")
+
+
+def daemon_wrapper():
+    """$ROLESD_WRAPPER split into words, put before the daemon's command
+    (e.g. valgrind; see tests/reliability/valgrind-integration.sh)."""
+    import shlex
+    return shlex.split(os.environ.get("ROLESD_WRAPPER", ""))
 
 
 def socket_activate_path():
@@ -374,7 +380,7 @@ class Daemon:
                "-E", "NOTIFY_SOCKET=" + self.notify_path]
         if self.watchdog_usec:
             cmd += ["-E", "WATCHDOG_USEC=%d" % self.watchdog_usec]
-        cmd += ["--", rolesd, "--db", self.db] + self.extra_args
+        cmd += ["--"] + daemon_wrapper() + [rolesd, "--db", self.db] + self.extra_args
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self.stderr_file, stderr=self.stderr_file,
                                      cwd=self.dir)
@@ -421,7 +427,7 @@ class Daemon:
             env["STATE_DIRECTORY"] = self.db
         else:
             raise HarnessError("unknown launch mode %r" % self.launch)
-        self.proc = subprocess.Popen(cmd + self.extra_args, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(daemon_wrapper() + cmd + self.extra_args, stdin=subprocess.DEVNULL,
                                      stdout=self.stderr_file, stderr=self.stderr_file,
                                      cwd=self.dir, env=env)
         self.pid = self.proc.pid
@@ -462,6 +468,12 @@ class Daemon:
         self.start()
 
     def close(self):
+        if daemon_wrapper() and self.proc is not None and self.proc.poll() is None:
+            try:        # a clean exit, so a wrapper such as valgrind reports leaks
+                self.proc.terminate()
+                self.proc.wait(WAIT)
+            except Exception:
+                pass
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.proc.kill()
@@ -566,15 +578,17 @@ class DaemonTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(**cls.daemon_kwargs)
         cls._failed = False
+        cls.d = Daemon(**cls.daemon_kwargs)
+        # a class cleanup also runs when a subclass's setUpClass fails later
+        cls.addClassCleanup(cls._close_daemon, cls.d)
 
     @classmethod
-    def tearDownClass(cls):
+    def _close_daemon(cls, d):
         if cls._failed or os.environ.get("ROLESD_IT_VERBOSE"):
             sys.stderr.write("\n----- rolesd stderr (%s) -----\n%s\n-----\n"
-                             % (cls.__name__, cls.d.stderr_text()[-20000:]))
-        cls.d.close()
+                             % (cls.__name__, d.stderr_text()[-20000:]))
+        d.close()
 
     def run(self, result=None):
         if result is None:

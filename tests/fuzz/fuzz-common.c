@@ -1,0 +1,392 @@
+/* fuzz-common.c: the daemon without sockets or threads for the fuzz
+ * targets (see fuzz-common.h). */
+#include <errno.h>
+#include <ftw.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/dispatch.h"
+#include "daemon/writer.h"
+#include "fuzz-common.h"
+#include "proto/limits.h"
+#include "proto/rpc.h"
+#include "proto/wire.h"
+
+#define require(x)                                                                      \
+        do {                                                                            \
+                if (!(x)) {                                                             \
+                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #x); \
+                        abort();                                                        \
+                }                                                                       \
+        } while (0)
+
+FuzzDaemon fuzz_daemon;
+
+static bool commit_writes = true;
+static MDB_txn *input_txn;              /* the parent of this input's writes */
+
+/* ---- deterministic randomness (fuzzer only) ---- */
+
+static uint64_t rng_state = 0x726f6c657364ull;
+
+static uint64_t rng_next(void) {
+        uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+}
+
+void __wrap_randombytes_buf(void *buf, size_t n);
+void __wrap_randombytes_buf(void *buf, size_t n) {
+        uint8_t *p = buf;
+        for (size_t i = 0; i < n; i++)
+                p[i] = (uint8_t) rng_next();
+}
+
+uint32_t __wrap_randombytes_uniform(uint32_t upper);
+uint32_t __wrap_randombytes_uniform(uint32_t upper) {
+        return upper < 2 ? 0 : (uint32_t) (rng_next() % upper);
+}
+
+/* ---- the writer, synchronous ---- */
+
+void __wrap_writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops);
+void __wrap_writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops) {
+        *ret_batches = *ret_ops = 0;
+}
+
+void __wrap_writer_submit(Writer *w, WriteOp *op);
+void __wrap_writer_submit(Writer *w, WriteOp *op) {
+        Store *s = fuzz_daemon.manager.store;
+        Conn *c = op->conn;
+        MDB_txn *parent = NULL, *child = NULL;
+        msgpack_packer pk;
+        int r;
+
+        if (commit_writes)
+                require(store_write_begin(s, &parent) == 0);
+        else {
+                if (!input_txn)
+                        require(store_write_begin(s, &input_txn) == 0);
+                parent = input_txn;
+        }
+
+        msgpack_packer_init(&pk, &op->result, buf_pack_write);
+        r = store_child_begin(s, parent, &child);
+        if (r >= 0) {
+                r = op->method->apply(s, child, op->args, &pk, &op->err);
+                if (r >= 0 && op->result.oom)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = store_child_commit(child);
+                else
+                        mdb_txn_abort(child);
+        }
+        op->r = r;
+        if (commit_writes)
+                require(store_write_commit(s, parent) == 0);
+
+        /* What manager.c's on_write_complete does. */
+        c->inflight--;
+        if (!op->notify) {
+                msgpack_packer_init(&pk, &c->out, buf_pack_write);
+                if (op->r >= 0) {
+                        (void) rpc_pack_result_begin(&pk, op->msgid);
+                        (void) mp_pack_raw(&pk, buf_head(&op->result), buf_pending(&op->result));
+                } else
+                        (void) rpc_pack_error(&pk, op->has_msgid, op->msgid, rpc_code_from_errno(op->r),
+                                              rpc_err_message(op->r, &op->err), op->err.field);
+        }
+        conn_unref(c);
+        writeop_free(op);
+}
+
+void fuzz_input_begin(void) {
+        commit_writes = false;
+        fuzz_client_reset();
+}
+
+void fuzz_input_end(void) {
+        if (input_txn) {
+                store_write_abort(fuzz_daemon.manager.store, input_txn);
+                input_txn = NULL;
+        }
+        buf_clear(&fuzz_daemon.conn.out);
+        buf_clear(&fuzz_daemon.conn.in);
+        require(fuzz_daemon.conn.inflight == 0 && fuzz_daemon.conn.refs == 1);
+}
+
+/* ---- the stream ---- */
+
+/* Checks the replies that frames [from..) of the output produced. */
+typedef struct Expect {
+        bool reply;             /* a reply is due */
+        bool has_msgid;
+        uint32_t msgid;
+} Expect;
+
+/* Replies by code (RPC_OK for results), printed at exit with $ROLESD_FUZZ_STATS. */
+static unsigned long long reply_stats[_RPC_CODE_MAX];
+
+static void print_stats(void) {
+        fprintf(stderr, "fuzz replies:");
+        for (unsigned i = 0; i < _RPC_CODE_MAX; i++)
+                fprintf(stderr, " %s=%llu", rpc_code_to_string((RpcCode) i), reply_stats[i]);
+        fprintf(stderr, "\n");
+}
+
+static void check_reply(const char *p, size_t n, size_t *off, const Expect *e) {
+        msgpack_unpacked u;
+        RpcMessage m;
+        size_t used = 0;
+
+        msgpack_unpacked_init(&u);
+        require(msgpack_unpack_next(&u, p + *off, n - *off, &used) == MSGPACK_UNPACK_SUCCESS);
+        require(rpc_decode(p + *off, used, &u, &m, NULL) == 0);
+        require(m.type == RPC_RESPONSE);
+        require(m.has_msgid == e->has_msgid);
+        require(!e->has_msgid || m.msgid == e->msgid);
+        if (m.error->type == MSGPACK_OBJECT_MAP) {
+                const msgpack_object *code = mp_map_get(m.error, "code");
+                const msgpack_object *msg = mp_map_get(m.error, "message");
+                require(code && code->type == MSGPACK_OBJECT_STR);
+                require(msg && msg->type == MSGPACK_OBJECT_STR && msg->via.str.size > 0);
+                RpcCode rc = rpc_code_from_string(code->via.str.ptr, code->via.str.size);
+                if (rc == RPC_INTERNAL) {
+                        fprintf(stderr, "reply is an internal error: %.*s\n", (int) msg->via.str.size,
+                                msg->via.str.ptr);
+                        abort();
+                }
+                require(rc != RPC_OK);
+                reply_stats[rc]++;
+        } else {
+                require(m.error->type == MSGPACK_OBJECT_NIL);
+                reply_stats[RPC_OK]++;
+        }
+        *off += used;
+        msgpack_unpacked_destroy(&u);
+}
+
+static Expect expect_of(const char *frame, size_t n) {
+        msgpack_unpacked u;
+        RpcMessage m;
+        Expect e = {0};
+
+        msgpack_unpacked_init(&u);
+        if (rpc_decode(frame, n, &u, &m, NULL) < 0)
+                e = (Expect) { .reply = true, .has_msgid = m.has_msgid, .msgid = m.msgid };
+        else if (m.type == RPC_REQUEST)
+                e = (Expect) { .reply = true, .has_msgid = true, .msgid = m.msgid };
+        msgpack_unpacked_destroy(&u);
+        return e;
+}
+
+/* Dispatches the complete frames of conn.in (as conn_process does). */
+static size_t process_input(size_t max_frames, bool *ret_error) {
+        Conn *c = &fuzz_daemon.conn;
+        size_t frames = 0;
+
+        *ret_error = false;
+        while (frames < max_frames) {
+                size_t size = 0, before = buf_pending(&c->out), off = 0;
+                ScanResult sr = scanner_feed(&c->scan, buf_head(&c->in), buf_pending(&c->in), &size);
+                if (sr == SCAN_NEED_MORE)
+                        break;
+                if (sr != SCAN_COMPLETE) {
+                        /* conn.c answers with one error frame and closes. */
+                        scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
+                        buf_clear(&c->in);
+                        *ret_error = true;
+                        break;
+                }
+                Expect e = expect_of(buf_head(&c->in), size);
+                dispatch_frame(c, buf_head(&c->in), size);
+                require(c->inflight == 0);
+                require(!c->out.oom);
+                if (e.reply) {
+                        /* Exactly one reply, to that msgid. */
+                        const char *p = buf_head(&c->out) + before;
+                        size_t n = buf_pending(&c->out) - before;
+                        check_reply(p, n, &off, &e);
+                        require(off == n);
+                } else
+                        require(buf_pending(&c->out) == before);
+                buf_consume(&c->in, size);
+                frames++;
+        }
+        return frames;
+}
+
+size_t fuzz_feed_stream(const uint8_t *data, size_t size, size_t max_frames) {
+        Conn *c = &fuzz_daemon.conn;
+        bool error;
+
+        scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
+        buf_clear(&c->in);
+        require(buf_append(&c->in, data, size) == 0);
+        return process_input(max_frames, &error);
+}
+
+/* ---- librolesd's view: send() feeds the daemon, recv() reads its replies ---- */
+
+static bool client_closed;
+
+void fuzz_client_reset(void) {
+        Conn *c = &fuzz_daemon.conn;
+
+        scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
+        buf_clear(&c->in);
+        buf_clear(&c->out);
+        client_closed = false;
+}
+
+ssize_t __real_send(int fd, const void *buf, size_t n, int flags);
+ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags);
+ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags) {
+        Conn *c = &fuzz_daemon.conn;
+        bool error;
+
+        if (client_closed) {
+                errno = EPIPE;
+                return -1;
+        }
+        require(buf_append(&c->in, buf, n) == 0);
+        (void) process_input(SIZE_MAX, &error);
+        if (error)
+                client_closed = true;   /* the daemon would close after its error frame */
+        return (ssize_t) n;
+}
+
+ssize_t __real_recv(int fd, void *buf, size_t n, int flags);
+ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags);
+ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags) {
+        Conn *c = &fuzz_daemon.conn;
+        size_t k = buf_pending(&c->out);
+
+        if (k > n)
+                k = n;
+        memcpy(buf, buf_head(&c->out), k);
+        buf_consume(&c->out, k);
+        return (ssize_t) k;     /* 0: nothing due, the daemon hung up */
+}
+
+/* ---- setup ---- */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static void cleanup(void) {
+        if (fuzz_daemon.dir[0])
+                (void) nftw(fuzz_daemon.dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Runs one request with committed writes; returns its result, valid
+ * until the next call. */
+static Buf last_frame;
+static msgpack_unpacked last;
+
+static const msgpack_object *call(const char *method, const char *what, void (*pack_params)(msgpack_packer *pk)) {
+        Conn *c = &fuzz_daemon.conn;
+        Buf b = {0};
+        msgpack_packer pk;
+        RpcMessage m;
+
+        msgpack_packer_init(&pk, &b, buf_pack_write);
+        require(rpc_pack_request_begin(&pk, 1, method) == 0);
+        pack_params(&pk);
+        buf_clear(&c->out);
+        require(fuzz_feed_stream((const uint8_t *) buf_head(&b), buf_pending(&b), 1) == 1);
+        buf_clear(&last_frame);
+        require(buf_append(&last_frame, buf_head(&c->out), buf_pending(&c->out)) == 0);
+        buf_clear(&c->out);
+        msgpack_unpacked_destroy(&last);
+        msgpack_unpacked_init(&last);
+        require(rpc_decode(buf_head(&last_frame), buf_pending(&last_frame), &last, &m, NULL) == 0);
+        if (m.error->type != MSGPACK_OBJECT_NIL) {
+                fprintf(stderr, "fuzz setup: %s (%s) failed\n", method, what);
+                abort();
+        }
+        buf_done(&b);
+        return m.result;
+}
+
+static char *result_str(const msgpack_object *o, const char *key) {
+        char *s = NULL;
+        require(mp_read_str(mp_map_get(o, key), &s) == 0);
+        return s;
+}
+
+#define PACK_FN(name, body) static void name(msgpack_packer *pk) { body; }
+PACK_FN(p_org1, msgpack_pack_map(pk, 3); mp_pack_kv_u64(pk, "id", 1); mp_pack_kv_str(pk, "name", "Acme One");
+        mp_pack_kv_str(pk, "provider", FUZZ_PROVIDER))
+PACK_FN(p_org2, msgpack_pack_map(pk, 2); mp_pack_kv_u64(pk, "id", 2); mp_pack_kv_str(pk, "provider", FUZZ_PROVIDER))
+PACK_FN(p_org3, msgpack_pack_map(pk, 2); mp_pack_kv_u64(pk, "id", 3); mp_pack_kv_str(pk, "provider", "other"))
+PACK_FN(p_key_admin, msgpack_pack_map(pk, 2); mp_pack_kv_str(pk, "user_role", "ORG_ADMIN"); mp_pack_kv_u64(pk, "org", 1))
+PACK_FN(p_key_admin2, msgpack_pack_map(pk, 2); mp_pack_kv_str(pk, "user_role", "ORG_ADMIN"); mp_pack_kv_u64(pk, "org", 2))
+PACK_FN(p_key_provider, msgpack_pack_map(pk, 2); mp_pack_kv_str(pk, "user_role", "PROVIDER");
+        mp_pack_kv_str(pk, "provider", FUZZ_PROVIDER))
+PACK_FN(p_key_publisher, msgpack_pack_map(pk, 2); mp_pack_kv_str(pk, "user_role", "PUBLISHER"); mp_pack_kv_u64(pk, "org", 1))
+PACK_FN(p_user_admin, msgpack_pack_map(pk, 2); mp_pack_kv_str(pk, "username", "alice"); mp_pack_str(pk, "roles");
+        msgpack_pack_array(pk, 1); mp_pack_str(pk, "admin"))
+PACK_FN(p_user_plain, msgpack_pack_map(pk, 1); mp_pack_kv_str(pk, "username", "bob"))
+PACK_FN(p_role1, msgpack_pack_map(pk, 4); mp_pack_kv_u64(pk, "org", 1); mp_pack_kv_str(pk, "name", "Existing");
+        mp_pack_kv_str(pk, "api_id", "existing"); mp_pack_kv_str(pk, "description", "made at setup"))
+PACK_FN(p_role0, msgpack_pack_map(pk, 2); mp_pack_kv_u64(pk, "org", 0); mp_pack_kv_str(pk, "name", "existing-rc"))
+
+void fuzz_daemon_setup(void) {
+        FuzzDaemon *d = &fuzz_daemon;
+        const char *tmp = getenv("TMPDIR");
+        const msgpack_object *o;
+
+        if (d->manager.store)
+                return;
+        if (sodium_init() < 0)
+                abort();
+        snprintf(d->dir, sizeof d->dir, "%s/rolesd-fuzz-XXXXXX", tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+        require(mkdtemp(d->dir));
+        atexit(cleanup);
+        if (getenv("ROLESD_FUZZ_STATS"))
+                atexit(print_stats);
+        require(store_open(d->dir, &(StoreOptions) { .nosync = true }, &d->manager.store) == 0);
+        require(sd_event_new(&d->manager.event) >= 0);
+        d->manager.max_conns = 1;
+        d->manager.n_conns = 1;
+        d->conn = (Conn) { .manager = &d->manager, .fd = -1, .refs = 1 };
+        scanner_init(&d->conn.scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
+
+        call("org.add", "1 acme", p_org1);
+        call("org.add", "2 acme", p_org2);
+        call("org.add", "3 other", p_org3);
+        o = call("key.add", "ORG_ADMIN 1", p_key_admin);
+        d->key_org_admin = result_str(o, "api_key");
+        o = call("key.add", "ORG_ADMIN 2", p_key_admin2);
+        d->key_org_admin2 = result_str(o, "api_key");
+        o = call("key.add", "PROVIDER acme", p_key_provider);
+        d->key_provider = result_str(o, "api_key");
+        o = call("key.add", "PUBLISHER 1", p_key_publisher);
+        d->key_publisher = result_str(o, "api_key");
+        o = call("user.add", "alice admin", p_user_admin);
+        d->admin_user_id = result_str(o, "user_id");
+        d->admin_token = result_str(o, "token");
+        o = call("user.add", "bob", p_user_plain);
+        d->plain_user_id = result_str(o, "user_id");
+        d->plain_token = result_str(o, "token");
+        call("role.create", "org 1 Existing", p_role1);
+        call("role.create", "org 0 existing-rc", p_role0);
+        msgpack_unpacked_destroy(&last);
+        msgpack_unpacked_init(&last);
+        buf_done(&last_frame);
+
+        if (getenv("ROLESD_FUZZ_PRINT_SETUP"))
+                printf("{\"key_org_admin\": \"%s\", \"key_org_admin2\": \"%s\", \"key_provider\": \"%s\", "
+                       "\"key_publisher\": \"%s\", \"admin_user_id\": \"%s\", \"admin_token\": \"%s\", "
+                       "\"plain_user_id\": \"%s\", \"plain_token\": \"%s\"}\n",
+                       d->key_org_admin, d->key_org_admin2, d->key_provider, d->key_publisher,
+                       d->admin_user_id, d->admin_token, d->plain_user_id, d->plain_token);
+        commit_writes = false;
+}

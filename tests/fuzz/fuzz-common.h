@@ -1,0 +1,55 @@
+/* fuzz-common.h: what the daemon-side fuzz targets share: a daemon without
+ * sockets or threads (a Manager with a real LMDB store in a temporary
+ * directory, one Conn without a socket), writes applied synchronously
+ * instead of by the writer thread, and deterministic randomness so the
+ * credentials made at setup are the same in every run and can appear in
+ * the seed corpora. Link with -Wl,--wrap=writer_submit,--wrap=writer_stats,
+ * --wrap=randombytes_buf,--wrap=randombytes_uniform (tests/fuzz/meson.build). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/conn.h"
+#include "daemon/manager.h"
+
+#define FUZZ_ORG_ADMIN_ORG      1       /* an ORG_ADMIN key of org 1 ("acme" provider) */
+#define FUZZ_PROVIDER           "acme"  /* orgs 1 and 2; org 3 is "other" */
+
+typedef struct FuzzDaemon {
+        Manager manager;
+        Conn conn;
+        char dir[64];
+        /* Credentials made at setup (deterministic). */
+        char *key_org_admin;            /* ORG_ADMIN, org 1 */
+        char *key_org_admin2;           /* ORG_ADMIN, org 2 */
+        char *key_provider;             /* PROVIDER, provider acme */
+        char *key_publisher;            /* PUBLISHER, org 1 */
+        char *admin_user_id, *admin_token;      /* Rocket.Chat user with role admin */
+        char *plain_user_id, *plain_token;      /* Rocket.Chat user with role user */
+} FuzzDaemon;
+
+extern FuzzDaemon fuzz_daemon;
+
+/* Opens the store in a new temporary directory (removed at exit), makes
+ * orgs 1..3, the keys and users above, with writes committed. Prints the
+ * credentials when $ROLESD_FUZZ_PRINT_SETUP is set. Aborts on failure. */
+void fuzz_daemon_setup(void);
+
+/* From now on writes are applied in one transaction per input, which
+ * fuzz_input_end() aborts, so every input sees the same database. */
+void fuzz_input_begin(void);
+void fuzz_input_end(void);
+
+/* Feeds a byte stream through the scanner and dispatch_frame() as conn.c
+ * does, at most max_frames frames; checks that every request got exactly
+ * one well-formed reply to its msgid and that no reply is "internal".
+ * Leaves the replies in fuzz_daemon.conn.out. Returns the number of frames. */
+size_t fuzz_feed_stream(const uint8_t *data, size_t size, size_t max_frames);
+
+/* The fake daemon as librolesd sees it: bytes a client send()s are fed
+ * through fuzz_feed_stream(), recv() returns what is in conn.out (0, i.e.
+ * end of file, when nothing is: the daemon closed the connection). Used
+ * with --wrap=send,--wrap=recv by the REST fuzzer. */
+void fuzz_client_reset(void);
