@@ -9,7 +9,7 @@ import os
 import subprocess
 import unittest
 
-from harness import WAIT, Daemon, DaemonTestCase, main
+from harness import WAIT, DaemonTestCase, main
 
 TEST_GROUP = "rolesdtest"
 
@@ -55,7 +55,7 @@ def ensure_group():
         return grp.getgrnam(TEST_GROUP).gr_gid
     except KeyError:
         pass
-    r = subprocess.run(["groupadd", "-f", TEST_GROUP], capture_output=True, text=True)
+    subprocess.run(["groupadd", "-f", TEST_GROUP], capture_output=True, text=True)
     try:
         return grp.getgrnam(TEST_GROUP).gr_gid
     except KeyError:
@@ -78,6 +78,11 @@ def run_as_nobody(sock_path, groups=None, org=31337):
     return json.loads(p.stdout)
 
 
+NEED_ROOT = unittest.skipUnless(os.geteuid() == 0, "needs root to run a peer as nobody "
+                                "and to chgrp the socket")
+
+
+@NEED_ROOT
 class PeerCredentialsTest(DaemonTestCase):
     """Socket mode 0666 and group rolesdtest: the kernel lets everyone
     connect, so what is refused is refused by the daemon's own check."""
@@ -117,6 +122,7 @@ class PeerCredentialsTest(DaemonTestCase):
         self.assertIsNone(by_id[2][2], "org.add as a member of the socket's group: %r" % (out,))
 
 
+@NEED_ROOT
 class GroupOnlySocketTest(DaemonTestCase):
     """Socket mode 0660, group rolesdtest: the deployment shape."""
 
@@ -225,6 +231,18 @@ class CredentialsTest(DaemonTestCase):
         self.assertError(err, "unauthenticated")
         err, _ = self.create(1, alice)
         self.assertError(err, "permission_denied", msg="alice in a Partoo org")
+
+    def test_access_permissions_grants_creation(self):
+        with self.d.rpc() as c:
+            c.ok("role.create", {"org": 0, "name": "granter",
+                                 "permissions": ["access-permissions"]})
+            c.ok("role.create", {"org": 0, "name": "powerless"})
+            g = c.ok("user.add", {"username": "gina", "roles": ["granter"]})
+            p = c.ok("user.add", {"username": "pete", "roles": ["powerless", "user"]})
+        err, _ = self.create(0, {"user_id": g["user_id"], "token": g["token"]})
+        self.assertOk(err, "a user whose custom role holds access-permissions")
+        err, _ = self.create(0, {"user_id": p["user_id"], "token": p["token"]})
+        self.assertError(err, "permission_denied", msg="roles without access-permissions")
 
     def test_provisioning_refuses_auth(self):
         for auth in ({"api_key": self.k_prov1}, {"api_key": self.k_admin1},

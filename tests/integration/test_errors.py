@@ -3,7 +3,6 @@
 by the daemon (or, for unavailable, by the client)."""
 
 import os
-import signal
 import tempfile
 import unittest
 

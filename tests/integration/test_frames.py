@@ -4,7 +4,6 @@ daemon answers where it can address a reply, closes at worst the offending
 connection, and every other connection carries on."""
 
 import socket
-import unittest
 
 from harness import FRAME_MAX, DaemonTestCase, main, packb
 
@@ -204,6 +203,34 @@ class FramesTest(DaemonTestCase):
         finally:
             for c in conns:
                 c.close()
+
+    def test_msgid_range(self):
+        with self.d.rpc() as c:
+            for mid in (0, 2**32 - 1, 127, 128, 65536):
+                c.send_raw(packb([0, mid, "server.status", [{}]]))
+                msgid, err, _ = c.recv_reply()
+                self.assertEqual(msgid, mid)
+                self.assertIsNone(err)
+
+    def test_reader_that_never_reads_does_not_wedge(self):
+        flood = self.d.rpc()
+        self.addCleanup(flood.close)
+        flood.sock.setblocking(False)
+        req = packb([0, 1, "role.get", [{"org": 0, "name": "admin"}]]) * 1000
+        sent = 0
+        while sent < 64 * 1024 * 1024:          # bounded: stops when the daemon stops reading
+            try:
+                sent += flood.sock.send(req)
+            except BlockingIOError:
+                break
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        # everyone else is still served
+        with self.d.rpc() as c:
+            self.assertIsNone(c.call("server.status", {})[0])
+            self.assertIsNone(c.call("role.get", {"org": 0, "name": "user"})[0])
+        flood.close()
+        self.assertAlive()
 
     def test_half_frame_then_close(self):
         c = self.d.rpc()

@@ -37,6 +37,29 @@ class LifecycleTest(unittest.TestCase):
         with Daemon(launch="env") as d:
             self.serve_and_stop(d)
 
+    def test_socket_activation_binds_nothing_else(self):
+        with Daemon() as d:
+            inodes = set()
+            fd_dir = "/proc/%d/fd" % d.pid
+            for fd in os.listdir(fd_dir):
+                try:
+                    target = os.readlink(os.path.join(fd_dir, fd))
+                except OSError:
+                    continue
+                m = re.match(r"socket:\[(\d+)\]$", target)
+                if m:
+                    inodes.add(m.group(1))
+            listening = []
+            with open("/proc/net/unix") as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    # Num RefCount Protocol Flags Type St Inode [Path]
+                    if parts[6] in inodes and int(parts[3], 16) & 0x10000:   # __SO_ACCEPTCON
+                        listening.append(parts[7] if len(parts) > 7 else "")
+            self.assertEqual(listening, [d.sock_path],
+                             "with LISTEN_FDS rolesd serves the passed socket only")
+
     def test_log_lines_have_priority_prefixes(self):
         with Daemon(launch="direct", extra_args=["--verbose"]) as d:
             with d.rpc() as c:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import tempfile
-import unittest
 
 from harness import (PARTOO_BUILTINS, DaemonTestCase, main, rolesctl_path,
                      rolesd_path, run_rolesctl)
@@ -221,6 +220,7 @@ class RolesctlTest(DaemonTestCase):
             p = self.ctl("role", "create", "--org", "106", "--name", "Dup", check=False,
                          json=json_mode)
             self.assertOneLineError(p, 1, "duplicate")
+            self.assertEqual(p.stdout, "", "nothing on stdout on failure")
             p = self.ctl("role", "create", "--org", "999", "--name", "x", check=False,
                          json=json_mode)
             self.assertOneLineError(p, 1, "not_found")

@@ -2,7 +2,6 @@
 """test_rpc.py: every RPC method through an independent MessagePack-RPC
 client, pipelining, paging, parameter validation and the role rules."""
 
-import unittest
 
 from harness import (DaemonTestCase, ORG0_BUILTINS, PARTOO_BUILTINS, catalog_names,
                      fresh_org, list_all, main, raw_str, packb,
@@ -187,6 +186,49 @@ class RpcTest(DaemonTestCase):
         self.assertEqual(self.c.ok("role.list", {"org": org})["count"],
                          n + len(PARTOO_BUILTINS))
 
+    def test_pipelined_duplicates_in_one_batch(self):
+        """Uniqueness holds inside one group commit: the same names and
+        api_ids pipelined on one connection and raced on two connections."""
+        org = fresh_org(self.c)
+        before = self.c.ok("role.list", {"org": org})["count"]
+        frames = []
+        for i in range(100):
+            frames.append(packb([0, 2 * i + 1, "role.create",
+                                 [{"org": org, "name": "same-%02d" % i}]]))
+            frames.append(packb([0, 2 * i + 2, "role.create",
+                                 [{"org": org, "name": "same-%02d" % i}]]))
+        self.c.send_raw(b"".join(frames))
+        got = self.c.recv_replies(200)
+        for i in range(100):
+            a, b = got[2 * i + 1], got[2 * i + 2]
+            self.assertEqual(sorted([a[0] is None, b[0] is None]), [False, True],
+                             "same-%02d: exactly one create succeeds: %r %r" % (i, a, b))
+            self.assertEqual((a[0] or b[0]).get("code"), "duplicate")
+        # two connections racing for the same api_ids under different names
+        c2 = self.d.rpc()
+        self.addCleanup(c2.close)
+        fa = b"".join(packb([0, i + 1, "role.create",
+                             [{"org": org, "name": "ra-%03d" % i, "api_id": "race-%03d" % i}]])
+                      for i in range(300))
+        fb = b"".join(packb([0, i + 1, "role.create",
+                             [{"org": org, "name": "rb-%03d" % i, "api_id": "race-%03d" % i}]])
+                      for i in range(300))
+        self.c.send_raw(fa)
+        c2.send_raw(fb)
+        ga = self.c.recv_replies(300)
+        gb = c2.recv_replies(300)
+        for i in range(300):
+            a, b = ga[i + 1], gb[i + 1]
+            self.assertEqual(sorted([a[0] is None, b[0] is None]), [False, True],
+                             "race-%03d: exactly one create succeeds: %r %r" % (i, a, b))
+            err = a[0] or b[0]
+            self.assertEqual((err.get("code"), err.get("field")), ("duplicate", "api_id"))
+        res = self.c.ok("role.list", {"org": org})
+        self.assertEqual(res["count"], before + 100 + 300)
+        roles, count = list_all(self.c, org)
+        self.assertEqual(len({r["api_id"] for r in roles}), count)
+        self.assertEqual(len({r["name"] for r in roles}), count)
+
     # ---------------------------------------------------------------- paging
 
     def test_role_list_paging(self):
@@ -334,6 +376,22 @@ class RpcTest(DaemonTestCase):
         org2 = fresh_org(self.c)
         self.c.ok("role.create", {"org": org2, "name": "Alpha", "api_id": "alpha"})
 
+    def test_tenant_isolation(self):
+        o1, o2 = fresh_org(self.c), fresh_org(self.c)
+        r2 = self.c.ok("role.create", {"org": o2, "name": "Secret2", "api_id": "secret2"})
+        for by in ("id", "api_id", "name"):
+            err, res = self.c.call("role.get", {"org": o1, by: r2[by]})
+            self.assertError(err, "not_found", msg="org %d's role fetched through org %d by %s: %r"
+                             % (o2, o1, by, res))
+        err, res = self.c.call("role.get", {"org": 0, "id": r2["id"]})
+        self.assertError(err, "not_found")
+        self.assertNotIn(r2["id"], [r["id"] for r in list_all(self.c, o1)[0]])
+        # name and api_id are separate namespaces within an org
+        self.c.ok("role.create", {"org": o1, "name": "x1", "api_id": "y1"})
+        self.c.ok("role.create", {"org": o1, "name": "y1", "api_id": "x1"})
+        self.assertEqual(self.c.ok("role.get", {"org": o1, "name": "y1"})["api_id"], "x1")
+        self.assertEqual(self.c.ok("role.get", {"org": o1, "api_id": "y1"})["name"], "x1")
+
     def test_unknown_org(self):
         err, _ = self.c.call("role.create", {"org": 987654, "name": "x"})
         self.assertError(err, "not_found", "org")
@@ -374,6 +432,12 @@ class RpcTest(DaemonTestCase):
         self.assertEqual(r["name"], long_name)
         self.assertEqual(self.c.ok("role.get", {"org": 0, "name": long_name})["id"], r["id"])
         self.c.ok("role.create", {"org": 0, "name": "a,b;c/d"})
+        # at most 64 KiB (bytes) of name
+        self.c.ok("role.create", {"org": 0, "name": "M" * 65536})
+        err, _ = self.c.call("role.create", {"org": 0, "name": "N" * 65537})
+        self.assertError(err, "invalid_argument", "name")
+        err, _ = self.c.call("role.create", {"org": 0, "name": ""})
+        self.assertError(err, "invalid_argument", "name")
 
     def test_invalid_utf8_and_nul(self):
         org = fresh_org(self.c)
