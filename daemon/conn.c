@@ -100,6 +100,7 @@ int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
         c->pid = cred.pid;
         c->last_activity = c->last_progress = now_usec();
         scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
+        c->scan.element_limit = RPC_ELEMENTS_MAX;
 
         r = sd_event_add_io(m->event, &c->io, fd, EPOLLIN, on_io, c);
         if (r < 0) {
@@ -192,7 +193,7 @@ static void protocol_error(Conn *c, ScanResult sr) {
         uint32_t msgid = 0;
         bool has_msgid = peek_msgid(buf_head(&c->in), buf_pending(&c->in), &msgid);
         RpcCode code = sr == SCAN_TOO_BIG ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT;
-        const char *message = sr == SCAN_TOO_BIG ? "frame exceeds the size limit of 1048576 bytes" :
+        const char *message = sr == SCAN_TOO_BIG ? "frame exceeds the limit of 1048576 bytes or 65536 elements" :
                               sr == SCAN_TOO_DEEP ? "frame nests deeper than 16 levels" :
                                                     "frame is not valid MessagePack";
 
@@ -333,6 +334,17 @@ void conn_kick(Conn *c) {
                 log_error_errno(r, "Cannot update events of a connection");
                 conn_close(c);
         }
+}
+
+void conn_stop(Conn *c) {
+        int r;
+
+        conn_ref(c);
+        r = conn_read(c);
+        if (r < 0 && c->fd >= 0)
+                conn_close(c);
+        conn_kick(c);
+        conn_unref(c);
 }
 
 void conn_flush(Conn *c) {

@@ -43,5 +43,8 @@ void conn_close(Conn *c);
 void conn_flush(Conn *c);
 /* Re-evaluates whether to read, write, close; call after completions. */
 void conn_kick(Conn *c);
+/* The daemon is stopping: reads what the peer has already sent and answers
+ * it (new requests get `unavailable`), then closes once nothing is due. */
+void conn_stop(Conn *c);
 /* A reply for a write arrived (or any state change that may unblock input). */
 void conn_write_done(Conn *c);

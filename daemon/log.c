@@ -1,9 +1,11 @@
 /* log.c: one line per message on stderr, prefixed with its sd-daemon
- * priority and, when an errno is given, suffixed with its text. */
+ * priority (unless stderr is a terminal, where a person reads it) and,
+ * when an errno is given, suffixed with its text. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -18,9 +20,13 @@ int log_internal(int level, int error, const char *fmt, ...) {
         vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
 
+        char prefix[8] = "";
+
+        if (!isatty(STDERR_FILENO))
+                snprintf(prefix, sizeof prefix, "<%d>", level);
         if (e > 0)
-                fprintf(stderr, "<%d>%s: %s\n", level, buf, strerror(e));
+                fprintf(stderr, "%s%s: %s\n", prefix, buf, strerror(e));
         else
-                fprintf(stderr, "<%d>%s\n", level, buf);
+                fprintf(stderr, "%s%s\n", prefix, buf);
         return -e;
 }

@@ -80,7 +80,7 @@ static int run(int argc, char *argv[]) {
                         errno = 0;
                         unsigned long v = strtoul(optarg, &end, 10);
                         if (errno || *end || end == optarg || v < 1 || v > 65536 || optarg[0] == '-') {
-                                fprintf(stderr, "rolesd: invalid --max-connections: %s\n", optarg);
+                                log_error("rolesd: invalid --max-connections: %s", optarg);
                                 return -EINVAL;
                         }
                         cfg.max_conns = (unsigned) v;
@@ -90,7 +90,7 @@ static int run(int argc, char *argv[]) {
                         errno = 0;
                         unsigned long sec = strtoul(optarg, &end, 10);
                         if (errno || *end || end == optarg || sec < 1 || sec > 86400 || optarg[0] == '-') {
-                                fprintf(stderr, "rolesd: invalid --%s (seconds, 1 to 86400): %s\n",
+                                log_error("rolesd: invalid --%s (seconds, 1 to 86400): %s",
                                         c == ARG_IDLE_TIMEOUT ? "idle-timeout" : "stall-timeout", optarg);
                                 return -EINVAL;
                         }
@@ -107,7 +107,7 @@ static int run(int argc, char *argv[]) {
                         return -EINVAL;
                 }
         if (optind < argc) {
-                fprintf(stderr, "rolesd: unexpected argument: %s\n", argv[optind]);
+                log_error("rolesd: unexpected argument: %s", argv[optind]);
                 return -EINVAL;
         }
 

@@ -110,7 +110,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         /* Connections stop reading; what they already sent is answered. */
         for (Conn *c = m->conns, *next; c; c = next) {
                 next = c->next;
-                conn_kick(c);
+                conn_stop(c);
         }
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         (void) sd_event_add_time(m->event, &m->stop_timer, CLOCK_MONOTONIC, now + STOP_GRACE_USEC, 0,

@@ -4,6 +4,7 @@
 
 #define RPC_FRAME_MAX           (1024u * 1024u) /* bytes in one MessagePack-RPC message */
 #define RPC_DEPTH_MAX           16u             /* nesting of arrays/maps in one message */
+#define RPC_ELEMENTS_MAX        65536u          /* array elements + map keys/values in one request */
 #define RPC_METHOD_MAX          64u             /* bytes in a method name */
 #define RPC_PARAMS_MAX          64u             /* keys in a params map */
 

@@ -12,6 +12,7 @@ void scanner_init(Scanner *s, size_t limit, unsigned depth_limit) {
                 .limit = limit,
                 .depth_limit = depth_limit > SCAN_DEPTH_CAP ? SCAN_DEPTH_CAP : depth_limit,
                 .min_bytes = 1,         /* the root object itself */
+                .element_limit = UINT64_MAX,
         };
 }
 
@@ -137,6 +138,9 @@ ScanResult scanner_feed(Scanner *s, const char *buf, size_t n, size_t *ret_size)
                         return SCAN_TOO_DEEP;
                 if (hdr + h.payload + rest + due > room)
                         return SCAN_TOO_BIG;
+                if (due > s->element_limit - s->elements)
+                        return SCAN_TOO_BIG;
+                s->elements += due;
 
                 /* Commit: the element is read (its payload may still be on its way). */
                 s->pos += hdr + h.payload;
@@ -155,6 +159,8 @@ ScanResult scanner_feed(Scanner *s, const char *buf, size_t n, size_t *ret_size)
                 return SCAN_NEED_MORE;
 
         *ret_size = s->pos;
+        uint64_t element_limit = s->element_limit;
         scanner_init(s, s->limit, s->depth_limit);
+        s->element_limit = element_limit;
         return SCAN_COMPLETE;
 }

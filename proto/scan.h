@@ -29,6 +29,9 @@ typedef struct Scanner {
         unsigned depth;         /* open containers */
         uint64_t left[32];      /* elements still due in each open container */
         uint64_t min_bytes;     /* lower bound of bytes the open containers still need */
+        uint64_t elements;      /* elements declared by the containers so far */
+        uint64_t element_limit; /* max elements in one object (msgpack-c allocates per element);
+                                 * UINT64_MAX after scanner_init, kept across objects */
 } Scanner;
 
 #define SCAN_DEPTH_CAP 32u
@@ -38,4 +41,5 @@ void scanner_init(Scanner *s, size_t limit, unsigned depth_limit);
  * On SCAN_COMPLETE, *ret_size is the object size and the scanner is reset
  * for the next object (whose bytes start at buf + *ret_size). After an
  * error the scanner must be re-initialised before reuse. */
+/* A declared element count over element_limit is SCAN_TOO_BIG. */
 ScanResult scanner_feed(Scanner *s, const char *buf, size_t n, size_t *ret_size);

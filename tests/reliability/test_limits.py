@@ -182,18 +182,29 @@ class LimitsTest(DaemonTestCase):
                 msg = c.recv_msg()
                 self.assertIn(msg[2]["code"], ("invalid_argument", "resource_exhausted"), msg)
                 c.drain_until_closed()
-        # a frame within the limit that declares the most elements it can:
-        # half a million map pairs in 1 MiB, which msgpack-c expands ~24x
+        # a frame within the byte limit that declares as many elements as it
+        # can: msgpack-c would expand half a million map pairs ~24x, so the
+        # scanner also caps elements per frame (RPC_ELEMENTS_MAX = 65536:
+        # envelope 4 + params array 1 + 2 per pair)
         rss0 = rss_kib(self.pid())
         with self.d.rpc() as c:
-            n = (FRAME_MAX - 64) // 2
+            n = 32765                       # 5 + 2n = 65535: within the cap
             f = b"\x94\x00\x04" + packb("role.get") + b"\x91\xdf" + n.to_bytes(4, "big") + b"\x00\x00" * n
-            self.assertLessEqual(len(f), FRAME_MAX)
             c.send_raw(f)
             mid, err, _ = c.recv_reply()
             self.assertEqual(mid, 4)
-            self.assertEqual(err["code"], "invalid_argument", err)
-        self.assertLess(rss_kib(self.pid()) - rss0, 128 * 1024)
+            self.assertEqual(err["code"], "invalid_argument", err)   # decoded; too many params
+            self.assertIn("version", c.ok("server.status", {}))
+        for n in (32766, (FRAME_MAX - 64) // 2):                  # one over the cap; the most bytes allow
+            with self.d.rpc() as c:
+                f = b"\x94\x00\x05" + packb("role.get") + b"\x91\xdf" + n.to_bytes(4, "big") + b"\x00\x00" * n
+                self.assertLessEqual(len(f), FRAME_MAX)
+                c.send_raw(f)
+                mid, err, _ = c.recv_reply()
+                self.assertEqual(mid, 5)
+                self.assertEqual(err["code"], "resource_exhausted", err)
+                c.drain_until_closed()
+        self.assertLess(rss_kib(self.pid()) - rss0, 32 * 1024)
         self.assertServed()
 
     def test_idle_connections_time_out(self):

@@ -538,7 +538,40 @@ static void test_random(void) {
         ASSERT(bad > 100);
 }
 
+/* The element cap: a map of 1000 pairs is 2000 elements. It holds across
+ * objects (not reset on completion) and counts nested containers' elements. */
+static void test_elements(void) {
+        uint8_t buf[4 + 2000];
+        size_t size = 0;
+        Scanner s;
+
+        buf[0] = 0xde;                  /* map16 */
+        buf[1] = 1000 >> 8;
+        buf[2] = 1000 & 0xff;
+        memset(buf + 3, 0x01, 2000);    /* 1000 pairs of fixints */
+
+        scanner_init(&s, RPC_FRAME_MAX, RPC_DEPTH_MAX);
+        s.element_limit = 2000;
+        ASSERT(scanner_feed(&s, (const char *) buf, 3 + 2000, &size) == SCAN_COMPLETE);
+        ASSERT(size == 3 + 2000);
+        ASSERT(s.element_limit == 2000);        /* kept for the next object */
+        ASSERT(s.elements == 0);
+        /* The same object again, with one element fewer allowed: refused from its header. */
+        s.element_limit = 1999;
+        ASSERT(scanner_feed(&s, (const char *) buf, 3, &size) == SCAN_TOO_BIG);
+
+        /* Nested: [ [1,1,1], [1,1,1] ] declares 2 + 3 + 3 = 8 elements. */
+        const uint8_t nested[] = { 0x92, 0x93, 1, 1, 1, 0x93, 1, 1, 1 };
+        scanner_init(&s, RPC_FRAME_MAX, RPC_DEPTH_MAX);
+        s.element_limit = 8;
+        ASSERT(scanner_feed(&s, (const char *) nested, sizeof nested, &size) == SCAN_COMPLETE);
+        scanner_init(&s, RPC_FRAME_MAX, RPC_DEPTH_MAX);
+        s.element_limit = 7;
+        ASSERT(scanner_feed(&s, (const char *) nested, sizeof nested, &size) == SCAN_TOO_BIG);
+}
+
 int main(void) {
+        test_elements();
         test_types();
         test_packed();
         test_back_to_back();
