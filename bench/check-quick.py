@@ -1,0 +1,28 @@
+"""check-quick.py: runs `rolesd-bench --quick` and checks that it exits 0
+and writes a JSON file with the expected sections. Asserts nothing about
+speed. usage: check-quick.py BENCH [bench args...]"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+bench, args = sys.argv[1], sys.argv[2:]
+with tempfile.TemporaryDirectory(prefix="rolesd-bench-check.") as d:
+    out = os.path.join(d, "bench.json")
+    p = subprocess.run([bench, "--quick", "--json", out] + args)
+    if p.returncode != 0:
+        sys.exit("rolesd-bench --quick exited with %d" % p.returncode)
+    with open(out) as f:
+        doc = json.load(f)
+    for section in ("figures", "units", "info", "targets"):
+        if section not in doc:
+            sys.exit("%s: no %r section" % (out, section))
+    for key in ("ref.lmdb_commit.ops_per_s", "ref.echo.c16.ops_per_s", "create.c16.ops_per_s",
+                "get.c16.ops_per_s", "list.big.first_page.ops_per_s", "daemon.start_to_ready_ms.big",
+                "db.bytes_per_role", "daemon.memory.big.private_dirty_kib"):
+        v = doc["figures"].get(key)
+        if not isinstance(v, (int, float)):
+            sys.exit("%s: figure %s missing or not a number: %r" % (out, key, v))
+    print("rolesd-bench --quick wrote valid JSON with %d figures and %d targets"
+          % (len(doc["figures"]), len(doc["targets"])))
