@@ -259,6 +259,8 @@ static int conn_read(Conn *c) {
                 conn_process(c);
                 if (c->fd < 0)
                         return 0;
+                if ((size_t) n < READ_CHUNK)
+                        break;  /* drained for now; epoll says when more comes (saves a recv) */
         }
         return 0;
 }

@@ -68,12 +68,13 @@ static void run_read(Conn *c, const Method *method, const RpcMessage *msg) {
         bool was_oom = c->out.oom;
         int r;
 
-        r = store_read_begin(m->store, &txn);
+        r = store_read_renew(m->store, &m->read_txn);
         if (r >= 0) {
+                txn = m->read_txn;
                 msgpack_packer_init(&pk, &c->out, buf_pack_write);
                 (void) rpc_pack_result_begin(&pk, msg->msgid);
                 r = method->read(m, txn, msg->params, &pk, &err);
-                store_read_end(m->store, txn);
+                store_read_reset(m->store, txn);
         }
         if (r < 0) {
                 if (r != -ENOENT && r != -EINVAL && r != -EACCES && r != -EKEYREJECTED)
@@ -115,14 +116,13 @@ static void queue_write(Conn *c, const Method *method, const RpcMessage *msg) {
 }
 
 void dispatch_frame(Conn *c, const char *frame, size_t size) {
-        msgpack_unpacked u;
+        msgpack_unpacked *u = &c->manager->unpacked;    /* zone reused frame after frame */
         RpcMessage msg = {0};
         const char *why = NULL;
         const Method *method;
         int r;
 
-        msgpack_unpacked_init(&u);
-        r = rpc_decode(frame, size, &u, &msg, &why);
+        r = rpc_decode(frame, size, u, &msg, &why);
         if (r < 0) {
                 reply_error(c, msg.has_msgid, msg.msgid, -EINVAL, &(RpcErr) { .message = why });
                 goto done;
@@ -150,5 +150,5 @@ void dispatch_frame(Conn *c, const char *frame, size_t size) {
         } else
                 queue_write(c, method, &msg);
 done:
-        msgpack_unpacked_destroy(&u);
+        return;
 }

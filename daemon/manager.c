@@ -130,6 +130,12 @@ int manager_new(const ManagerConfig *cfg, Manager **ret) {
         m->idle_timeout_usec = cfg->idle_timeout_usec ? cfg->idle_timeout_usec : CONN_IDLE_TIMEOUT_USEC;
         m->stall_timeout_usec = cfg->stall_timeout_usec ? cfg->stall_timeout_usec : CONN_STALL_TIMEOUT_USEC;
         m->db_path = cfg->db_path;
+        msgpack_unpacked_init(&m->unpacked);
+        m->unpacked.zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+        if (!m->unpacked.zone) {
+                free(m);
+                return -ENOMEM;
+        }
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -204,6 +210,9 @@ Manager *manager_free(Manager *m) {
                 conn_close(m->conns);
         m->writer = writer_free(m->writer);
         listen_close(m);
+        if (m->read_txn)
+                mdb_txn_abort(m->read_txn);
+        msgpack_unpacked_destroy(&m->unpacked);
         sd_event_source_disable_unref(m->sweep);
         sd_event_source_disable_unref(m->stop_timer);
         m->store = store_close(m->store);

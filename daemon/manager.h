@@ -36,6 +36,8 @@ typedef struct Manager {
         bool stopping;                  /* SIGTERM seen: answer what is due, accept nothing new */
         sd_event_source *sweep;         /* idle/stall timer */
         sd_event_source *stop_timer;    /* gives up waiting for clients at shutdown */
+        MDB_txn *read_txn;              /* the loop's read transaction, reset between requests */
+        msgpack_unpacked unpacked;      /* decoded frame; its zone is reused frame after frame */
         uint64_t start_usec;
         const char *db_path;
 } Manager;

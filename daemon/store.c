@@ -913,15 +913,18 @@ static void gate_leave(Store *s) {
         pthread_mutex_unlock(&s->lock);
 }
 
-int store_read_begin(Store *s, MDB_txn **ret) {
-        int r;
-
+static void gate_enter(Store *s) {
         pthread_mutex_lock(&s->lock);
         while (s->growing)
                 pthread_cond_wait(&s->cond, &s->lock);
         s->readers++;
         pthread_mutex_unlock(&s->lock);
+}
 
+int store_read_begin(Store *s, MDB_txn **ret) {
+        int r;
+
+        gate_enter(s);
         r = store_errno(mdb_txn_begin(s->env, NULL, MDB_RDONLY, ret));
         if (r < 0) {
                 *ret = NULL;
@@ -934,6 +937,25 @@ void store_read_end(Store *s, MDB_txn *txn) {
         if (!txn)
                 return;
         mdb_txn_abort(txn);
+        gate_leave(s);
+}
+
+int store_read_renew(Store *s, MDB_txn **txn) {
+        int r;
+
+        if (!*txn)
+                return store_read_begin(s, txn);
+        gate_enter(s);
+        r = store_errno(mdb_txn_renew(*txn));
+        if (r < 0)
+                gate_leave(s);
+        return r;
+}
+
+void store_read_reset(Store *s, MDB_txn *txn) {
+        if (!txn)
+                return;
+        mdb_txn_reset(txn);
         gate_leave(s);
 }
 

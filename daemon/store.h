@@ -62,6 +62,12 @@ size_t store_mapsize(Store *s);
  * blocks new ones meanwhile. */
 int store_read_begin(Store *s, MDB_txn **ret);
 void store_read_end(Store *s, MDB_txn *txn);    /* accepts NULL */
+/* The same, keeping the transaction handle (and its reader slot) for the
+ * next read of the same thread: renew begins one when *txn is NULL,
+ * reset ends it without freeing. Free a reset handle with mdb_txn_abort
+ * before store_close. */
+int store_read_renew(Store *s, MDB_txn **txn);
+void store_read_reset(Store *s, MDB_txn *txn);  /* accepts NULL */
 
 /* Write transactions, from one thread at a time. commit is durable
  * (fsync) when it returns 0, and ends the transaction whatever it returns

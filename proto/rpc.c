@@ -126,7 +126,16 @@ int rpc_decode(const char *frame, size_t len, msgpack_unpacked *u, RpcMessage *r
         if (reterr_message)
                 *reterr_message = NULL;
 
-        switch (msgpack_unpack_next(u, frame, len, &off)) {
+        msgpack_unpack_return ur;
+        if (u->zone) {
+                /* The caller's zone is reused: cleared, not freed and allocated again. */
+                msgpack_zone_clear(u->zone);
+                ur = msgpack_unpack(frame, len, &off, u->zone, &u->data);
+                if (ur == MSGPACK_UNPACK_EXTRA_BYTES)
+                        ur = MSGPACK_UNPACK_SUCCESS;    /* caught as trailing bytes below */
+        } else
+                ur = msgpack_unpack_next(u, frame, len, &off);
+        switch (ur) {
         case MSGPACK_UNPACK_SUCCESS:
                 break;
         case MSGPACK_UNPACK_CONTINUE:

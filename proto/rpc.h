@@ -48,6 +48,8 @@ typedef struct RpcMessage {
  * whether the error reply can be addressed. A response whose msgid is nil
  * (an error reply that could not be addressed) decodes with has_msgid
  * false. */
+/* When u->zone is set (e.g. msgpack_zone_new once), that zone is cleared
+ * and reused instead of a new one being made per frame. */
 int rpc_decode(const char *frame, size_t len, msgpack_unpacked *u, RpcMessage *ret,
                const char **reterr_message);
 
