@@ -7,6 +7,8 @@
 #include "rolesd/client.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -50,7 +52,47 @@ struct rolesd {
         Buf in;                 /* bytes read, starting at a frame boundary */
         Buf out;                /* the request being sent */
         Scanner scan;           /* position within the frame at in's head */
+        uint64_t timeout_usec;  /* bound on each call, 0: none */
+        uint64_t deadline;      /* CLOCK_MONOTONIC usec when the current call gives up, 0: never */
 };
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* Waits until the socket is ready for events or the call's deadline
+ * passes (-ETIMEDOUT). Without a deadline, returns at once: the blocking
+ * send/recv waits instead. */
+static int conn_wait_ready(rolesd *c, short events) {
+        for (;;) {
+                struct pollfd p = { .fd = c->fd, .events = events };
+                uint64_t now;
+                int n;
+
+                if (c->deadline == 0)
+                        return 0;
+                now = now_usec();
+                if (now >= c->deadline)
+                        return -ETIMEDOUT;
+                n = poll(&p, 1, (int) ((c->deadline - now + 999) / 1000));
+                if (n > 0)
+                        return 0;
+                if (n == 0)
+                        return -ETIMEDOUT;
+                if (errno != EINTR)
+                        return negative_errno();
+        }
+}
+
+int rolesd_set_timeout(rolesd *c, uint64_t usec) {
+        if (!c)
+                return -EINVAL;
+        c->timeout_usec = usec;
+        return 0;
+}
 
 /* ---- errors ---- */
 
@@ -217,9 +259,13 @@ rolesd *rolesd_free(rolesd *c) {
  * unusable for writing, but a reply may still be waiting to be read). */
 static int conn_write(rolesd *c) {
         while (buf_pending(&c->out) > 0) {
-                ssize_t k = send(c->fd, buf_head(&c->out), buf_pending(&c->out), MSG_NOSIGNAL);
+                int r = conn_wait_ready(c, POLLOUT);
+                if (r < 0)
+                        return r;
+                ssize_t k = send(c->fd, buf_head(&c->out), buf_pending(&c->out),
+                                 MSG_NOSIGNAL | (c->deadline ? MSG_DONTWAIT : 0));
                 if (k < 0) {
-                        if (errno == EINTR)
+                        if (errno == EINTR || errno == EAGAIN)
                                 continue;
                         return negative_errno();
                 }
@@ -235,9 +281,12 @@ static int conn_read(rolesd *c) {
         if (!p)
                 return -ENOMEM;
         for (;;) {
-                ssize_t k = recv(c->fd, p, CLIENT_READ_CHUNK, 0);
+                int r = conn_wait_ready(c, POLLIN);
+                if (r < 0)
+                        return r;
+                ssize_t k = recv(c->fd, p, CLIENT_READ_CHUNK, c->deadline ? MSG_DONTWAIT : 0);
                 if (k < 0) {
-                        if (errno == EINTR)
+                        if (errno == EINTR || errno == EAGAIN)
                                 continue;
                         /* The daemon closed with our request unread: what it sent
                          * before has been read already, so this is just EOF. */
@@ -287,6 +336,10 @@ static int conn_wait(rolesd *c, uint32_t msgid, int write_r, Reply *rep,
                         if (r == 0)
                                 return fail(err, -ECONNRESET, ROLESD_UNAVAILABLE, NULL,
                                             "connection to rolesd lost: the daemon closed it");
+                        if (r == -ETIMEDOUT)
+                                return fail(err, r, ROLESD_UNAVAILABLE, NULL,
+                                            "rolesd did not answer within %llu ms",
+                                            (unsigned long long) (c->timeout_usec / 1000));
                         return fail(err, r, ROLESD_UNAVAILABLE, NULL,
                                     "connection to rolesd lost: %s", strerror(-r));
                 }
@@ -366,6 +419,7 @@ static int conn_call(rolesd *c, uint32_t msgid, int pack_r, Reply *rep,
                 return fail(err, -EMSGSIZE, ROLESD_RESOURCE_EXHAUSTED, NULL,
                             "request larger than %u bytes", RPC_FRAME_MAX);
         }
+        c->deadline = c->timeout_usec ? now_usec() + c->timeout_usec : 0;
         r = conn_write(c);
         buf_clear(&c->out);
         if (r < 0 && r != -EPIPE && r != -ECONNRESET) {

@@ -29,4 +29,6 @@
 #define STORE_MAX_READERS       126u
 #define WRITE_BATCH_MAX         1024u           /* writes committed in one transaction */
 
+#define RPC_CALL_TIMEOUT_USEC   (2ull * 1000000ull) /* rolesd-http gives up on a call (503) after this */
+
 #define HTTP_BODY_MAX           (64u * 1024u)

@@ -37,7 +37,11 @@ int param_strv(const msgpack_object *o, void *dst);     /* char *** (NULL-termin
 
 /* Applies a table to a params map (NULL means an empty map). Unknown keys,
  * duplicate keys, a missing required key or a value its parser rejects
- * give -EINVAL with *reterr_field naming the key (static or table string).
+ * give -EINVAL with *reterr_field naming the key (static or table string;
+ * an unknown key is named by a per-thread copy of its first 64 bytes,
+ * valid until the next params_parse() on that thread, or "params" when it
+ * is not clean text). A params value that is not a map, a non-str key or
+ * more than RPC_PARAMS_MAX keys name "params".
  * Strings already parsed stay in dst; the caller frees dst either way.
  * `ignore` names keys that are accepted but skipped (NULL-terminated list,
  * may be NULL), e.g. "auth", parsed separately. */

@@ -59,6 +59,11 @@ const char *rolesd_socket_path(const char *path);
 
 /* Connects to the daemon at rolesd_socket_path(path). */
 int rolesd_connect(const char *path, rolesd **ret, rolesd_error *err);
+/* Bounds every later call on c to usec microseconds (0: no bound, the
+ * default). A call that runs out fails with ROLESD_UNAVAILABLE and
+ * -ETIMEDOUT, and the connection is closed (its reply could still come). */
+int rolesd_set_timeout(rolesd *c, uint64_t usec);
+
 /* Closes the connection. Accepts NULL, returns NULL. */
 rolesd *rolesd_free(rolesd *c);
 

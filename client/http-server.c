@@ -1,0 +1,390 @@
+/* http-server.c: rolesd-http's HTTP side. Owns the libmicrohttpd daemon
+ * (a pool of internal polling threads, connection limits and timeout), the
+ * per-request state (raw request target, body accumulated up to
+ * HTTP_BODY_MAX, 413 beyond), one persistent librolesd connection per
+ * worker thread, and turning each complete request into a
+ * rolesd_rest_handle() call whose answer it sends as application/json.
+ * Everything the APIs mean is rolesd/rest.h's business, not this file's. */
+
+#include "http-server.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rolesd/client.h>
+#include <rolesd/rest.h>
+
+#include "proto/macro.h"
+
+struct HttpServer {
+        struct MHD_Daemon *mhd;
+        char *socket_path;              /* rolesd's socket; NULL: the default */
+        pthread_key_t conn_key;         /* each worker thread's rolesd connection */
+        bool have_key;
+};
+
+/* How the worker threads wait. libmicrohttpd before 1.0.0 misses, in
+ * epoll mode, a peer that sends part of a request and closes: the
+ * connection sits in CLOSE-WAIT until HTTP_CONNECTION_TIMEOUT_SEC
+ * (upstream bug #7192, commit 08f933a6). poll() has no such blind spot
+ * and costs nothing at HTTP_CONNECTIONS_MAX / HTTP_THREADS connections
+ * per thread. */
+#if MHD_VERSION >= 0x01000000
+#  define HTTP_MHD_POLLER MHD_USE_EPOLL
+#else
+#  define HTTP_MHD_POLLER MHD_USE_POLL
+#endif
+
+/* One request, from its request line to its completion. */
+typedef struct Request {
+        char *uri;              /* the request target as received, from the URI callback */
+        char *body;             /* what arrived of the body, NUL-terminated */
+        size_t len, cap;
+        bool started;           /* the handler's first call has been answered */
+        bool too_big;           /* the body went past HTTP_BODY_MAX: discard, answer 413 */
+        size_t discarded;       /* body bytes dropped since */
+} Request;
+
+/* ---- logging ---- */
+
+static void log_line(int priority, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void log_line(int priority, const char *fmt, va_list ap) {
+        char line[1024];
+
+        vsnprintf(line, sizeof line, fmt, ap);
+        for (char *c = line; *c; c++)           /* one line, whatever came in */
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = ' ';
+        fprintf(stderr, "<%d>%s\n", priority, line);
+}
+
+void http_log(int priority, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_line(priority, fmt, ap);
+        va_end(ap);
+}
+
+int http_log_errno(int priority, int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_line(priority, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* A warning per second at most: a flood of failing requests must not
+ * become a flood of log lines. */
+static bool log_ratelimit(_Atomic long long *last) {
+        long long now = (long long) time(NULL), prev = atomic_load(last);
+
+        return prev != now && atomic_compare_exchange_strong(last, &prev, now);
+}
+
+static _Atomic long long log_last_mhd, log_last_request;
+static atomic_bool log_mhd_limited;     /* once serving: startup errors all get through */
+
+__attribute__((format(printf, 2, 0)))
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+        char line[512];
+
+        if (atomic_load(&log_mhd_limited) && !log_ratelimit(&log_last_mhd))
+                return;         /* malformed requests are the client's problem */
+        vsnprintf(line, sizeof line, fmt, ap);
+        http_log(LOG_WARNING, "libmicrohttpd: %s", line);
+}
+
+/* ---- responses ---- */
+
+static enum MHD_Result respond(struct MHD_Connection *con, unsigned status, char *body, size_t len,
+                               bool must_free, const char *allow) {
+        struct MHD_Response *resp;
+        enum MHD_Result r;
+
+        resp = MHD_create_response_from_buffer(len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        if (!resp) {
+                if (must_free)
+                        free(body);
+                return MHD_NO;
+        }
+        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") == MHD_NO ||
+            (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) == MHD_NO)) {
+                MHD_destroy_response(resp);
+                return MHD_NO;
+        }
+        r = http_queue_response(con, status, resp);
+        MHD_destroy_response(resp);
+        return r;
+}
+
+/* One of librolesd's fixed error bodies, in the dialect of path. */
+static enum MHD_Result respond_error(struct MHD_Connection *con, const char *path, unsigned status) {
+        const char *body = rolesd_rest_error_body(path, status);
+
+        return respond(con, status, (char *) body, strlen(body), false, NULL);
+}
+
+/* ---- requests ---- */
+
+static void *request_new(void *cls, const char *uri, struct MHD_Connection *con) {
+        Request *q = calloc(1, sizeof *q);
+
+        http_conn_request_line(con, uri);
+
+        if (q)
+                q->uri = strdup(uri);   /* NULL: fall back to the decoded URL */
+        return q;
+}
+
+static void request_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                              enum MHD_RequestTerminationCode toe) {
+        Request *q = *con_cls;
+
+        if (!q)
+                return;
+        free(q->uri);
+        free(q->body);
+        free(q);
+        *con_cls = NULL;
+}
+
+/* Appends body bytes; false once the body is larger than HTTP_BODY_MAX. */
+static bool request_append(Request *q, const char *data, size_t n) {
+        if (q->too_big || n > HTTP_BODY_MAX - q->len) {
+                q->too_big = true;
+                q->body = (free(q->body), NULL);
+                q->len = q->cap = 0;
+                return false;
+        }
+        if (q->len + n + 1 > q->cap) {
+                size_t cap = q->cap ? q->cap : 1024;
+                char *b;
+
+                while (cap < q->len + n + 1)
+                        cap *= 2;
+                if (cap > HTTP_BODY_MAX + 1)
+                        cap = HTTP_BODY_MAX + 1;
+                b = realloc(q->body, cap);
+                if (!b)
+                        return false;   /* too_big stays false: the caller answers 500 */
+                q->body = b;
+                q->cap = cap;
+        }
+        memcpy(q->body + q->len, data, n);
+        q->len += n;
+        q->body[q->len] = '\0';
+        return true;
+}
+
+/* Whether a Content-Length announces more than HTTP_BODY_MAX. */
+static bool content_length_too_big(const char *v) {
+        unsigned long long n = 0;
+
+        for (; *v >= '0' && *v <= '9'; v++) {
+                n = n * 10 + (unsigned) (*v - '0');
+                if (n > HTTP_BODY_MAX)
+                        return true;
+        }
+        return false;
+}
+
+static const char *header_get(void *userdata, const char *name) {
+        return MHD_lookup_connection_value(userdata, MHD_HEADER_KIND, name);
+}
+
+/* Splits a request target (in place) into path and query; skips the
+ * scheme and authority of an absolute-form target. */
+static void target_split(char *t, const char **ret_path, const char **ret_query) {
+        char *p = t, *q;
+
+        if (strncasecmp(p, "http://", 7) == 0 || strncasecmp(p, "https://", 8) == 0) {
+                p = strchr(strchr(p, ':') + 3, '/');
+                if (!p) {
+                        p = t;
+                        strcpy(p, "/");
+                }
+        }
+        p[strcspn(p, "#")] = '\0';
+        q = strchr(p, '?');
+        if (q)
+                *q++ = '\0';
+        *ret_path = p;
+        *ret_query = q;
+}
+
+static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request *q, const char *url,
+                              const char *method) {
+        _cleanup_free_ char *target = NULL;
+        rolesd_rest_response res = {0};
+        rolesd_rest_request req;
+        const char *path = url, *query = NULL;
+        enum MHD_Result ret;
+        rolesd *c;
+        int r;
+
+        if (q->uri) {
+                target = strdup(q->uri);
+                if (!target)
+                        return respond_error(con, url, 500);
+                target_split(target, &path, &query);
+        }
+        req = (rolesd_rest_request) {
+                .method = method,
+                .path = path,
+                .query = query,
+                .header = header_get,
+                .header_userdata = con,
+                .body = q->body,
+                .body_len = q->len,
+        };
+
+        c = pthread_getspecific(s->conn_key);
+        r = rolesd_rest_handle(&c, s->socket_path, &req, &res);
+        (void) pthread_setspecific(s->conn_key, c);     /* the key exists: cannot fail */
+        if (r < 0 || !res.body) {
+                rolesd_rest_response_done(&res);
+                if (log_ratelimit(&log_last_request))
+                        http_log(LOG_ERR, "%s %.200s: %s", method, path, strerror(-r));
+                return respond_error(con, path, 500);
+        }
+        if (res.status >= 500 && log_ratelimit(&log_last_request))
+                http_log(LOG_WARNING, "%s %.200s: %u: %s", method, path, res.status,
+                         res.detail ? res.detail : "internal error");
+
+        ret = respond(con, res.status, TAKE_PTR(res.body), res.body_len, true, res.allow);
+        rolesd_rest_response_done(&res);
+        return ret;
+}
+
+/* libmicrohttpd calls this several times per request: once when the
+ * headers are in, once per piece of body, and once more at the end. The
+ * answer is queued only on a later call than the first: queued on the
+ * first, libmicrohttpd 0.9.75 would close a keep-alive connection. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls) {
+        HttpServer *s = cls;
+        Request *q = *con_cls;
+
+        if (!q) {
+                q = calloc(1, sizeof *q);
+                if (!q)
+                        return MHD_NO;
+                *con_cls = q;
+        }
+        if (!q->started) {
+                const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+                q->started = true;
+                if (cl && content_length_too_big(cl))
+                        /* Refuse before the body is sent (no 100 Continue); the
+                         * connection closes after this answer. */
+                        return respond_error(con, q->uri ? q->uri : url, 413);
+                return MHD_YES;
+        }
+        if (*upload_data_size > 0) {
+                size_t n = *upload_data_size;
+
+                /* libmicrohttpd 0.9.75 takes no answer while the body is
+                 * arriving: past the limit, the rest is read and dropped
+                 * (up to HTTP_BODY_DISCARD_MAX, then the connection is
+                 * closed), and 413 goes out once it has all arrived. */
+                *upload_data_size = 0;
+                if (!request_append(q, upload_data, n)) {
+                        if (!q->too_big)
+                                return MHD_NO;  /* out of memory: drop the connection */
+                        q->discarded += n;
+                        if (q->discarded > HTTP_BODY_DISCARD_MAX)
+                                return MHD_NO;
+                }
+                return MHD_YES;
+        }
+        if (q->too_big)
+                return respond_error(con, q->uri ? q->uri : url, 413);
+        return answer(s, con, q, url, method);
+}
+
+/* ---- the server ---- */
+
+static void conn_destroy(void *p) {
+        rolesd_free(p);
+}
+
+int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) {
+        HttpServer *s;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s) {
+                close(listen_fd);
+                return http_log_errno(LOG_ERR, -ENOMEM, "out of memory");
+        }
+        if (socket_path) {
+                s->socket_path = strdup(socket_path);
+                if (!s->socket_path) {
+                        close(listen_fd);
+                        http_server_stop(s);
+                        return http_log_errno(LOG_ERR, -ENOMEM, "out of memory");
+                }
+        }
+        r = http_errors_init();
+        if (r < 0) {
+                close(listen_fd);
+                http_server_stop(s);
+                return r;
+        }
+        r = pthread_key_create(&s->conn_key, conn_destroy);
+        if (r != 0) {
+                close(listen_fd);
+                http_server_stop(s);
+                return http_log_errno(LOG_ERR, -r, "cannot create thread-local storage: %s", strerror(r));
+        }
+        s->have_key = true;
+
+        s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | HTTP_MHD_POLLER | MHD_USE_ERROR_LOG,
+                                  0, NULL, NULL, handle, s,
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,     /* first: covers the rest */
+                                  MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
+                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned) HTTP_THREADS,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
+                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) HTTP_PER_IP_CONNECTIONS_MAX,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) HTTP_CONNECTION_TIMEOUT_SEC,
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_CONNECTION_MEMORY_MAX,
+                                  MHD_OPTION_URI_LOG_CALLBACK, request_new, s,
+                                  MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+                                  MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s,
+                                  MHD_OPTION_END);
+        if (!s->mhd) {
+                /* listen_fd is not closed here: whether libmicrohttpd did
+                 * is not documented, and the caller exits anyway. */
+                http_server_stop(s);
+                return http_log_errno(LOG_ERR, -EIO, "cannot start the HTTP server (libmicrohttpd refused its options)");
+        }
+        atomic_store(&log_mhd_limited, true);
+        *ret = s;
+        return 0;
+}
+
+HttpServer *http_server_stop(HttpServer *s) {
+        if (!s)
+                return NULL;
+        if (s->mhd)
+                MHD_stop_daemon(s->mhd);        /* joins the workers: their connections are freed */
+        if (s->have_key)
+                pthread_key_delete(s->conn_key);
+        free(s->socket_path);
+        free(s);
+        return NULL;
+}

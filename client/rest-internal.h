@@ -1,0 +1,83 @@
+/* rest-internal.h: what rest.c shares with the dialect modules
+ * (rest-partoo.c, rest-rocketchat.c): the per-request context, building
+ * the response, RPC calls that reconnect, header and query-string access,
+ * body parsing. Not installed. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rolesd/rest.h"
+
+/* The OpenAPI document, generated from openapi.json at build time. */
+extern const char rest_openapi_json[];
+extern const size_t rest_openapi_json_len;
+
+typedef struct RestCtx {
+        rolesd **conn;                  /* the caller's connection slot, or NULL */
+        const char *socket_path;        /* for (re)connecting; NULL: the default */
+        const rolesd_rest_request *req;
+        const char *query;              /* raw query string, or NULL */
+        const char *arg;                /* the decoded {api_id} of /v2/custom_role/{api_id} */
+        rolesd_rest_response *res;      /* where the answer goes */
+        char *headers[4];               /* trimmed header values rest_header() made */
+} RestCtx;
+
+/* ---- responses: each sets ctx->res and returns 0, or -ENOMEM ---- */
+
+/* Renders body (stolen; NULL means allocation failed) with status. */
+int rest_reply_json(RestCtx *ctx, unsigned status, json_t *body);
+/* One of rolesd_rest_error_body()'s static bodies, in dialect d. */
+int rest_reply_error(RestCtx *ctx, rolesd_rest_dialect d, unsigned status);
+/* A 5xx for a failed RPC: 503 when the daemon is unavailable or out of
+ * resources, else 500; err's message goes into ctx->res->detail. */
+int rest_reply_rpc_failure(RestCtx *ctx, rolesd_rest_dialect d, const char *method,
+                           const rolesd_error *err);
+
+/* ---- the daemon ---- */
+
+/* Calls method with params (borrowed), connecting when needed. A call
+ * that fails because the connection is broken is repeated once on a new
+ * connection if nothing was sent, or if read_only. On success *ret (if
+ * ret is not NULL) is a new reference. Errors as rolesd_call(). */
+int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, json_t **ret,
+              rolesd_error *err);
+
+/* ---- the request ---- */
+
+/* The value of a header without surrounding whitespace (RFC 9110 5.5),
+ * or NULL when absent or empty (or when out of memory). Valid until the
+ * request is answered. */
+const char *rest_header(RestCtx *ctx, const char *name);
+
+/* The first value of query parameter name, decoded (form encoding: '+'
+ * is a space, %XX a byte). Returns 1 with *ret (free()) set, 0 when the
+ * parameter is absent, or -ENOMEM. */
+int rest_query_get(RestCtx *ctx, const char *name, char **ret);
+
+/* Decodes %XX escapes of a path segment. Returns a new string, or NULL
+ * when out of memory; *ret_ok is false when the result is not a valid
+ * UTF-8 string without NUL. */
+char *rest_path_decode(const char *s, size_t n, bool *ret_ok);
+
+/* Parses the body as JSON (any value; duplicate keys, invalid UTF-8,
+ * \u0000 and trailing garbage are errors). Returns 0 with *ret set,
+ * -EBADMSG when the body is not JSON, or -ENOMEM. */
+int rest_parse_body(RestCtx *ctx, json_t **ret);
+
+/* Appends message to the list errs[field], creating it. 0 or -ENOMEM. */
+int rest_field_error(json_t *errs, const char *field, const char *message);
+
+/* Reads a non-negative integer that fits json_int_t out of a result
+ * object. Returns 0 or -EBADMSG. */
+int rest_result_uint(json_t *obj, const char *key, json_int_t *ret);
+
+/* ---- endpoints: each answers into ctx->res; 0 or -ENOMEM ---- */
+
+int partoo_create(RestCtx *ctx);        /* POST /v2/custom_role */
+int partoo_list(RestCtx *ctx);          /* GET /v2/custom_role */
+int partoo_get(RestCtx *ctx);           /* GET /v2/custom_role/{api_id} */
+int partoo_permissions(RestCtx *ctx);   /* GET /v2/permissions */
+int rocketchat_create(RestCtx *ctx);    /* POST /api/v1/roles.create */
+int rocketchat_list(RestCtx *ctx);      /* GET /api/v1/roles.list */

@@ -1,0 +1,625 @@
+/* rest-partoo.c: the Partoo dialect (/v2). Owns the x-APIKey credential,
+ * the query parameters (org_id, page, per_page) and the custom role body
+ * with their marshmallow-style messages, the order in which Partoo
+ * reports errors (credential 401, body not JSON 400, organization
+ * 400/403/404, schema 400, permissions and uniqueness 400), the mapping
+ * of daemon errors onto Partoo's bodies, and the response shapes of
+ * POST/GET /v2/custom_role, GET /v2/custom_role/{api_id} and
+ * GET /v2/permissions. */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/limits.h"
+#include "proto/macro.h"
+#include "proto/utf8.h"
+#include "rest-internal.h"
+
+#define D ROLESD_REST_PARTOO
+#define FORBIDDEN ",;/\\|<>"
+
+#define MSG_MISSING     "Missing data for required field."
+#define MSG_NULL        "Field may not be null."
+#define MSG_NOT_STRING  "Not a valid string."
+#define MSG_NOT_INTEGER "Not a valid integer."
+#define MSG_NOT_LIST    "Not a valid list."
+#define MSG_PATTERN     "String does not match expected pattern."
+#define MSG_UNKNOWN     "Unknown field."
+#define MSG_INVALID     "Invalid value."
+#define MSG_NOT_OBJECT  "Invalid input type."
+#define MSG_NOT_JSON    "Invalid JSON body."
+#define MSG_ORG_DIFFERS "Does not match the org_id query parameter."
+
+/* An organization named by the request (query or body), if any. */
+typedef struct OrgChoice {
+        bool set;
+        json_int_t id;
+} OrgChoice;
+
+/* ---- responses ---- */
+
+static int reply_401(RestCtx *ctx) {
+        return rest_reply_json(ctx, 401, json_pack("{s:{s:s}}", "errors", "authentication", "User not authenticated"));
+}
+
+static int reply_403(RestCtx *ctx) {
+        return rest_reply_json(ctx, 403, json_pack("{s:{s:s}}", "errors", "authorization", "Operation not allowed"));
+}
+
+/* 400 {"errors":{location:errs}}; errs is stolen. */
+static int reply_400(RestCtx *ctx, const char *location, json_t *errs) {
+        return rest_reply_json(ctx, 400, json_pack("{s:{s:o}}", "errors", location, errs));
+}
+
+static int reply_400_field(RestCtx *ctx, const char *location, const char *field, const char *message) {
+        return reply_400(ctx, location, json_pack("{s:[s]}", field, message));
+}
+
+/* Answers a daemon error that the endpoint did not handle itself.
+ * org_location says where a missing org_id is reported ("json" for a
+ * body, "query" for reads). */
+static int reply_rpc_error(RestCtx *ctx, const char *method, const rolesd_error *err, const char *org_location) {
+        switch (err->code) {
+        case ROLESD_UNAUTHENTICATED:
+                return reply_401(ctx);
+        case ROLESD_PERMISSION_DENIED:
+                return reply_403(ctx);
+        case ROLESD_NOT_FOUND:
+                return rest_reply_error(ctx, D, 404);
+        case ROLESD_INVALID_ARGUMENT:
+                if (strcmp(err->field, "auth") == 0)
+                        return reply_401(ctx);  /* a credential the daemon cannot even parse */
+                if (strcmp(err->field, "org") == 0)
+                        /* A PROVIDER key has no organization of its own. */
+                        return reply_400_field(ctx, org_location, "org_id", MSG_MISSING);
+                break;
+        default:
+                break;
+        }
+        return rest_reply_rpc_failure(ctx, D, method, err);
+}
+
+static int reply_malformed(RestCtx *ctx, const char *method) {
+        rolesd_error err = { .code = ROLESD_INTERNAL };
+
+        snprintf(err.message, sizeof err.message, "unexpected result shape");
+        return rest_reply_rpc_failure(ctx, D, method, &err);
+}
+
+/* ---- the request ---- */
+
+/* The API key, or NULL when there is none worth asking the daemon about. */
+static const char *api_key(RestCtx *ctx) {
+        const char *k = rest_header(ctx, "x-APIKey");
+
+        return k && utf8_valid(k, strlen(k)) ? k : NULL;
+}
+
+/* Parses an integer the way marshmallow's Integer field reads a query
+ * string: an optional sign and decimal digits. Saturates on overflow. */
+static bool parse_int(const char *s, json_int_t *ret) {
+        bool neg = *s == '-';
+        unsigned long long v = 0;
+
+        if (*s == '+' || *s == '-')
+                s++;
+        if (!*s)
+                return false;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return false;
+                if (v <= (unsigned long long) LLONG_MAX)
+                        v = v * 10 + (unsigned) (*s - '0');
+        }
+        if (v > (unsigned long long) LLONG_MAX)
+                v = (unsigned long long) LLONG_MAX;
+        *ret = neg ? -(json_int_t) v : (json_int_t) v;
+        return true;
+}
+
+/* Reads integer query parameter name into *ret (left alone when absent;
+ * *ret_set tells). A bad value adds its message to errs. max 0: none. */
+static int query_int(RestCtx *ctx, json_t *errs, const char *name, json_int_t min, json_int_t max,
+                     json_int_t *ret, bool *ret_set) {
+        _cleanup_free_ char *s = NULL;
+        char msg[128];
+        json_int_t v;
+        int r;
+
+        r = rest_query_get(ctx, name, &s);
+        if (r <= 0)
+                return r;
+        if (!parse_int(s, &v))
+                return rest_field_error(errs, name, MSG_NOT_INTEGER);
+        if (v < min || (max > 0 && v > max)) {
+                if (max > 0)
+                        snprintf(msg, sizeof msg, "Must be greater than or equal to %lld and less than or equal to %lld.",
+                                 (long long) min, (long long) max);
+                else
+                        snprintf(msg, sizeof msg, "Must be greater than or equal to %lld.", (long long) min);
+                return rest_field_error(errs, name, msg);
+        }
+        *ret = v;
+        if (ret_set)
+                *ret_set = true;
+        return 0;
+}
+
+/* The body's org_id: an integer >= 1, or null (none). Returns NULL, or
+ * the message saying what is wrong with it. */
+static const char *org_from_json(json_t *v, OrgChoice *org) {
+        static const char too_small[] = "Must be greater than or equal to 1.";
+
+        if (!v || json_is_null(v))
+                return NULL;
+        if (json_is_integer(v)) {
+                if (json_integer_value(v) < 1)
+                        return too_small;
+                *org = (OrgChoice) { .set = true, .id = json_integer_value(v) };
+                return NULL;
+        }
+        if (json_is_real(v)) {
+                /* JSON Schema's integer: any number without a fractional part. */
+                double x = json_real_value(v);
+
+                if (x >= 9.2e18) {
+                        *org = (OrgChoice) { .set = true, .id = LLONG_MAX };
+                        return NULL;
+                }
+                if (x <= -9.2e18)
+                        return too_small;
+                if (x != (double) (long long) x)
+                        return MSG_NOT_INTEGER;
+                if (x < 1)
+                        return too_small;
+                *org = (OrgChoice) { .set = true, .id = (json_int_t) x };
+                return NULL;
+        }
+        return MSG_NOT_INTEGER;
+}
+
+/* The daemon's auth map for the key. */
+static json_t *auth_new(const char *key) {
+        return json_pack("{s:s}", "api_key", key);
+}
+
+/* params: {auth, org?}. */
+static json_t *params_new(const char *key, const OrgChoice *org) {
+        json_t *p = json_pack("{s:o}", "auth", auth_new(key));
+
+        if (p && org && org->set && json_object_set_new(p, "org", json_integer(org->id)) < 0)
+                p = (json_decref(p), NULL);
+        return p;
+}
+
+/* Asks the daemon whether the key may act (access: "read" or "create")
+ * on org (NULL: whichever the key implies). 0, or the daemon's error. */
+static int auth_check(RestCtx *ctx, const char *key, const OrgChoice *org, const char *access, rolesd_error *err) {
+        _cleanup_(json_decrefp) json_t *p = params_new(key, org);
+
+        if (!p || json_object_set_new(p, "access", json_string(access)) < 0) {
+                *err = (rolesd_error) { .code = ROLESD_RESOURCE_EXHAUSTED };
+                return -ENOMEM;
+        }
+        return rest_call(ctx, "auth.check", p, true, NULL, err);
+}
+
+/* A request found an error of its own (local, a 400); the credential
+ * comes first, and with stage_org the organization too. Answers with
+ * 401/403/404/5xx when the daemon says so, else with local (stolen). */
+static int reply_local(RestCtx *ctx, const char *key, const OrgChoice *org, const char *access,
+                       bool stage_org, const char *org_location, json_t *local) {
+        _cleanup_(json_decrefp) json_t *body = local;
+        rolesd_error err;
+        int r;
+
+        if (!body)
+                return -ENOMEM;
+        r = auth_check(ctx, key, stage_org ? org : NULL, access, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (err.code == ROLESD_UNAUTHENTICATED ||
+                    (err.code == ROLESD_INVALID_ARGUMENT && strcmp(err.field, "auth") == 0))
+                        return reply_401(ctx);
+                if (err.code == ROLESD_UNAVAILABLE || err.code == ROLESD_RESOURCE_EXHAUSTED ||
+                    err.code == ROLESD_INTERNAL)
+                        return rest_reply_rpc_failure(ctx, D, "auth.check", &err);
+                if (stage_org)
+                        return reply_rpc_error(ctx, "auth.check", &err, org_location);
+        }
+        return rest_reply_json(ctx, 400, TAKE_PTR(body));
+}
+
+/* ---- POST /v2/custom_role ---- */
+
+/* name, api_id, description: 1..max characters, none of ,;/\|<>. */
+static int check_text(json_t *body, json_t *errs, const char *field, bool required, size_t max) {
+        json_t *v = json_object_get(body, field);
+        const char *s;
+        size_t n;
+        int r;
+
+        if (!v)
+                return required ? rest_field_error(errs, field, MSG_MISSING) : 0;
+        if (json_is_null(v))
+                return rest_field_error(errs, field, MSG_NULL);
+        if (!json_is_string(v))
+                return rest_field_error(errs, field, MSG_NOT_STRING);
+        s = json_string_value(v);
+        n = utf8_length(s, json_string_length(v));
+        if (n < 1 || n > max) {
+                char msg[64];
+
+                snprintf(msg, sizeof msg, "Length must be between 1 and %zu.", max);
+                r = rest_field_error(errs, field, msg);
+                if (r < 0)
+                        return r;
+        }
+        /* The pattern ^[^,;/\\|<>]{1,max}$ fails on the length too. */
+        if (n < 1 || n > max || strpbrk(s, FORBIDDEN))
+                return rest_field_error(errs, field, MSG_PATTERN);
+        return 0;
+}
+
+/* Validates the body against CustomRoleCreationBody (org_id aside, which
+ * the organization stage has checked). Messages go into errs. */
+static int check_body(json_t *body, json_t *errs) {
+        static const char *const known[] = { "name", "api_id", "description", "permissions", "org_id" };
+        const char *key;
+        json_t *v;
+        int r;
+
+        r = check_text(body, errs, "name", true, PARTOO_NAME_MAX);
+        if (r >= 0)
+                r = check_text(body, errs, "api_id", true, PARTOO_NAME_MAX);
+        if (r >= 0)
+                r = check_text(body, errs, "description", false, PARTOO_DESCRIPTION_MAX);
+        if (r < 0)
+                return r;
+
+        v = json_object_get(body, "permissions");
+        if (!v)
+                r = rest_field_error(errs, "permissions", MSG_MISSING);
+        else if (json_is_null(v))
+                r = rest_field_error(errs, "permissions", MSG_NULL);
+        else if (!json_is_array(v))
+                r = rest_field_error(errs, "permissions", MSG_NOT_LIST);
+        else if (json_array_size(v) > ROLE_PERMISSIONS_MAX) {
+                char msg[64];
+
+                snprintf(msg, sizeof msg, "Longer than maximum length %u.", ROLE_PERMISSIONS_MAX);
+                r = rest_field_error(errs, "permissions", msg);
+        } else {
+                size_t i;
+                json_t *x;
+
+                json_array_foreach(v, i, x)
+                        if (!json_is_string(x)) {
+                                r = rest_field_error(errs, "permissions", MSG_NOT_STRING);
+                                break;
+                        }
+        }
+        if (r < 0)
+                return r;
+
+        json_object_foreach(body, key, v) {
+                bool ok = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(known) && !ok; i++)
+                        ok = strcmp(key, known[i]) == 0;
+                if (!ok) {
+                        r = rest_field_error(errs, key, MSG_UNKNOWN);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* Adds every permission name of a catalog ({sections:[{subsections:
+ * [{permissions:[{name}]}]}]}) to the object set. */
+static int catalog_names(json_t *catalog, json_t *set) {
+        size_t i, j, k;
+        json_t *sec, *sub, *perm;
+
+        json_array_foreach(json_object_get(catalog, "sections"), i, sec)
+                json_array_foreach(json_object_get(sec, "subsections"), j, sub)
+                        json_array_foreach(json_object_get(sub, "permissions"), k, perm) {
+                                const char *name = json_string_value(json_object_get(perm, "name"));
+                                if (name && json_object_set_new(set, name, json_true()) < 0)
+                                        return -ENOMEM;
+                        }
+        return 0;
+}
+
+/* The daemon refused the permissions: say which ones are unknown. */
+static int reply_bad_permissions(RestCtx *ctx, const char *key, const OrgChoice *org, json_t *perms) {
+        _cleanup_(json_decrefp) json_t *p = params_new(key, org), *catalog = NULL, *known = json_object(),
+                                        *errs = json_object(), *reported = json_object();
+        rolesd_error err;
+        size_t i;
+        json_t *x;
+        int r;
+
+        if (!p || !known || !errs || !reported)
+                return -ENOMEM;
+        r = rest_call(ctx, "permission.catalog", p, true, &catalog, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reply_rpc_error(ctx, "permission.catalog", &err, "json");
+        r = catalog_names(catalog, known);
+        if (r < 0)
+                return r;
+        json_array_foreach(perms, i, x) {
+                const char *name = json_string_value(x);
+                _cleanup_free_ char *msg = NULL;
+
+                if (!name || json_object_get(known, name) || json_object_get(reported, name))
+                        continue;
+                if (asprintf(&msg, "Unknown permission: %s.", name) < 0)
+                        return -ENOMEM;
+                r = rest_field_error(errs, "permissions", msg);
+                if (r < 0 || json_object_set_new(reported, name, json_true()) < 0)
+                        return -ENOMEM;
+        }
+        if (json_object_size(errs) == 0 && rest_field_error(errs, "permissions", MSG_INVALID) < 0)
+                return -ENOMEM;
+        return reply_400(ctx, "json", TAKE_PTR(errs));
+}
+
+int partoo_create(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *body = NULL, *local = NULL, *params = NULL, *result = NULL;
+        OrgChoice qorg = {0}, borg = {0}, org;
+        bool stage_org = false;
+        const char *key, *msg;
+        rolesd_error err;
+        json_t *api_id;
+        int r;
+
+        /* 1. The credential: without one, nothing else is looked at. */
+        key = api_key(ctx);
+        if (!key)
+                return reply_401(ctx);
+
+        /* 2. A body that is not a JSON object. */
+        r = rest_parse_body(ctx, &body);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || !json_is_object(body))
+                return reply_local(ctx, key, NULL, "create", false, "json",
+                                   json_pack("{s:{s:{s:[s]}}}", "errors", "json", "_schema",
+                                             r < 0 ? MSG_NOT_JSON : MSG_NOT_OBJECT));
+
+        /* 3. The organization, from the query or the body; both must agree. */
+        {
+                _cleanup_(json_decrefp) json_t *qerrs = json_object();
+
+                if (!qerrs)
+                        return -ENOMEM;
+                r = query_int(ctx, qerrs, "org_id", 1, 0, &qorg.id, &qorg.set);
+                if (r < 0)
+                        return r;
+                if (json_object_size(qerrs) > 0)
+                        return reply_local(ctx, key, NULL, "create", false, "query",
+                                           json_pack("{s:{s:O}}", "errors", "query", qerrs));
+        }
+        msg = org_from_json(json_object_get(body, "org_id"), &borg);
+        if (msg)
+                return reply_local(ctx, key, NULL, "create", false, "json",
+                                   json_pack("{s:{s:{s:[s]}}}", "errors", "json", "org_id", msg));
+        if (qorg.set && borg.set && qorg.id != borg.id)
+                return reply_local(ctx, key, NULL, "create", false, "json",
+                                   json_pack("{s:{s:{s:[s]}}}", "errors", "json", "org_id", MSG_ORG_DIFFERS));
+        org = qorg.set ? qorg : borg;
+
+        /* 4. The body's schema; its errors come after the organization's. */
+        {
+                _cleanup_(json_decrefp) json_t *errs = json_object();
+
+                if (!errs)
+                        return -ENOMEM;
+                r = check_body(body, errs);
+                if (r < 0)
+                        return r;
+                if (json_object_size(errs) > 0) {
+                        stage_org = true;
+                        local = json_pack("{s:{s:O}}", "errors", "json", errs);
+                }
+        }
+        if (stage_org)
+                return reply_local(ctx, key, &org, "create", true, "json", TAKE_PTR(local));
+
+        /* 5. Create: the daemon checks credential, organization,
+         * permissions and uniqueness, in that order. */
+        params = params_new(key, &org);
+        if (!params ||
+            json_object_set(params, "name", json_object_get(body, "name")) < 0 ||
+            json_object_set(params, "api_id", json_object_get(body, "api_id")) < 0 ||
+            json_object_set(params, "permissions", json_object_get(body, "permissions")) < 0 ||
+            (json_object_get(body, "description") &&
+             json_object_set(params, "description", json_object_get(body, "description")) < 0))
+                return -ENOMEM;
+        r = rest_call(ctx, "role.create", params, false, &result, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (err.code == ROLESD_DUPLICATE && strcmp(err.field, "api_id") == 0)
+                        return reply_400_field(ctx, "json", "api_id", "A custom role with this api_id already exists.");
+                if (err.code == ROLESD_DUPLICATE && strcmp(err.field, "name") == 0)
+                        return reply_400_field(ctx, "json", "name", "A custom role with this name already exists.");
+                if (err.code == ROLESD_INVALID_ARGUMENT && strcmp(err.field, "permissions") == 0)
+                        return reply_bad_permissions(ctx, key, &org, json_object_get(body, "permissions"));
+                if (err.code == ROLESD_INVALID_ARGUMENT &&
+                    (strcmp(err.field, "name") == 0 || strcmp(err.field, "api_id") == 0 ||
+                     strcmp(err.field, "description") == 0))
+                        return reply_400_field(ctx, "json", err.field, MSG_INVALID);
+                return reply_rpc_error(ctx, "role.create", &err, "json");
+        }
+        api_id = json_object_get(result, "api_id");
+        if (!json_is_string(api_id))
+                return reply_malformed(ctx, "role.create");
+        return rest_reply_json(ctx, 200, json_pack("{s:s, s:O}", "status", "success", "api_id", api_id));
+}
+
+/* ---- reads ---- */
+
+/* A role as Partoo shows it: api_id, name, description, is_builtin, and
+ * with_permissions, its permissions. -EBADMSG on a malformed role. */
+static int role_render(json_t *role, bool with_permissions, json_t **ret) {
+        json_t *api_id = json_object_get(role, "api_id"), *name = json_object_get(role, "name"),
+               *desc = json_object_get(role, "description"), *prot = json_object_get(role, "protected"),
+               *perms = json_object_get(role, "permissions"), *v;
+
+        if (!json_is_string(api_id) || !json_is_string(name) || !json_is_boolean(prot) ||
+            (desc && !json_is_string(desc) && !json_is_null(desc)) ||
+            (with_permissions && !json_is_array(perms)))
+                return -EBADMSG;
+        v = json_pack("{s:O, s:O, s:o, s:O}", "api_id", api_id, "name", name,
+                      "description", desc ? json_incref(desc) : json_null(), "is_builtin", prot);
+        if (v && with_permissions && json_object_set(v, "permissions", perms) < 0)
+                v = (json_decref(v), NULL);
+        if (!v)
+                return -ENOMEM;
+        *ret = v;
+        return 0;
+}
+
+/* The start of every read: the credential and the query. Returns 1 when
+ * the read may go on, 0 when it has been answered, or -ENOMEM. */
+static int read_begin(RestCtx *ctx, const char **ret_key, OrgChoice *org, json_t *qerrs) {
+        const char *key = api_key(ctx);
+        int r;
+
+        *ret_key = key;
+        if (!key)
+                return reply_401(ctx);
+        r = query_int(ctx, qerrs, "org_id", 1, 0, &org->id, &org->set);
+        if (r < 0)
+                return r;
+        if (json_object_size(qerrs) > 0)
+                return reply_local(ctx, key, NULL, "read", false, "query",
+                                   json_pack("{s:{s:O}}", "errors", "query", qerrs));
+        return 1;
+}
+
+int partoo_list(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL, *result = NULL, *list = NULL;
+        json_int_t page = 1, per_page = ROLE_LIST_PER_PAGE_DEFAULT, count, max_page;
+        OrgChoice org = {0};
+        const char *key;
+        rolesd_error err;
+        json_t *role;
+        size_t i;
+        int r;
+
+        if (!qerrs)
+                return -ENOMEM;
+        r = query_int(ctx, qerrs, "page", 1, 0, &page, NULL);
+        if (r >= 0)
+                r = query_int(ctx, qerrs, "per_page", 1, ROLE_LIST_PER_PAGE_MAX, &per_page, NULL);
+        if (r < 0)
+                return r;
+        r = read_begin(ctx, &key, &org, qerrs);
+        if (r <= 0)
+                return r;
+
+        params = params_new(key, &org);
+        if (!params ||
+            json_object_set_new(params, "page", json_integer(page)) < 0 ||
+            json_object_set_new(params, "per_page", json_integer(per_page)) < 0)
+                return -ENOMEM;
+        r = rest_call(ctx, "role.list", params, true, &result, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reply_rpc_error(ctx, "role.list", &err, "query");
+
+        if (rest_result_uint(result, "count", &count) < 0 || rest_result_uint(result, "max_page", &max_page) < 0 ||
+            !json_is_array(json_object_get(result, "roles")))
+                return reply_malformed(ctx, "role.list");
+        list = json_array();
+        if (!list)
+                return -ENOMEM;
+        json_array_foreach(json_object_get(result, "roles"), i, role) {
+                json_t *v = NULL;
+
+                r = role_render(role, false, &v);
+                if (r == -EBADMSG)
+                        return reply_malformed(ctx, "role.list");
+                if (r < 0 || json_array_append_new(list, v) < 0)
+                        return -ENOMEM;
+        }
+        return rest_reply_json(ctx, 200, json_pack("{s:I, s:I, s:I, s:O}", "page", page, "max_page", max_page,
+                                                   "count", count, "custom_roles", list));
+}
+
+int partoo_get(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL, *result = NULL;
+        OrgChoice org = {0};
+        const char *key;
+        rolesd_error err;
+        json_t *v = NULL;
+        int r;
+
+        if (!qerrs)
+                return -ENOMEM;
+        r = read_begin(ctx, &key, &org, qerrs);
+        if (r <= 0)
+                return r;
+
+        if (!ctx->arg) {
+                /* Not a string the daemon could hold: no such role, once
+                 * credential and organization have been checked. */
+                r = auth_check(ctx, key, &org, "read", &err);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return reply_rpc_error(ctx, "auth.check", &err, "query");
+                return rest_reply_error(ctx, D, 404);
+        }
+
+        params = params_new(key, &org);
+        if (!params || json_object_set_new(params, "api_id", json_string(ctx->arg)) < 0)
+                return -ENOMEM;
+        r = rest_call(ctx, "role.get", params, true, &result, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reply_rpc_error(ctx, "role.get", &err, "query");
+        r = role_render(result, true, &v);
+        if (r == -EBADMSG)
+                return reply_malformed(ctx, "role.get");
+        if (r < 0)
+                return r;
+        return rest_reply_json(ctx, 200, v);
+}
+
+int partoo_permissions(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL, *result = NULL;
+        OrgChoice org = {0};
+        const char *key;
+        rolesd_error err;
+        int r;
+
+        if (!qerrs)
+                return -ENOMEM;
+        r = read_begin(ctx, &key, &org, qerrs);
+        if (r <= 0)
+                return r;
+        params = params_new(key, &org);
+        if (!params)
+                return -ENOMEM;
+        r = rest_call(ctx, "permission.catalog", params, true, &result, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reply_rpc_error(ctx, "permission.catalog", &err, "query");
+        if (!json_is_array(json_object_get(result, "sections")))
+                return reply_malformed(ctx, "permission.catalog");
+        return rest_reply_json(ctx, 200, json_pack("{s:O}", "sections", json_object_get(result, "sections")));
+}

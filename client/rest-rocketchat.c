@@ -1,0 +1,415 @@
+/* rest-rocketchat.c: the Rocket.Chat dialect (/api/v1). Owns the
+ * X-User-Id/X-Auth-Token login, the roles.create body with Rocket.Chat's
+ * scalar coercion (ajv's coerceTypes: numbers and booleans become their
+ * JavaScript text, null becomes "" or false, "true"/"false"/1/0 become
+ * booleans), the order of its checks (login 401, body, permission,
+ * duplicate name), its error bodies ("MESSAGE [TYPE]" with errorType),
+ * and the role shape of roles.create and roles.list (_id, _updatedAt in
+ * ISO 8601 with milliseconds). */
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/limits.h"
+#include "proto/macro.h"
+#include "proto/utf8.h"
+#include "rest-internal.h"
+
+#define D ROLESD_REST_ROCKETCHAT
+#define WORKSPACE_ORG 0
+
+#define ERR_INVALID   "error-invalid-role-properties"
+#define ERR_DUPLICATE "error-duplicate-role-names-not-allowed"
+#define ERR_FORBIDDEN "error-action-not-allowed"
+
+/* ---- responses ---- */
+
+static int reply_401(RestCtx *ctx) {
+        return rest_reply_json(ctx, 401, json_pack("{s:s, s:s}", "status", "error",
+                                                   "message", "You must be logged in to do this."));
+}
+
+/* 400 {"success":false,"error":"MESSAGE [TYPE]","errorType":TYPE} */
+static int reply_400(RestCtx *ctx, const char *type) {
+        const char *message =
+                strcmp(type, ERR_DUPLICATE) == 0 ? "Role name already exists" :
+                strcmp(type, ERR_FORBIDDEN) == 0 ? "Accessing permissions is not allowed" :
+                                                   "The role properties are invalid.";
+        char error[128];
+
+        snprintf(error, sizeof error, "%s [%s]", message, type);
+        return rest_reply_json(ctx, 400, json_pack("{s:b, s:s, s:s}", "success", 0, "error", error,
+                                                   "errorType", type));
+}
+
+static int reply_malformed(RestCtx *ctx, const char *method) {
+        rolesd_error err = { .code = ROLESD_INTERNAL };
+
+        snprintf(err.message, sizeof err.message, "unexpected result shape");
+        return rest_reply_rpc_failure(ctx, D, method, &err);
+}
+
+/* Daemon errors every endpoint maps the same way. */
+static int reply_rpc_error(RestCtx *ctx, const char *method, const rolesd_error *err) {
+        switch (err->code) {
+        case ROLESD_UNAUTHENTICATED:
+                return reply_401(ctx);
+        case ROLESD_PERMISSION_DENIED:
+                return reply_400(ctx, ERR_FORBIDDEN);
+        case ROLESD_INVALID_ARGUMENT:
+                if (strcmp(err->field, "auth") == 0)
+                        return reply_401(ctx);
+                break;
+        default:
+                break;
+        }
+        return rest_reply_rpc_failure(ctx, D, method, err);
+}
+
+/* ---- the login ---- */
+
+/* The daemon's auth map for the login headers, or NULL with *ret_missing
+ * set when they are absent (or not text the daemon could know). */
+static json_t *auth_new(RestCtx *ctx, bool *ret_missing) {
+        const char *user = rest_header(ctx, "X-User-Id"), *token = rest_header(ctx, "X-Auth-Token");
+
+        *ret_missing = !user || !token || !utf8_valid(user, strlen(user)) || !utf8_valid(token, strlen(token));
+        if (*ret_missing)
+                return NULL;
+        return json_pack("{s:s, s:s}", "user_id", user, "token", token);
+}
+
+/* ---- coercion, as ajv's coerceTypes does it ---- */
+
+/* A number as JavaScript's Number.prototype.toString writes it: the
+ * shortest digits that read back as x, in fixed notation for exponents
+ * -7 < e < 21, else in exponent notation ("1e+21", "1.5e-7"). */
+static void js_number(double x, char *buf, size_t size) {
+        char tmp[40], digits[20], out[48], *w = out;
+        double ax = x < 0 ? -x : x;
+        int k = 0, n;
+
+        if (x == 0) {           /* also -0 */
+                snprintf(buf, size, "0");
+                return;
+        }
+        if (!isfinite(x)) {     /* JSON has none, but be total */
+                snprintf(buf, size, "%s", isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
+                return;
+        }
+        for (int p = 1; p <= 17; p++) {
+                snprintf(tmp, sizeof tmp, "%.*e", p - 1, ax);
+                if (strtod(tmp, NULL) == ax)
+                        break;
+        }
+        /* tmp is "d[.ddd]e[+-]XX": k significant digits, point after n of them. */
+        for (const char *c = tmp; *c && *c != 'e'; c++)
+                if (*c != '.' && k < (int) sizeof digits - 1)
+                        digits[k++] = *c;
+        while (k > 1 && digits[k - 1] == '0')
+                k--;
+        n = atoi(strchr(tmp, 'e') + 1) + 1;
+
+        if (x < 0)
+                *w++ = '-';
+        if (k <= n && n <= 21) {                /* 1200 */
+                memcpy(w, digits, (size_t) k);
+                w += k;
+                for (int i = k; i < n; i++)
+                        *w++ = '0';
+        } else if (0 < n && n <= 21) {          /* 12.5 */
+                memcpy(w, digits, (size_t) n);
+                w += n;
+                *w++ = '.';
+                memcpy(w, digits + n, (size_t) (k - n));
+                w += k - n;
+        } else if (-6 < n && n <= 0) {          /* 0.00125 */
+                *w++ = '0';
+                *w++ = '.';
+                for (int i = 0; i < -n; i++)
+                        *w++ = '0';
+                memcpy(w, digits, (size_t) k);
+                w += k;
+        } else {                                /* 1.25e+21, 1e-7 */
+                *w++ = digits[0];
+                if (k > 1) {
+                        *w++ = '.';
+                        memcpy(w, digits + 1, (size_t) (k - 1));
+                        w += k - 1;
+                }
+                w += snprintf(w, sizeof out - (size_t) (w - out), "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
+        }
+        *w = '\0';
+        snprintf(buf, size, "%s", out);
+}
+
+/* A value where a string is due. -EINVAL for arrays and objects. */
+static int coerce_string(json_t *v, char **ret) {
+        char num[40];
+        const char *s;
+
+        switch (json_typeof(v)) {
+        case JSON_STRING:
+                s = json_string_value(v);
+                break;
+        case JSON_INTEGER: {
+                json_int_t i = json_integer_value(v);
+
+                /* JavaScript numbers are doubles: exact up to 2^53. */
+                if (i >= -(1LL << 53) && i <= (1LL << 53))
+                        snprintf(num, sizeof num, "%lld", (long long) i);
+                else
+                        js_number((double) i, num, sizeof num);
+                s = num;
+                break;
+        }
+        case JSON_REAL:
+                js_number(json_real_value(v), num, sizeof num);
+                s = num;
+                break;
+        case JSON_TRUE:
+                s = "true";
+                break;
+        case JSON_FALSE:
+                s = "false";
+                break;
+        case JSON_NULL:
+                s = "";
+                break;
+        default:
+                return -EINVAL;
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* A value where a boolean is due. -EINVAL when it does not coerce. */
+static int coerce_bool(json_t *v, bool *ret) {
+        switch (json_typeof(v)) {
+        case JSON_TRUE:
+        case JSON_FALSE:
+                *ret = json_is_true(v);
+                return 0;
+        case JSON_NULL:
+                *ret = false;
+                return 0;
+        case JSON_STRING:
+                if (strcmp(json_string_value(v), "true") == 0 || strcmp(json_string_value(v), "false") == 0) {
+                        *ret = json_string_value(v)[0] == 't';
+                        return 0;
+                }
+                return -EINVAL;
+        case JSON_INTEGER:
+        case JSON_REAL: {
+                double x = json_number_value(v);
+
+                if (x == 0 || x == 1) {
+                        *ret = x == 1;
+                        return 0;
+                }
+                return -EINVAL;
+        }
+        default:
+                return -EINVAL;
+        }
+}
+
+typedef struct RoleBody {
+        char *name;
+        char *description;      /* NULL: absent */
+        char *scope;            /* NULL: absent */
+        bool mandatory2fa;
+} RoleBody;
+
+static void role_body_done(RoleBody *b) {
+        free(b->name);
+        free(b->description);
+        free(b->scope);
+}
+
+/* Validates and coerces the body. 0, -EINVAL (invalid role properties) or -ENOMEM. */
+static int role_body_parse(RestCtx *ctx, RoleBody *b) {
+        _cleanup_(json_decrefp) json_t *body = NULL;
+        const char *key;
+        json_t *v;
+        int r;
+
+        r = rest_parse_body(ctx, &body);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EINVAL;
+        if (!json_is_object(body))
+                return -EINVAL;
+        json_object_foreach(body, key, v) {
+                if (strcmp(key, "name") == 0)
+                        r = coerce_string(v, &b->name);
+                else if (strcmp(key, "description") == 0)
+                        r = coerce_string(v, &b->description);
+                else if (strcmp(key, "scope") == 0)
+                        r = coerce_string(v, &b->scope);
+                else if (strcmp(key, "mandatory2fa") == 0)
+                        r = coerce_bool(v, &b->mandatory2fa);
+                else
+                        r = -EINVAL;    /* additionalProperties: false */
+                if (r < 0)
+                        return r;
+        }
+        if (!b->name || !b->name[0])
+                return -EINVAL;         /* required; a role needs a name */
+        if (b->scope && strcmp(b->scope, "Users") != 0 && strcmp(b->scope, "Subscriptions") != 0)
+                return -EINVAL;
+        return 0;
+}
+
+/* ---- roles ---- */
+
+/* ms since the epoch as 2023-05-23T04:37:51.161Z. */
+static void iso8601_ms(json_int_t ms, char *buf, size_t size) {
+        time_t t = (time_t) (ms / 1000);
+        struct tm tm;
+        size_t n;
+
+        if (!gmtime_r(&t, &tm) || (n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+                snprintf(buf, size, "1970-01-01T00:00:00.000Z");
+                return;
+        }
+        snprintf(buf + n, size - n, ".%03dZ", (int) (ms % 1000));
+}
+
+/* A role as Rocket.Chat shows it. -EBADMSG on a malformed role. */
+static int role_render(json_t *role, json_t **ret) {
+        json_t *id = json_object_get(role, "id"), *name = json_object_get(role, "name"),
+               *scope = json_object_get(role, "scope"), *desc = json_object_get(role, "description"),
+               *prot = json_object_get(role, "protected"), *m2fa = json_object_get(role, "mandatory2fa");
+        json_int_t updated;
+        char when[64];
+
+        if (!json_is_string(id) || !json_is_string(name) || !json_is_string(scope) ||
+            (desc && !json_is_string(desc) && !json_is_null(desc)) ||
+            !json_is_boolean(prot) || !json_is_boolean(m2fa) ||
+            rest_result_uint(role, "updated_at", &updated) < 0)
+                return -EBADMSG;
+        iso8601_ms(updated, when, sizeof when);
+        *ret = json_pack("{s:O, s:O, s:O, s:s, s:O, s:O, s:s}",
+                         "_id", id, "name", name, "scope", scope,
+                         "description", json_is_string(desc) ? json_string_value(desc) : "",
+                         "protected", prot, "mandatory2fa", m2fa, "_updatedAt", when);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int rocketchat_create(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *auth = NULL, *params = NULL, *result = NULL;
+        _cleanup_(role_body_done) RoleBody b = {0};
+        json_t *role = NULL;
+        rolesd_error err;
+        bool missing;
+        int r;
+
+        /* 1. Login. */
+        auth = auth_new(ctx, &missing);
+        if (missing)
+                return reply_401(ctx);
+        if (!auth)
+                return -ENOMEM;
+
+        /* 2. The body; when it is invalid, only a bad login outranks it. */
+        r = role_body_parse(ctx, &b);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                _cleanup_(json_decrefp) json_t *p = json_pack("{s:O, s:s}", "auth", auth, "access", "create");
+
+                if (!p)
+                        return -ENOMEM;
+                r = rest_call(ctx, "auth.check", p, true, NULL, &err);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 && err.code != ROLESD_PERMISSION_DENIED)
+                        return reply_rpc_error(ctx, "auth.check", &err);
+                return reply_400(ctx, ERR_INVALID);
+        }
+
+        /* 3., 4. The daemon checks the permission, then the name. */
+        params = json_pack("{s:O, s:i, s:s, s:b}", "auth", auth, "org", WORKSPACE_ORG, "name", b.name,
+                           "mandatory2fa", b.mandatory2fa);
+        if (!params ||
+            (b.description && json_object_set_new(params, "description", json_string(b.description)) < 0) ||
+            (b.scope && json_object_set_new(params, "scope", json_string(b.scope)) < 0))
+                return -ENOMEM;
+        r = rest_call(ctx, "role.create", params, false, &result, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (err.code == ROLESD_DUPLICATE)
+                        return reply_400(ctx, ERR_DUPLICATE);
+                if (err.code == ROLESD_INVALID_ARGUMENT && strcmp(err.field, "auth") != 0)
+                        return reply_400(ctx, ERR_INVALID);
+                return reply_rpc_error(ctx, "role.create", &err);
+        }
+        r = role_render(result, &role);
+        if (r == -EBADMSG)
+                return reply_malformed(ctx, "role.create");
+        if (r < 0)
+                return r;
+        return rest_reply_json(ctx, 200, json_pack("{s:o, s:b}", "role", role, "success", 1));
+}
+
+int rocketchat_list(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *auth = NULL, *roles = json_array();
+        _cleanup_free_ char *after = NULL;
+        json_int_t max_page = 1;
+        bool missing;
+
+        auth = auth_new(ctx, &missing);
+        if (missing)
+                return reply_401(ctx);
+        if (!auth || !roles)
+                return -ENOMEM;
+
+        /* Every page, following the cursors (each page says how many
+         * there are now, so roles created meanwhile are followed too). */
+        for (json_int_t page = 1;; page++) {
+                _cleanup_(json_decrefp) json_t *params = NULL, *result = NULL;
+                rolesd_error err;
+                json_t *role, *next;
+                size_t i;
+                int r;
+
+                params = json_pack("{s:O, s:i, s:i}", "auth", auth, "org", WORKSPACE_ORG,
+                                   "per_page", (int) ROLE_LIST_PER_PAGE_MAX);
+                if (!params || (after && json_object_set_new(params, "after", json_string(after)) < 0))
+                        return -ENOMEM;
+                r = rest_call(ctx, "role.list", params, true, &result, &err);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return reply_rpc_error(ctx, "role.list", &err);
+                if (rest_result_uint(result, "max_page", &max_page) < 0)
+                        return reply_malformed(ctx, "role.list");
+                if (!json_is_array(json_object_get(result, "roles")))
+                        return reply_malformed(ctx, "role.list");
+                json_array_foreach(json_object_get(result, "roles"), i, role) {
+                        json_t *v = NULL;
+
+                        r = role_render(role, &v);
+                        if (r == -EBADMSG)
+                                return reply_malformed(ctx, "role.list");
+                        if (r < 0 || json_array_append_new(roles, v) < 0)
+                                return -ENOMEM;
+                }
+                next = json_object_get(result, "next");
+                if (!next || json_is_null(next))
+                        break;
+                if (!json_is_string(next) || page >= max_page + 1 ||
+                    (after && strcmp(after, json_string_value(next)) == 0))
+                        return reply_malformed(ctx, "role.list");       /* a cursor that goes nowhere */
+                free(after);
+                after = strdup(json_string_value(next));
+                if (!after)
+                        return -ENOMEM;
+        }
+        return rest_reply_json(ctx, 200, json_pack("{s:O, s:b}", "roles", roles, "success", 1));
+}

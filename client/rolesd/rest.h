@@ -1,0 +1,104 @@
+/* rolesd/rest.h: librolesd's REST translation. Turns one HTTP request of
+ * the Partoo (/v2) or Rocket.Chat (/api/v1) API into RPC calls to rolesd
+ * and renders the answer in that API's dialect: status code and JSON body.
+ * There is no HTTP here (no sockets, no parsing of request lines or
+ * headers); an HTTP server such as rolesd-http hands over the parts of a
+ * request it has already taken apart, and sends back what it gets.
+ *
+ * Every dialect rule lives behind this header: routing, validation of
+ * query strings and bodies, the order in which errors are reported, error
+ * bodies, defaults, response shapes and the OpenAPI document that
+ * describes them all (GET /openapi.json).
+ *
+ * Functions are thread-safe as long as each thread uses its own rolesd
+ * connection. They never log.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include <rolesd/client.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The error format a path's responses use. */
+typedef enum rolesd_rest_dialect {
+        ROLESD_REST_PARTOO,     /* /v2 and everything not under /api:
+                                 * {"errors":{"json":"..."}} */
+        ROLESD_REST_ROCKETCHAT, /* /api and below: {"success":false,"error":"..."} */
+} rolesd_rest_dialect;
+
+/* The dialect of the responses to a request for path (as on the request
+ * line, with or without its query string; NULL is treated as "/"). */
+rolesd_rest_dialect rolesd_rest_dialect_of(const char *path);
+
+/* The JSON body of an error response the HTTP server produces by itself,
+ * in the dialect of path: 400 (a request it cannot parse), 404 (no such
+ * resource), 405 (method not allowed), 413 (body larger than
+ * HTTP_BODY_MAX), 414 (request target too long), 431 (headers too
+ * large), 500 (internal error, e.g. out of memory), 501 (not
+ * implemented), 503 (rolesd unreachable), 505 (HTTP version not
+ * supported). Any other status gets the 500 body. Returns a static
+ * NUL-terminated string; never NULL. */
+const char *rolesd_rest_error_body(const char *path, unsigned status);
+
+/* One HTTP request, taken apart. All strings are borrowed for the
+ * duration of the call. */
+typedef struct rolesd_rest_request {
+        const char *method;     /* "GET", "POST", ... (HEAD is answered as GET) */
+        const char *path;       /* as on the request line, still percent-encoded,
+                                 * without the query string */
+        const char *query;      /* raw query string without '?', or NULL */
+        /* Case-insensitive header lookup: the value of the named header,
+         * or NULL when absent. May be NULL (no headers). */
+        const char *(*header)(void *userdata, const char *name);
+        void *header_userdata;
+        const char *body;       /* the request body (need not be NUL-terminated), or NULL */
+        size_t body_len;
+} rolesd_rest_request;
+
+/* The answer to send. */
+typedef struct rolesd_rest_response {
+        unsigned status;        /* HTTP status code */
+        char *body;             /* JSON text, NUL-terminated, malloc()'d; send it with
+                                 * Content-Type: application/json */
+        size_t body_len;        /* bytes in body, without the NUL */
+        const char *allow;      /* for 405: the Allow header's value (static), else NULL */
+        char *detail;           /* for 5xx: one line for the operator's log saying
+                                 * why (never contains credentials), else NULL */
+} rolesd_rest_response;
+
+/* Frees what a response holds and zeroes it. Accepts NULL. */
+void rolesd_rest_response_done(rolesd_rest_response *r);
+
+/* Answers one request.
+ *
+ * conn is the caller's connection slot: *conn may be NULL (not connected
+ * yet) or a connection that broke since its last use. The function
+ * connects to socket_path (see rolesd_socket_path(); NULL: the default)
+ * when it needs the daemon and *conn is NULL, and replaces a connection
+ * that turns out to be broken, storing the new one (or NULL) in *conn; the
+ * caller keeps ownership and eventually calls rolesd_free(*conn). A call
+ * that fails because the connection broke is retried once on a fresh
+ * connection when it cannot have reached the daemon (nothing was sent) or
+ * when it only reads; if the daemon stays unreachable the answer is 503.
+ * conn may be NULL: then every request that needs the daemon gets 503.
+ *
+ * The answer is in *ret (which the caller releases with
+ * rolesd_rest_response_done()), whatever the HTTP status.
+ *
+ * Returns 0 on success; -EINVAL when req, its method or path, or ret is
+ * NULL; -ENOMEM when memory ran out: then ret->status is 500 and ret->body
+ * is NULL, and the caller sends rolesd_rest_error_body(path, 500). */
+int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest_request *req,
+                       rolesd_rest_response *ret);
+
+/* The OpenAPI 3.1 document served at GET /openapi.json: static JSON text,
+ * NUL-terminated; its length in *ret_len when ret_len is not NULL. */
+const char *rolesd_rest_openapi(size_t *ret_len);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,331 @@
+#!/usr/bin/python3
+"""test_read.py: the GET endpoints (/v2/custom_role paging, one role,
+/v2/permissions, /api/v1/roles.list), visibility between HTTP, RPC and
+rolesctl in both directions, and keep-alive on one connection."""
+
+import urllib.parse
+
+from harness import ORG0_BUILTINS, PARTOO_BUILTINS, catalog_names, list_all
+from httpharness import (ORG_A, ORG_B, ORG_C, ORG_UNKNOWN, PARTOO_EXAMPLE, ShimTestCase,
+                         main)
+
+
+class PartooRead(ShimTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # 7 custom roles in org A (plus 5 built-ins = 12), by three routes
+        cls.custom = []
+        with cls.d.rpc() as c:
+            for i in range(3):
+                c.ok("role.create", {"org": ORG_A, "name": "rpc role %d" % i,
+                                     "api_id": "rpc_role_%d" % i,
+                                     "permissions": ["review_read"]})
+                cls.custom.append("rpc_role_%d" % i)
+        for i in range(2):
+            cls.d.rolesctl("role", "create", "--org", str(ORG_A), "--name", "ctl role %d" % i,
+                           "--permission", "business_edit", "--permission", "review_read",
+                           json=True)
+            cls.custom.append("ctl role %d" % i)        # api_id defaults to the name
+        cls.d.rolesctl("role", "create", "--org", str(ORG_A), "--name", "Rôle é",
+                       "--api-id", "rôle_é", "--description", "accents", json=True)
+        cls.custom.append("rôle_é")
+        cls.http_ok = False
+
+    def get(self, path, key="admin_a"):
+        return self.call("GET", path, headers=self.pkey(key) if key else {})
+
+    def test_01_http_created_role_is_listed_and_readable(self):
+        r = self.partoo_create(PARTOO_EXAMPLE)
+        self.check_json(r, 200)
+        type(self).custom.append("my_custom_role")
+        body = self.check_json(self.get("/v2/custom_role/my_custom_role"), 200)
+        self.assertEqual(body.get("api_id"), "my_custom_role", body)
+        self.assertEqual(body.get("name"), "My Custom Role", body)
+        self.assertEqual(sorted(body.get("permissions") or []),
+                         sorted(PARTOO_EXAMPLE["permissions"]), body)
+        self.assertIs(body.get("is_builtin"), False, body)
+
+    def collect(self, per_page, key="admin_a", query=""):
+        pages = []
+        page = 1
+        while True:
+            r = self.get("/v2/custom_role?page=%d&per_page=%d%s" % (page, per_page, query), key)
+            body = self.check_json(r, 200)
+            for k in ("page", "max_page", "count"):
+                self.assertIsInstance(body.get(k), int, "%s\n%s" % (k, r))
+            self.assertIsInstance(body.get("custom_roles"), list, str(r))
+            self.assertEqual(body["page"], page, str(r))
+            self.assertLessEqual(len(body["custom_roles"]), per_page, str(r))
+            pages.append(body)
+            if page >= body["max_page"]:
+                return pages
+            self.assertEqual(len(body["custom_roles"]), per_page,
+                             "a page before the last is not full\n%s" % r)
+            page += 1
+            self.assertLess(page, 1000)
+
+    def test_02_paging(self):
+        with self.rpc() as c:
+            rpc_roles, rpc_count = list_all(c, ORG_A)
+        for per_page in (1, 2, 5, 100):
+            with self.subTest(per_page=per_page):
+                pages = self.collect(per_page)
+                count = pages[0]["count"]
+                self.assertEqual(count, rpc_count)
+                self.assertEqual(count, len(PARTOO_BUILTINS) + len(self.custom),
+                                 "count includes built-ins")
+                self.assertEqual(pages[0]["max_page"], -(-count // per_page))
+                items = [x for p in pages for x in p["custom_roles"]]
+                ids = [x.get("api_id") for x in items]
+                self.assertEqual(len(ids), len(set(ids)), "a role on two pages: %r" % ids)
+                self.assertEqual(sorted(ids), sorted(x["api_id"] for x in rpc_roles))
+                for x in items:
+                    self.assertIsInstance(x.get("name"), str, x)
+                    self.assertIs(x.get("is_builtin"), x["api_id"] in PARTOO_BUILTINS, x)
+                for b in PARTOO_BUILTINS:
+                    self.assertIn(b, ids)
+                for cst in self.custom:
+                    self.assertIn(cst, ids, "role made through RPC/rolesctl/HTTP missing")
+
+    def test_03_default_paging(self):
+        body = self.check_json(self.get("/v2/custom_role"), 200)
+        self.assertEqual(body["page"], 1)
+        self.assertEqual(body["count"], len(PARTOO_BUILTINS) + len(self.custom))
+        self.assertEqual(len(body["custom_roles"]), min(30, body["count"]))
+
+    def test_provider_lists_with_org_id(self):
+        body = self.check_json(self.get("/v2/custom_role?org_id=%d" % ORG_B, "provider_p1"),
+                               200)
+        self.assertEqual(body["count"], len(PARTOO_BUILTINS), body)
+        names = {x["api_id"]: x["is_builtin"] for x in body["custom_roles"]}
+        self.assertEqual(names, {b: True for b in PARTOO_BUILTINS})
+
+    def test_list_errors(self):
+        with self.subTest("unauthenticated"):
+            self.assertPartoo401(self.get("/v2/custom_role", key=None))
+            self.assertPartoo401(self.get("/v2/custom_role", key="wrong"))
+        with self.subTest("other org"):
+            self.assertPartoo403(self.get("/v2/custom_role?org_id=%d" % ORG_C))
+            self.assertPartoo403(self.get("/v2/custom_role?org_id=%d" % ORG_UNKNOWN))
+            self.assertPartoo403(self.get("/v2/custom_role?org_id=%d" % ORG_C, "provider_p1"))
+            self.assertPartoo404Org(self.get("/v2/custom_role?org_id=%d" % ORG_UNKNOWN,
+                                             "provider_p1"))
+        with self.subTest("provider without org_id"):
+            for path in ("/v2/custom_role", "/v2/permissions", "/v2/custom_role/ORG_ADMIN"):
+                self.assertPartooFieldError(self.get(path, "provider_p1"), "org_id",
+                                            ("query", "json"))
+        for q, field in (("page=0", "page"), ("page=-1", "page"), ("page=abc", "page"),
+                         ("per_page=0", "per_page"), ("per_page=101", "per_page"),
+                         ("per_page=x", "per_page"), ("org_id=abc", "org_id")):
+            with self.subTest(query=q):
+                self.assertPartooFieldError(self.get("/v2/custom_role?" + q), field, "query")
+
+    def test_head(self):
+        for path, h in (("/v2/custom_role", self.pkey("admin_a")),
+                        ("/api/v1/roles.list", self.rc_auth()), ("/openapi.json", {})):
+            with self.subTest(path=path):
+                r = self.call("HEAD", path, headers=h)
+                self.assertEqual(r.status, 200, str(r))
+                self.assertEqual(r.body, b"", str(r))
+                self.assertEqual((r.header("Content-Type") or "").split(";")[0],
+                                 "application/json", str(r))
+
+    def test_per_page_100_is_allowed(self):
+        self.check_json(self.get("/v2/custom_role?per_page=100"), 200)
+
+    def test_one_role(self):
+        for api_id, perms, builtin in (("ctl role 0", ["business_edit", "review_read"], False),
+                                       ("rôle_é", [], False), ("rpc_role_1", ["review_read"],
+                                                               False),
+                                       ("ORG_ADMIN", None, True)):
+            with self.subTest(api_id=api_id):
+                r = self.get("/v2/custom_role/" + urllib.parse.quote(api_id))
+                body = self.check_json(r, 200)
+                self.assertEqual(body.get("api_id"), api_id, str(r))
+                self.assertIsInstance(body.get("permissions"), list, str(r))
+                if perms is not None:
+                    self.assertEqual(sorted(body["permissions"]), sorted(perms), str(r))
+                self.assertIs(body.get("is_builtin"), builtin, str(r))
+
+    def test_reserved_characters_in_api_id_round_trip(self):
+        for a in ("a+b c?d#e%f", "100%", "x&y=z", "é ü", "..", ".", "tab\there"):
+            with self.subTest(api_id=a):
+                self.check_json(self.partoo_create({"name": "N " + a, "api_id": a,
+                                                    "permissions": ["review_read"]}), 200)
+                r = self.get("/v2/custom_role/" + urllib.parse.quote(a, safe=""))
+                body = self.check_json(r, 200)
+                self.assertEqual(body["api_id"], a, str(r))
+                self.assertEqual(body["permissions"], ["review_read"], str(r))
+                type(self).custom.append(a)
+
+    def test_percent_encoded_query(self):
+        body = self.check_json(self.get("/v2/custom_role?org_id=%31%30%32&per_page=1",
+                                        "provider_p1"), 200)
+        self.assertEqual(body["count"], len(PARTOO_BUILTINS))
+
+    def test_one_role_errors(self):
+        self.assertPartooDialect(self.get("/v2/custom_role/no_such_role"), 404)
+        self.assertPartoo401(self.get("/v2/custom_role/ORG_ADMIN", key=None))
+        self.assertPartoo403(self.get("/v2/custom_role/ORG_ADMIN?org_id=%d" % ORG_C))
+        # a role of another org is not found in one's own
+        r = self.partoo_create(self.partoo_body(api_id="only_in_c"), key="admin_c")
+        self.check_json(r, 200)
+        self.assertPartooDialect(self.get("/v2/custom_role/only_in_c"), 404)
+        body = self.check_json(self.get("/v2/custom_role/only_in_c?org_id=%d" % ORG_C,
+                                        "provider_p2"), 200)
+        self.assertEqual(body["api_id"], "only_in_c")
+
+    def test_permissions(self):
+        r = self.get("/v2/permissions")
+        body = self.check_json(r, 200)
+        self.assertIsInstance(body.get("sections"), list, str(r))
+        self.assertTrue(body["sections"], str(r))
+        names = catalog_names(body)
+        for p in ("business_edit", "business_edit_name", "review_read"):
+            self.assertIn(p, names, str(r)[:2000])
+        with self.rpc() as c:
+            self.assertEqual(names, catalog_names(c.ok("permission.catalog", {"org": ORG_A})))
+        body = self.check_json(self.get("/v2/permissions?org_id=%d" % ORG_B, "provider_p1"),
+                               200)
+        self.assertIn("business_edit", catalog_names(body))
+        self.assertPartoo401(self.get("/v2/permissions", key=None))
+        self.assertPartoo403(self.get("/v2/permissions?org_id=%d" % ORG_C))
+
+
+class RocketChatRead(ShimTestCase):
+
+    def roles_list(self, user="alice"):
+        return self.call("GET", "/api/v1/roles.list", headers=self.rc_auth(user))
+
+    def listed(self, user="alice"):
+        r = self.roles_list(user)
+        body = self.check_json(r, 200)
+        self.assertIs(body.get("success"), True, str(r))
+        self.assertIsInstance(body.get("roles"), list, str(r))
+        return {x["name"]: x for x in body["roles"]}, r
+
+    def test_builtins(self):
+        roles, r = self.listed()
+        for n in ORG0_BUILTINS:
+            self.assertIn(n, roles, str(r)[:2000])
+            self.assertIs(roles[n].get("protected"), True, roles[n])
+            self.assertEqual(roles[n].get("_id"), n, roles[n])
+            self.assertIn(roles[n].get("scope"), ("Users", "Subscriptions"), roles[n])
+            self.assertRegex(roles[n].get("_updatedAt", ""),
+                             r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual(len(roles), len(ORG0_BUILTINS), "only the built-ins so far")
+
+    def test_roles_made_elsewhere_are_listed(self):
+        self.d.rolesctl("role", "create", "--org", "0", "--name", "from-ctl", "--scope",
+                        "Subscriptions", "--mandatory2fa", json=True)
+        with self.rpc() as c:
+            rid = c.ok("role.create", {"org": 0, "name": "from-rpc"})["id"]
+        self.assertRCRole(self.rc_create({"name": "from-http", "description": "h"}))
+        roles, r = self.listed()
+        self.assertEqual(roles["from-ctl"]["scope"], "Subscriptions")
+        self.assertIs(roles["from-ctl"]["mandatory2fa"], True)
+        self.assertIs(roles["from-ctl"]["protected"], False)
+        self.assertEqual(roles["from-rpc"]["_id"], rid)
+        self.assertEqual(roles["from-http"]["description"], "h")
+        out = self.d.rolesctl("role", "list", "--org", "0", "--all", json=True).json
+        self.assertListed("from-http", [x["name"] for x in out["roles"]],
+                          "rolesctl role list --all")
+        # Partoo roles never show up in the workspace
+        for n in ("ORG_ADMIN", "ORG_MANAGER"):
+            self.assertNotIn(n, roles)
+
+    def test_plain_user_may_list(self):
+        roles, _ = self.listed("bob")
+        self.assertIn("admin", roles)
+
+    def test_unauthenticated(self):
+        self.assertRC401(self.call("GET", "/api/v1/roles.list"))
+        self.assertRC401(self.call("GET", "/api/v1/roles.list", headers={
+            "X-User-Id": self.creds["users"]["alice"]["userId"], "X-Auth-Token": "bad"}))
+
+
+class KeepAlive(ShimTestCase):
+
+    def test_requests_on_one_connection(self):
+        conn = self.shim.conn()
+        self.addCleanup(conn.close)
+        seq = [
+            ("GET", "/openapi.json", None, {}, 200),
+            ("GET", "/api/v1/roles.list", None, self.rc_auth(), 200),
+            ("POST", "/api/v1/roles.create", {"name": "ka-1"}, self.rc_auth(), 200),
+            ("POST", "/api/v1/roles.create", {"name": "ka-1"}, self.rc_auth(), 400),
+            ("POST", "/v2/custom_role", self.partoo_body(), self.pkey("admin_a"), 200),
+            ("POST", "/v2/custom_role", {"name": 1}, self.pkey("admin_a"), 400),
+            ("GET", "/v2/custom_role?per_page=2", None, self.pkey("admin_a"), 200),
+            ("GET", "/v2/custom_role", None, {"x-APIKey": "wrong"}, 401),
+            ("GET", "/v2/permissions", None, self.pkey("admin_a"), 200),
+            ("GET", "/v2/no-such-thing", None, self.pkey("admin_a"), 404),
+            ("GET", "/api/v1/roles.list", None, self.rc_auth(), 200),
+        ]
+        first_sock = None
+        for i, (m, p, b, h, st) in enumerate(seq):
+            r = self.call(m, p, b, h, conn=conn)
+            self.check_json(r, st)
+            self.assertIsNotNone(conn.sock, "http.client closed the connection after "
+                                 "request %d\n%s" % (i, r))
+            if first_sock is None:
+                first_sock = conn.sock
+            self.assertIs(conn.sock, first_sock, "a new connection was opened for request "
+                          "%d\n%s" % (i, r))
+            conn_hdr = (r.header("Connection") or "").lower()
+            self.assertNotIn("close", conn_hdr, "server closed after request %d\n%s" % (i, r))
+
+    def test_hundreds_of_requests_on_one_connection(self):
+        conn = self.shim.conn()
+        self.addCleanup(conn.close)
+        sock = None
+        for i in range(300):
+            if i % 3 == 0:
+                r = self.call("POST", "/api/v1/roles.create", {"name": "many-%d" % i},
+                              self.rc_auth(), conn=conn)
+                self.assertEqual(r.status, 200, str(r))
+            elif i % 3 == 1:
+                r = self.call("POST", "/v2/custom_role", "{", self.pkey("admin_a"), conn=conn)
+                self.assertEqual(r.status, 400, str(r))
+            else:
+                r = self.call("GET", "/v2/custom_role?per_page=1", None, self.pkey("admin_a"),
+                              conn=conn)
+                self.assertEqual(r.status, 200, str(r))
+            if sock is None:
+                sock = conn.sock
+            self.assertIs(conn.sock, sock, "connection not reused at request %d\n%s" % (i, r))
+
+    def test_pipelined_requests(self):
+        # two requests written back to back before reading either
+        import socket
+        s = socket.create_connection(("127.0.0.1", self.shim.port), timeout=30)
+        self.addCleanup(s.close)
+        h = self.rc_auth()
+        req = ("GET /api/v1/roles.list HTTP/1.1\r\nHost: x\r\nX-User-Id: %s\r\n"
+               "X-Auth-Token: %s\r\n\r\n" % (h["X-User-Id"], h["X-Auth-Token"])).encode()
+        s.sendall(req + req)
+        import http.client
+        f = s.makefile("rb")          # one buffered reader for both responses
+        self.addCleanup(f.close)
+
+        class NoClose:
+            def __getattr__(self, name):
+                return getattr(f, name)
+
+            def close(self):
+                pass
+
+        class OneFile:
+            def makefile(self, *a, **k):
+                return NoClose()
+        for i in range(2):
+            resp = http.client.HTTPResponse(OneFile(), method="GET")
+            resp.begin()
+            data = resp.read()
+            self.assertEqual(resp.status, 200, "pipelined response %d: %r" % (i, data[:300]))
+
+
+if __name__ == "__main__":
+    main()
