@@ -154,13 +154,27 @@ static int check_permissions(Store *s, MDB_txn *txn, uint64_t org, char **perms,
         return 0;
 }
 
+/* Role ids need to be unique, not secret: draw them from a pool refilled
+ * 4 KiB at a time rather than making a getrandom() call per role. */
+static void id_random(uint8_t *out, size_t n) {
+        static __thread uint8_t pool[4096];
+        static __thread size_t left;
+
+        if (left < n) {
+                randombytes_buf(pool, sizeof pool);
+                left = sizeof pool;
+        }
+        memcpy(out, pool + sizeof pool - left, n);
+        left -= n;
+}
+
 static void new_role_id(char out[25]) {
         uint8_t raw[12];
         uint32_t t = (uint32_t) time(NULL);
 
         /* Shaped like a MongoDB ObjectId, as Rocket.Chat's _id: time, then randomness. */
         raw[0] = t >> 24; raw[1] = t >> 16; raw[2] = t >> 8; raw[3] = t;
-        randombytes_buf(raw + 4, 8);
+        id_random(raw + 4, 8);
         sodium_bin2hex(out, 25, raw, sizeof raw);
 }
 
