@@ -1085,5 +1085,7 @@ int main(int argc, char **argv) {
                 errno = -r;
                 die("cannot write %s: %s", opt.json, strerror(errno));
         }
+        free(big_label);
+        free(echo_sock);
         return 0;
 }
