@@ -11,8 +11,10 @@
 #include "handlers.h"
 #include "log.h"
 #include "manager.h"
+#include "writer.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
+#include "proto/wire.h"
 
 static const Method methods[] = {
         { .name = "role.create", .parse = role_create_parse, .apply = role_create_apply, .free_args = role_create_free },
@@ -57,6 +59,19 @@ static void reply_error(Conn *c, bool has_msgid, uint32_t msgid, int r, const Rp
         msgpack_packer_init(&pk, &c->out, buf_pack_write);
         (void) rpc_pack_error(&pk, has_msgid, msgid, rpc_code_from_errno(r), rpc_err_message(r, err),
                               err ? err->field : NULL);
+}
+
+void dispatch_write_reply(Conn *c, const WriteOp *op) {
+        msgpack_packer pk;
+
+        if (op->notify)
+                return;
+        msgpack_packer_init(&pk, &c->out, buf_pack_write);
+        if (op->r >= 0) {
+                (void) rpc_pack_result_begin(&pk, op->msgid);
+                (void) mp_pack_raw(&pk, buf_head(&op->result), buf_pending(&op->result));
+        } else
+                reply_error(c, op->has_msgid, op->msgid, op->r, &op->err);
 }
 
 static void run_read(Conn *c, const Method *method, const RpcMessage *msg) {

@@ -36,5 +36,9 @@ const Method *method_lookup(const char *name, size_t len);
  * envelope errors, later via the writer for writes). */
 void dispatch_frame(Conn *c, const char *frame, size_t size);
 
+/* Appends the reply of a finished write to its connection's output. */
+struct WriteOp;
+void dispatch_write_reply(Conn *c, const struct WriteOp *op);
+
 /* The text of a failure for the wire: err->message or one derived from r. */
 const char *rpc_err_message(int r, const RpcErr *err);

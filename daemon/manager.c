@@ -22,20 +22,12 @@
 
 static void on_write_complete(WriteOp *op, void *userdata) {
         Conn *c = op->conn;
-        msgpack_packer pk;
 
         c->inflight--;
-        if (c->fd >= 0 && !op->notify) {
-                msgpack_packer_init(&pk, &c->out, buf_pack_write);
-                if (op->r >= 0) {
-                        (void) rpc_pack_result_begin(&pk, op->msgid);
-                        (void) mp_pack_raw(&pk, buf_head(&op->result), buf_pending(&op->result));
-                } else
-                        (void) rpc_pack_error(&pk, op->has_msgid, op->msgid, rpc_code_from_errno(op->r),
-                                              rpc_err_message(op->r, &op->err), op->err.field);
-        }
-        if (c->fd >= 0)
+        if (c->fd >= 0) {
+                dispatch_write_reply(c, op);
                 conn_write_done(c);
+        }
         conn_unref(c);
         writeop_free(op);
         manager_check_stop(userdata);

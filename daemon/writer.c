@@ -54,6 +54,29 @@ static void append(WriteOp **head, WriteOp **tail, WriteOp *op) {
         *tail = op;
 }
 
+int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op) {
+        MDB_txn *child = NULL;
+        msgpack_packer pk;
+        int r;
+
+        buf_clear(&op->result);
+        op->err = (RpcErr) {0};
+        msgpack_packer_init(&pk, &op->result, buf_pack_write);
+
+        r = store_child_begin(s, txn, &child);
+        if (r >= 0) {
+                r = op->method->apply(s, child, op->args, &pk, &op->err);
+                if (r >= 0 && op->result.oom)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = store_child_commit(child);
+                else
+                        mdb_txn_abort(child);
+        }
+        op->r = r;
+        return r;
+}
+
 /* Runs every op of the batch in one transaction. Returns -ENOSPC when the
  * map is full (the caller grows it and calls again), else 0 with each
  * op->r set. */
@@ -67,28 +90,11 @@ static int apply_batch(Writer *w, WriteOp *batch) {
                 goto fail_all;
 
         for (WriteOp *op = batch; op; op = op->next) {
-                MDB_txn *child = NULL;
-                msgpack_packer pk;
-
-                buf_clear(&op->result);
-                op->err = (RpcErr) {0};
-                msgpack_packer_init(&pk, &op->result, buf_pack_write);
-
-                r = store_child_begin(w->store, txn, &child);
-                if (r >= 0) {
-                        r = op->method->apply(w->store, child, op->args, &pk, &op->err);
-                        if (r >= 0 && op->result.oom)
-                                r = -ENOMEM;
-                        if (r >= 0)
-                                r = store_child_commit(child);
-                        else
-                                mdb_txn_abort(child);
-                }
+                r = writeop_apply(w->store, txn, op);
                 if (r == -ENOSPC) {
                         store_write_abort(w->store, txn);
                         return -ENOSPC;
                 }
-                op->r = r;
                 ok += r >= 0;
         }
 

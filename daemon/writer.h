@@ -41,5 +41,9 @@ unsigned writer_pending(Writer *w);
  * still due are delivered before returning. Accepts NULL, returns NULL. */
 Writer *writer_free(Writer *w);
 WriteOp *writeop_free(WriteOp *op);
+/* Applies op inside a nested transaction of txn, so that a failing op
+ * undoes only itself; sets and returns op->r (-ENOSPC: the map is full,
+ * the whole transaction must be grown and run again). */
+int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op);
 /* Batches and ops committed so far (for status and benchmarks). */
 void writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops);

@@ -64,9 +64,7 @@ void __wrap_writer_submit(Writer *w, WriteOp *op);
 void __wrap_writer_submit(Writer *w, WriteOp *op) {
         Store *s = fuzz_daemon.manager.store;
         Conn *c = op->conn;
-        MDB_txn *parent = NULL, *child = NULL;
-        msgpack_packer pk;
-        int r;
+        MDB_txn *parent = NULL;
 
         if (commit_writes)
                 require(store_write_begin(s, &parent) == 0);
@@ -76,32 +74,13 @@ void __wrap_writer_submit(Writer *w, WriteOp *op) {
                 parent = input_txn;
         }
 
-        msgpack_packer_init(&pk, &op->result, buf_pack_write);
-        r = store_child_begin(s, parent, &child);
-        if (r >= 0) {
-                r = op->method->apply(s, child, op->args, &pk, &op->err);
-                if (r >= 0 && op->result.oom)
-                        r = -ENOMEM;
-                if (r >= 0)
-                        r = store_child_commit(child);
-                else
-                        mdb_txn_abort(child);
-        }
-        op->r = r;
+        (void) writeop_apply(s, parent, op);
         if (commit_writes)
                 require(store_write_commit(s, parent) == 0);
 
         /* What manager.c's on_write_complete does. */
         c->inflight--;
-        if (!op->notify) {
-                msgpack_packer_init(&pk, &c->out, buf_pack_write);
-                if (op->r >= 0) {
-                        (void) rpc_pack_result_begin(&pk, op->msgid);
-                        (void) mp_pack_raw(&pk, buf_head(&op->result), buf_pending(&op->result));
-                } else
-                        (void) rpc_pack_error(&pk, op->has_msgid, op->msgid, rpc_code_from_errno(op->r),
-                                              rpc_err_message(op->r, &op->err), op->err.field);
-        }
+        dispatch_write_reply(c, op);
         conn_unref(c);
         writeop_free(op);
 }
