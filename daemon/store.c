@@ -646,6 +646,29 @@ int store_role_list(Store *s, MDB_txn *txn, uint64_t org, uint64_t offset, uint6
                 if (r < 0)
                         return r;
         }
+        /* Sequence numbers are dense (1, 2, ... in creation order; a failed
+         * insert leaves no gap, roles are never deleted), so the role at
+         * `offset` is normally the one numbered offset + 1: seek to it
+         * (O(log n)), and walk only if that guess does not hold. */
+        if (after_seq == 0 && offset > 0 && offset < UINT64_MAX) {
+                MDB_val gk = key_seq(kb, org, offset + 1), gv;
+                bool found = false;
+
+                r = seq_in_org(mdb_cursor_get(c, &gk, &gv, MDB_SET_RANGE), &gk, org, &found);
+                if (r < 0)
+                        return r;
+                if (found && be64_get((const uint8_t *) gk.mv_data + 8) == offset + 1) {
+                        k = gk;
+                        v = gv;
+                        valid = true;
+                        offset = 0;
+                } else {
+                        k = key_seq(kb, org, 0);        /* back to the start for the walk */
+                        r = seq_in_org(mdb_cursor_get(c, &k, &v, MDB_SET_RANGE), &k, org, &valid);
+                        if (r < 0)
+                                return r;
+                }
+        }
         if (after_seq == 0)
                 for (uint64_t i = 0; valid && i < offset; i++) {
                         r = seq_in_org(mdb_cursor_get(c, &k, &v, MDB_NEXT), &k, org, &valid);
