@@ -23,6 +23,7 @@
 
 #define READ_CHUNK      (64u * 1024u)
 #define READ_BUDGET     (256u * 1024u)  /* bytes read per wakeup, for fairness */
+#define CONN_BUF_KEEP   (256u * 1024u)  /* an empty buffer larger than this is freed */
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -316,8 +317,15 @@ void conn_kick(Conn *c) {
                 if (n == 0 || buf_pending(&c->out) > 0)
                         break;
         }
-        if (buf_pending(&c->out) == 0)
+        if (buf_pending(&c->out) == 0) {
                 c->last_progress = now_usec();
+                /* A burst (say, thousands of pipelined replies) grew the
+                 * buffer: give the memory back rather than keep it per client. */
+                if (c->out.cap > CONN_BUF_KEEP)
+                        buf_done(&c->out);
+        }
+        if (buf_pending(&c->in) == 0 && c->in.cap > CONN_BUF_KEEP)
+                buf_done(&c->in);
 
         if ((c->closing || c->read_eof || c->manager->stopping) && c->inflight == 0 &&
             buf_pending(&c->out) == 0) {

@@ -4,6 +4,7 @@
  * accepting, answers what is already due (queued writes are committed, new
  * requests get `unavailable`), then returns so main() can close the store. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,9 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
                         conn_close(c);
                 }
         }
+        /* Give back what bursts left in malloc's arenas (the writer thread's
+         * included), so memory follows load, not history. */
+        (void) malloc_trim(0);
         (void) sd_event_source_set_time(s, usec + sweep_interval(m));
         /* Time sources are one-shot: without this the sweep ran only once. */
         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
