@@ -14,7 +14,7 @@ typedef struct Buf {
 } Buf;
 
 static inline size_t buf_pending(const Buf *b) { return b->len - b->start; }
-static inline const char *buf_head(const Buf *b) { return b->data + b->start; }
+static inline const char *buf_head(const Buf *b) { return b->data ? b->data + b->start : ""; }
 
 /* Ensures room for n more bytes at the end; returns a pointer to it or NULL. */
 char *buf_reserve(Buf *b, size_t n);
