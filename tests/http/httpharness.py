@@ -126,7 +126,7 @@ def port_answers(port):
 # --------------------------------------------------------------------------
 # The shim
 
-class Shim:
+class Shim(harness.NotifyReceiver):
     """rolesd-http in a private temp dir.
 
     Shim(daemon_sock, activate=False, socket_arg=True, env=None, extra_args=())
@@ -147,32 +147,7 @@ class Shim:
         self.port = None
         self.runs = 0
         self.ready_seen = False
-        self._cond = threading.Condition()
-        self.notify_msgs = []
-        self._nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._nsock.bind(self.notify_path)
-        os.chmod(self.notify_path, 0o777)
-        self._nsock.settimeout(0.2)
-        self._stop = False
-        self._reader = threading.Thread(target=self._read_notify, daemon=True)
-        self._reader.start()
-
-    def _read_notify(self):
-        while not self._stop:
-            try:
-                data = self._nsock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self._cond:
-                self.notify_msgs.append(data.decode("utf-8", "replace"))
-                self._cond.notify_all()
-
-    def notify_lines(self, since=0):
-        with self._cond:
-            msgs = list(self.notify_msgs[since:])
-        return [l for m in msgs for l in m.split("\n") if l]
+        self._notify_open(self.notify_path)
 
     def has_ready(self, since=0):
         return "READY=1" in self.notify_lines(since)
@@ -268,12 +243,7 @@ class Shim:
                 self.proc.wait(WAIT)
             except Exception:
                 pass
-        self._stop = True
-        try:
-            self._nsock.close()
-        except OSError:
-            pass
-        self._reader.join(2)
+        self._notify_close()
         if os.environ.get("ROLESD_IT_KEEP"):
             sys.stderr.write("httpharness: kept %s\n" % self.dir)
         else:

@@ -271,7 +271,49 @@ class RawClient:
 # --------------------------------------------------------------------------
 # The daemon
 
-class Daemon:
+class NotifyReceiver:
+    """An sd_notify datagram socket (the NOTIFY_SOCKET of a daemon under
+    test) and every datagram received on it, read by a thread."""
+
+    def _notify_open(self, path):
+        self._cond = threading.Condition()
+        self.notify_msgs = []            # every datagram, in order, as str
+        self._notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._notify_sock.bind(path)
+        os.chmod(path, 0o777)
+        self._notify_sock.settimeout(0.2)
+        self._stop_reader = False
+        self._reader = threading.Thread(target=self._read_notify, daemon=True)
+        self._reader.start()
+
+    def _read_notify(self):
+        while not self._stop_reader:
+            try:
+                data = self._notify_sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self._cond:
+                self.notify_msgs.append(data.decode("utf-8", "replace"))
+                self._cond.notify_all()
+
+    def notify_lines(self, since=0):
+        """Assignments (KEY=VALUE) received, from datagram index `since`."""
+        with self._cond:
+            msgs = list(self.notify_msgs[since:])
+        return [l for m in msgs for l in m.split("\n") if l]
+
+    def _notify_close(self):
+        self._stop_reader = True
+        try:
+            self._notify_sock.close()
+        except OSError:
+            pass
+        self._reader.join(2)
+
+
+class Daemon(NotifyReceiver):
     """rolesd under systemd-socket-activate in a private temp dir.
 
     Daemon(socket_gid=None, socket_mode=0o666, start=True, watchdog_usec=None,
@@ -295,15 +337,7 @@ class Daemon:
         self.proc = None
         self.runs = 0
         self.stderr_file = None
-        self._cond = threading.Condition()
-        self.notify_msgs = []            # every datagram, in order, as str
-        self._notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._notify_sock.bind(self.notify_path)
-        os.chmod(self.notify_path, 0o777)
-        self._notify_sock.settimeout(0.2)
-        self._stop_reader = False
-        self._reader = threading.Thread(target=self._read_notify, daemon=True)
-        self._reader.start()
+        self._notify_open(self.notify_path)
         if start:
             try:
                 self.start()
@@ -311,25 +345,7 @@ class Daemon:
                 self.close()
                 raise
 
-    # --- notify socket
-    def _read_notify(self):
-        while not self._stop_reader:
-            try:
-                data = self._notify_sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self._cond:
-                self.notify_msgs.append(data.decode("utf-8", "replace"))
-                self._cond.notify_all()
-
-    def notify_lines(self, since=0):
-        """Assignments (KEY=VALUE) received, from datagram index `since`."""
-        with self._cond:
-            msgs = list(self.notify_msgs[since:])
-        return [l for m in msgs for l in m.split("\n") if l]
-
+    # --- notify socket: NotifyReceiver
     def wait_notify(self, line, since=0, timeout=WAIT):
         """Waits until a datagram from index `since` holds `line` exactly
         (e.g. READY=1), or for a prefix ending in '=' (e.g. STATUS=)."""
@@ -480,12 +496,7 @@ class Daemon:
                 self.proc.wait(WAIT)
             except Exception:
                 pass
-        self._stop_reader = True
-        try:
-            self._notify_sock.close()
-        except OSError:
-            pass
-        self._reader.join(2)
+        self._notify_close()
         if self.stderr_file:
             self.stderr_file.close()
             self.stderr_file = None
