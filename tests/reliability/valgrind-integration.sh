@@ -4,14 +4,15 @@
 # (through harness.py's $ROLESD_WRAPPER), then reads every valgrind log:
 # fails if any reports an error or a definite/indirect leak. Daemons a test
 # kills with SIGKILL leave no leak summary; they are counted, not judged.
-# Not in the default suite (about 10x slower); run it before a release:
+# scripts/run-tests runs it on the plain build (its meson log is
+# meson-logs/valgrind.json, so the suite's own testlog stays intact):
 #   tests/reliability/valgrind-integration.sh build
 set -uo pipefail
 build=${1:?usage: valgrind-integration.sh BUILD_DIR [meson test args]}
 shift
 logs=$(mktemp -d "${TMPDIR:-/tmp}/rolesd-valgrind-XXXXXX")
 export ROLESD_WRAPPER="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no --log-file=$logs/vg.%p.log"
-meson test -C "$build" --no-rebuild --suite integration --timeout-multiplier 5 --num-processes 2 "$@"
+meson test -C "$build" --no-rebuild --logbase valgrind --suite integration --timeout-multiplier 5 --num-processes 2 "$@"
 tests=$?
 summaries=0 killed=0 bad=0
 for f in "$logs"/vg.*.log; do
