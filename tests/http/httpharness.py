@@ -250,14 +250,7 @@ class Shim(harness.NotifyReceiver):
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def stderr_text(self):
-        out = b""
-        for i in range(1, self.runs + 1):
-            try:
-                with open(os.path.join(self.dir, "stderr.%d" % i), "rb") as f:
-                    out += f.read()
-            except OSError:
-                pass
-        return out.decode("utf-8", "replace")
+        return harness.runs_stderr(self.dir, self.runs).decode("utf-8", "replace")
 
     def conn(self, timeout=WAIT):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)

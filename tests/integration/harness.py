@@ -98,6 +98,51 @@ def wait_for(pred, timeout=WAIT, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def runs_stderr(directory, runs):
+    """The stderr of every run of a process under test: the files
+    stderr.1 .. stderr.RUNS in directory, concatenated."""
+    out = b""
+    for i in range(1, runs + 1):
+        try:
+            with open(os.path.join(directory, "stderr.%d" % i), "rb") as f:
+                out += f.read()
+        except OSError:
+            pass
+    return out
+
+
+def fd_count(pid):
+    """Open file descriptors of process pid."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def rss_kib(pid):
+    """Resident memory of process pid, KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def closed_by_peer(sock):
+    """True once the peer has closed sock (EOF or reset); drains whatever
+    arrived, without waiting."""
+    t = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        while True:
+            data = sock.recv(1 << 20)
+            if not data:
+                return True
+    except (BlockingIOError, socket.timeout):
+        return False
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    finally:
+        sock.settimeout(t)
+
+
 # --------------------------------------------------------------------------
 # MessagePack helpers
 
@@ -514,14 +559,7 @@ class Daemon(NotifyReceiver):
     # --- output
     def stderr_bytes(self):
         """Everything the daemon (all runs) wrote to stderr."""
-        out = b""
-        for i in range(1, self.runs + 1):
-            try:
-                with open(os.path.join(self.dir, "stderr.%d" % i), "rb") as f:
-                    out += f.read()
-            except OSError:
-                pass
-        return out
+        return runs_stderr(self.dir, self.runs)
 
     def stderr_text(self):
         return self.stderr_bytes().decode("utf-8", "replace")

@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 
-from harness import list_all
+from harness import closed_by_peer, fd_count, list_all, rss_kib
 from httpharness import (ORG_A, ORG_B, ORG_C, SHIM_WORKERS, ShimTestCase, http_call, main,
                          raw_exchange, wait_for)
 
@@ -54,36 +54,6 @@ ORGS = (0, ORG_A, ORG_B, ORG_C)
 def report(text):
     sys.stderr.write("  [figures] %s\n" % text)
     sys.stderr.flush()
-
-
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def closed_by_peer(sock):
-    """True once the shim has closed sock (EOF or reset); drains whatever
-    arrived without waiting."""
-    t = sock.gettimeout()
-    sock.settimeout(0)
-    try:
-        while True:
-            data = sock.recv(1 << 16)
-            if not data:
-                return True
-    except (BlockingIOError, socket.timeout):
-        return False
-    except OSError:
-        return True
-    finally:
-        sock.settimeout(t)
 
 
 def connect_from(src, port, timeout=GOOD_BOUND):

@@ -5,43 +5,11 @@ daemon's own resources (fds, memory) stay bounded. Timeouts are shortened
 with --idle-timeout/--stall-timeout; every wait is a bounded poll, no
 assertion is on a duration."""
 
-import os
-import socket
 import time
 import unittest
 
-from harness import (Daemon, DaemonTestCase, RawClient, ConnectionClosed, WAIT, FRAME_MAX,
-                     packb, raw_str, wait_for)
-
-
-def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def closed_by_peer(sock):
-    """True once the daemon has closed sock (EOF or reset); drains data
-    without waiting."""
-    t = sock.gettimeout()
-    sock.settimeout(0)
-    try:
-        while True:
-            data = sock.recv(1 << 20)
-            if not data:
-                return True
-    except (BlockingIOError, socket.timeout):
-        return False
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    finally:
-        sock.settimeout(t)
+from harness import (DaemonTestCase, RawClient, WAIT, FRAME_MAX,
+                     closed_by_peer, fd_count, packb, raw_str, rss_kib, wait_for)
 
 
 def frame_of_size(n, msgid=1):
