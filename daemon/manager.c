@@ -31,7 +31,27 @@ static void on_write_complete(WriteOp *op, void *userdata) {
         }
         conn_unref(c);
         writeop_free(op);
+        manager_note_burst(userdata);
         manager_check_stop(userdata);
+}
+
+/* A burst of requests (thousands pipelined) leaves its memory in malloc's
+ * free lists; give it back as soon as the loop has nothing else to do,
+ * rather than at the next sweep, so that memory follows load. A burst
+ * ends when the writer has nothing queued. */
+#define TRIM_AFTER_OPS 1024u
+
+static int on_idle_trim(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        m->ops_since_trim = 0;
+        (void) malloc_trim(0);
+        return 0;
+}
+
+void manager_note_burst(Manager *m) {
+        if (++m->ops_since_trim >= TRIM_AFTER_OPS && writer_pending(m->writer) == 0)
+                (void) sd_event_source_set_enabled(m->idle_trim, SD_EVENT_ONESHOT);
 }
 
 /* Often enough that a connection is closed within a quarter of its timeout past it. */
@@ -60,6 +80,7 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         /* Give back what bursts left in malloc's arenas (the writer thread's
          * included), so memory follows load, not history. */
+        m->ops_since_trim = 0;
         (void) malloc_trim(0);
         (void) sd_event_source_set_time(s, usec + sweep_interval(m));
         /* Time sources are one-shot: without this the sweep ran only once. */
@@ -178,6 +199,13 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
                                        on_sweep, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot add the sweep timer");
+        r = sd_event_add_defer(m->event, &m->idle_trim, on_idle_trim, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->idle_trim, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->idle_trim, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "Cannot add the trim source");
 
         r = store_read_begin(m->store, &txn);
         if (r >= 0) {
@@ -210,6 +238,7 @@ Manager *manager_free(Manager *m) {
                 mdb_txn_abort(m->read_txn);
         msgpack_unpacked_destroy(&m->unpacked);
         sd_event_source_disable_unref(m->sweep);
+        sd_event_source_disable_unref(m->idle_trim);
         sd_event_source_disable_unref(m->stop_timer);
         m->store = store_close(m->store);
         sd_event_unref(m->event);

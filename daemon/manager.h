@@ -35,6 +35,8 @@ typedef struct Manager {
         uint64_t stall_timeout_usec;    /* close clients that read none of their pending replies this long */
         bool stopping;                  /* SIGTERM seen: answer what is due, accept nothing new */
         sd_event_source *sweep;         /* idle/stall timer */
+        sd_event_source *idle_trim;     /* malloc_trim once the loop is idle after a burst */
+        unsigned ops_since_trim;        /* writes completed since the last trim */
         sd_event_source *stop_timer;    /* gives up waiting for clients at shutdown */
         MDB_txn *read_txn;              /* the loop's read transaction, reset between requests */
         msgpack_unpacked unpacked;      /* decoded frame; its zone is reused frame after frame */
@@ -60,5 +62,7 @@ static inline void manager_freep(Manager **m) { manager_free(*m); }
 
 /* conn.c tells the manager when a connection goes away. */
 void manager_conn_closed(Manager *m, Conn *c);
+/* Counts a completed request; enough of them schedule a trim for when the loop is idle. */
+void manager_note_burst(Manager *m);
 /* Checks whether shutdown can finish now. */
 void manager_check_stop(Manager *m);
