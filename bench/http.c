@@ -17,6 +17,7 @@
 
 #if HAVE_MHD
 #include <microhttpd.h>
+#include "client/http-server.h"  /* HTTP_MHD_POLLER: the shim's threading mode */
 
 typedef struct MhdRef {
         struct MHD_Daemon *d;
@@ -69,7 +70,7 @@ void *mhd_ref_start(unsigned port, const char *mode, unsigned threads, size_t bo
                 flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
                 threads = 1;
         } else if (strcmp(mode, "pool") == 0) {
-                flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+                flags = MHD_USE_INTERNAL_POLLING_THREAD | HTTP_MHD_POLLER;     /* as rolesd-http */
         } else if (strcmp(mode, "internal") == 0) {
                 flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
                 threads = 1;

@@ -20,6 +20,11 @@
 #include "proto/macro.h"
 #include "proto/rpc.h"
 #include "proto/wire.h"
+#if HAVE_MHD
+#  include "client/http-server.h"      /* HTTP_THREADS: the reference uses the shim's threading */
+#else
+#  define HTTP_THREADS 1u
+#endif
 
 #ifndef BENCH_SRCDIR
 #define BENCH_SRCDIR "."
@@ -664,7 +669,7 @@ static void usage(void) {
                "  --keep               keep the temporary directory (database, logs)\n"
                "  --no-http            skip the HTTP part\n"
                "  --mhd-mode MODE      threading of the libmicrohttpd reference: pool, internal, per-connection\n"
-               "  --mhd-threads N      threads of the pool mode (default 4, as rolesd-http's HTTP_THREADS)\n"
+               "  --mhd-threads N      threads of the pool mode (default: rolesd-http's HTTP_THREADS)\n"
                "  --scripts DIR        where wrk-get.lua and wrk-post.lua are (default the source dir)\n"
                "  --attach FIGURE:CMD  run CMD ($PID = rolesd's pid, $HTTP_PID = rolesd-http's) while FIGURE\n"
                "                       (e.g. create.c16_at_big, http.post_custom_role)\n"
@@ -737,7 +742,7 @@ static void parse_args(int argc, char **argv) {
         if (opt.big_n < 10 * PER_PAGE)
                 die("--roles must be at least %u", 10 * PER_PAGE);
         if (opt.mhd_threads == 0)
-                opt.mhd_threads = 4;    /* as rolesd-http: HTTP_THREADS in client/http-server.h */
+                opt.mhd_threads = HTTP_THREADS;         /* as rolesd-http */
         if (!opt.parent) {
                 opt.parent = getenv("TMPDIR");
                 if (!opt.parent || !*opt.parent)

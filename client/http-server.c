@@ -33,18 +33,6 @@ struct HttpServer {
         bool have_key;
 };
 
-/* How the worker threads wait. libmicrohttpd before 1.0.0 misses, in
- * epoll mode, a peer that sends part of a request and closes: the
- * connection sits in CLOSE-WAIT until HTTP_CONNECTION_TIMEOUT_SEC
- * (upstream bug #7192, commit 08f933a6). poll() has no such blind spot
- * and costs nothing at HTTP_CONNECTIONS_MAX / HTTP_THREADS connections
- * per thread. */
-#if MHD_VERSION >= 0x01000000
-#  define HTTP_MHD_POLLER MHD_USE_EPOLL
-#else
-#  define HTTP_MHD_POLLER MHD_USE_POLL
-#endif
-
 /* One request, from its request line to its completion. */
 typedef struct Request {
         char *uri;              /* the request target as received, from the URI callback */
