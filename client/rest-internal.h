@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto/buf.h"
 #include "rolesd/rest.h"
 
 /* The OpenAPI document, generated from openapi.json at build time. */
@@ -35,12 +36,29 @@ int rest_reply_error(RestCtx *ctx, rolesd_rest_dialect d, unsigned status);
 int rest_reply_rpc_failure(RestCtx *ctx, rolesd_rest_dialect d, const char *method,
                            const rolesd_error *err);
 
+/* Renders b (taken over, left empty; an out-of-memory buffer gives
+ * -ENOMEM) as the body with status. */
+int rest_reply_buf(RestCtx *ctx, unsigned status, Buf *b);
+
+/* JSON written straight into a buffer, for bodies too hot for a jansson
+ * tree: s as a JSON string (quoted and escaped; s is valid UTF-8), and s
+ * as it is. Return buf_append()'s result. */
+int rest_json_str(Buf *b, const char *s);
+int rest_json_raw(Buf *b, const char *s);
+
 /* ---- the daemon ---- */
 
-/* Calls method with params (borrowed), connecting when needed. A call
- * that fails because the connection is broken is repeated once on a new
- * connection if nothing was sent, or if read_only. On success *ret (if
- * ret is not NULL) is a new reference. Errors as rolesd_call(). */
+/* A call on the connection, made by fn (a typed librolesd call). */
+typedef int (*RestCallFn)(rolesd *c, void *userdata, rolesd_error *err);
+
+/* Calls fn on the connection, connecting when needed. A call that fails
+ * because the connection is broken is repeated once on a new connection
+ * if nothing was sent, or if read_only. */
+int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, rolesd_error *err);
+
+
+/* rest_call_with() of rolesd_call(): method with params (borrowed). On
+ * success *ret (if ret is not NULL) is a new reference. */
 int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, json_t **ret,
               rolesd_error *err);
 

@@ -72,12 +72,23 @@ static int reply_rpc_error(RestCtx *ctx, const char *method, const rolesd_error 
 
 /* ---- the login ---- */
 
+/* The login headers, when both are present and text the daemon could know. */
+static bool login_get(RestCtx *ctx, const char **ret_user, const char **ret_token) {
+        const char *user = rest_header(ctx, "X-User-Id"), *token = rest_header(ctx, "X-Auth-Token");
+
+        if (!user || !token || !utf8_valid(user, strlen(user)) || !utf8_valid(token, strlen(token)))
+                return false;
+        *ret_user = user;
+        *ret_token = token;
+        return true;
+}
+
 /* The daemon's auth map for the login headers, or NULL with *ret_missing
  * set when they are absent (or not text the daemon could know). */
 static json_t *auth_new(RestCtx *ctx, bool *ret_missing) {
-        const char *user = rest_header(ctx, "X-User-Id"), *token = rest_header(ctx, "X-Auth-Token");
+        const char *user, *token;
 
-        *ret_missing = !user || !token || !utf8_valid(user, strlen(user)) || !utf8_valid(token, strlen(token));
+        *ret_missing = !login_get(ctx, &user, &token);
         if (*ret_missing)
                 return NULL;
         return json_pack("{s:s, s:s}", "user_id", user, "token", token);
@@ -357,59 +368,87 @@ int rocketchat_create(RestCtx *ctx) {
         return rest_reply_json(ctx, 200, json_pack("{s:o, s:b}", "role", role, "success", 1));
 }
 
-int rocketchat_list(RestCtx *ctx) {
-        _cleanup_(json_decrefp) json_t *auth = NULL, *roles = json_array();
-        _cleanup_free_ char *after = NULL;
-        json_int_t max_page = 1;
-        bool missing;
+/* A role as Rocket.Chat shows it, written as JSON: the list of every role
+ * is the shim's hottest body, so it skips jansson trees. */
+static int role_write(Buf *b, const rolesd_role *role) {
+        char when[64];
 
-        auth = auth_new(ctx, &missing);
-        if (missing)
+        if (role->updated_at > INT64_MAX)
+                return -EBADMSG;
+        iso8601_ms((json_int_t) role->updated_at, when, sizeof when);
+        (void) rest_json_raw(b, "{\"_id\":");
+        (void) rest_json_str(b, role->id);
+        (void) rest_json_raw(b, ",\"name\":");
+        (void) rest_json_str(b, role->name);
+        (void) rest_json_raw(b, ",\"scope\":");
+        (void) rest_json_str(b, role->scope);
+        (void) rest_json_raw(b, ",\"description\":");
+        (void) rest_json_str(b, role->description ? role->description : "");
+        (void) rest_json_raw(b, role->is_protected ? ",\"protected\":true" : ",\"protected\":false");
+        (void) rest_json_raw(b, role->mandatory2fa ? ",\"mandatory2fa\":true" : ",\"mandatory2fa\":false");
+        (void) rest_json_raw(b, ",\"_updatedAt\":");
+        (void) rest_json_str(b, when);
+        return rest_json_raw(b, "}");   /* b->oom tells of any failure */
+}
+
+typedef struct ListCall {
+        const rolesd_auth *auth;
+        const char *after;
+        rolesd_role_page *page;
+} ListCall;
+
+static int list_call(rolesd *c, void *userdata, rolesd_error *err) {
+        ListCall *l = userdata;
+
+        l->page = rolesd_role_page_free(l->page);
+        return rolesd_role_list(c, l->auth, WORKSPACE_ORG, 0, ROLE_LIST_PER_PAGE_MAX, l->after, &l->page, err);
+}
+
+int rocketchat_list(RestCtx *ctx) {
+        _cleanup_free_ char *after = NULL;
+        _cleanup_(buf_done) Buf b = {0};
+        const char *user, *token;
+        bool first = true;
+
+        if (!login_get(ctx, &user, &token))
                 return reply_401(ctx);
-        if (!auth || !roles)
-                return -ENOMEM;
 
         /* Every page, following the cursors (each page says how many
          * there are now, so roles created meanwhile are followed too). */
-        for (json_int_t page = 1;; page++) {
-                _cleanup_(json_decrefp) json_t *params = NULL, *result = NULL;
+        (void) rest_json_raw(&b, "{\"roles\":[");
+        for (uint64_t page = 1;; page++) {
+                ListCall l = { .auth = &(rolesd_auth) { .user_id = user, .token = token }, .after = after };
                 rolesd_error err;
-                json_t *role, *next;
-                size_t i;
                 int r;
 
-                params = json_pack("{s:O, s:i, s:i}", "auth", auth, "org", WORKSPACE_ORG,
-                                   "per_page", (int) ROLE_LIST_PER_PAGE_MAX);
-                if (!params || (after && json_object_set_new(params, "after", json_string(after)) < 0))
-                        return -ENOMEM;
-                r = rest_call(ctx, "role.list", params, true, &result, &err);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
+                r = rest_call_with(ctx, true, list_call, &l, &err);
+                if (r < 0) {
+                        rolesd_role_page_free(l.page);
+                        if (r == -ENOMEM)
+                                return r;
                         return reply_rpc_error(ctx, "role.list", &err);
-                if (rest_result_uint(result, "max_page", &max_page) < 0)
-                        return reply_malformed(ctx, "role.list");
-                if (!json_is_array(json_object_get(result, "roles")))
-                        return reply_malformed(ctx, "role.list");
-                json_array_foreach(json_object_get(result, "roles"), i, role) {
-                        json_t *v = NULL;
-
-                        r = role_render(role, &v);
-                        if (r == -EBADMSG)
-                                return reply_malformed(ctx, "role.list");
-                        if (r < 0 || json_array_append_new(roles, v) < 0)
-                                return -ENOMEM;
                 }
-                next = json_object_get(result, "next");
-                if (!next || json_is_null(next))
+                for (size_t i = 0; i < l.page->n_roles; i++) {
+                        if (!first)
+                                (void) rest_json_raw(&b, ",");
+                        first = false;
+                        if (role_write(&b, l.page->roles[i]) == -EBADMSG) {
+                                rolesd_role_page_free(l.page);
+                                return reply_malformed(ctx, "role.list");
+                        }
+                }
+                if (!l.page->next) {
+                        rolesd_role_page_free(l.page);
                         break;
-                if (!json_is_string(next) || page >= max_page + 1 ||
-                    (after && strcmp(after, json_string_value(next)) == 0))
+                }
+                if (page >= l.page->max_page + 1 || (after && strcmp(after, l.page->next) == 0)) {
+                        rolesd_role_page_free(l.page);
                         return reply_malformed(ctx, "role.list");       /* a cursor that goes nowhere */
+                }
                 free(after);
-                after = strdup(json_string_value(next));
-                if (!after)
-                        return -ENOMEM;
+                after = TAKE_PTR(l.page->next);
+                rolesd_role_page_free(l.page);
         }
-        return rest_reply_json(ctx, 200, json_pack("{s:O, s:b}", "roles", roles, "success", 1));
+        (void) rest_json_raw(&b, "],\"success\":true}");
+        return rest_reply_buf(ctx, 200, &b);
 }

@@ -133,8 +133,7 @@ int rest_reply_rpc_failure(RestCtx *ctx, rolesd_rest_dialect d, const char *meth
 
 /* ---- the daemon ---- */
 
-int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, json_t **ret,
-              rolesd_error *err) {
+int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, rolesd_error *err) {
         bool fresh = false;
         int r;
 
@@ -151,7 +150,7 @@ int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, 
                         (void) rolesd_set_timeout(*ctx->conn, RPC_CALL_TIMEOUT_USEC);
                         fresh = true;
                 }
-                r = rolesd_call(*ctx->conn, method, params, ret, err);
+                r = fn(*ctx->conn, userdata, err);
                 if (r >= 0 || err->code != ROLESD_UNAVAILABLE || r == -ESHUTDOWN)
                         return r;       /* an answer (-ESHUTDOWN: the daemon said it is stopping) */
                 if (r == -ETIMEDOUT) {
@@ -171,6 +170,81 @@ int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, 
                 if (!read_only && r != -ENOTCONN && r != -EPIPE)
                         return r;
         }
+}
+
+typedef struct JsonCall {
+        const char *method;
+        json_t *params;
+        json_t **ret;
+} JsonCall;
+
+static int json_call(rolesd *c, void *userdata, rolesd_error *err) {
+        JsonCall *j = userdata;
+
+        return rolesd_call(c, j->method, j->params, j->ret, err);
+}
+
+int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, json_t **ret,
+              rolesd_error *err) {
+        return rest_call_with(ctx, read_only, json_call,
+                              &(JsonCall) { .method = method, .params = params, .ret = ret }, err);
+}
+
+/* ---- JSON written directly ---- */
+
+int rest_json_raw(Buf *b, const char *s) {
+        return buf_append(b, s, strlen(s));
+}
+
+int rest_json_str(Buf *b, const char *s) {
+        static const char hex[] = "0123456789abcdef";
+        const char *run = s;
+        int r = buf_append(b, "\"", 1);
+
+        for (; r >= 0 && *s; s++) {
+                unsigned char ch = (unsigned char) *s;
+                char esc[6] = { '\\', 0 };
+                size_t n = 2;
+
+                if (ch >= 0x20 && ch != '"' && ch != '\\')
+                        continue;
+                r = buf_append(b, run, (size_t) (s - run));
+                switch (ch) {
+                case '"': esc[1] = '"'; break;
+                case '\\': esc[1] = '\\'; break;
+                case '\b': esc[1] = 'b'; break;
+                case '\f': esc[1] = 'f'; break;
+                case '\n': esc[1] = 'n'; break;
+                case '\r': esc[1] = 'r'; break;
+                case '\t': esc[1] = 't'; break;
+                default:
+                        memcpy(esc + 1, "u00", 3);
+                        esc[4] = hex[ch >> 4];
+                        esc[5] = hex[ch & 15];
+                        n = 6;
+                }
+                if (r >= 0)
+                        r = buf_append(b, esc, n);
+                run = s + 1;
+        }
+        if (r >= 0)
+                r = buf_append(b, run, (size_t) (s - run));
+        if (r >= 0)
+                r = buf_append(b, "\"", 1);
+        return r;
+}
+
+int rest_reply_buf(RestCtx *ctx, unsigned status, Buf *b) {
+        if (b->oom || buf_append(b, "", 1) < 0) {       /* NUL-terminated */
+                buf_done(b);
+                return -ENOMEM;
+        }
+        free(ctx->res->body);
+        ctx->res->status = status;
+        ctx->res->body_len = buf_pending(b) - 1;
+        ctx->res->body = b->data;                       /* start is 0: only appended to */
+        *b = (Buf) {0};
+        return 0;
 }
 
 /* ---- the request ---- */
