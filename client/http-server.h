@@ -17,11 +17,9 @@
 #define HTTP_CONNECTIONS_MAX            1024u   /* concurrent HTTP connections, all clients */
 #define HTTP_PER_IP_CONNECTIONS_MAX     256u    /* concurrent HTTP connections from one address */
 #define HTTP_CONNECTION_TIMEOUT_SEC     30u     /* close a connection idle this long */
-#define HTTP_CONNECTION_MEMORY_MAX      (32u * 1024u) /* per connection: request line, headers and read
-                                                 * buffer; a head up to ~24 KiB gets a JSON answer,
-                                                 * a larger one is refused by closing. libmicrohttpd
-                                                 * 0.9.75 zeroes this pool between keep-alive requests:
-                                                 * 128 KiB cost a 128 KiB memset per request */
+#define HTTP_CONNECTION_MEMORY_MAX      (128u * 1024u) /* per connection: request line, headers and read
+                                                 * buffer; a head up to ~100 KiB gets a JSON answer,
+                                                 * a larger one libmicrohttpd's own 431 */
 #define HTTP_BODY_DISCARD_MAX           (16u * 1024u * 1024u) /* body bytes read and dropped after HTTP_BODY_MAX
                                                   * (chunked uploads), before closing instead of 413 */
 #define HTTP_LISTEN_BACKLOG             512     /* pending connections of a socket we bind */
