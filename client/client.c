@@ -5,6 +5,7 @@
  * and the typed calls. Never logs, never exits, never raises SIGPIPE. */
 
 #include "rolesd/client.h"
+#include "client-internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -46,6 +47,13 @@ _Static_assert((int) ROLESD_INTERNAL == (int) RPC_INTERNAL, "codes");
 
 _Static_assert(sizeof(json_int_t) == sizeof(long long), "json_int_t is long long");
 
+/* A reply recorded for replay: a frame, or the failure of the connection. */
+typedef struct Recorded {
+        char *frame;
+        size_t len;
+        int error;              /* negative errno when the call failed, else 0 */
+} Recorded;
+
 struct rolesd {
         int fd;                 /* -1 once the connection is dead */
         uint32_t next_msgid;
@@ -54,6 +62,15 @@ struct rolesd {
         Scanner scan;           /* position within the frame at in's head */
         uint64_t timeout_usec;  /* bound on each call, 0: none */
         uint64_t deadline;      /* CLOCK_MONOTONIC usec when the current call gives up, 0: never */
+
+        /* Replay mode (client-internal.h): no socket; calls are answered
+         * from replies, in order, and the first call without one is kept
+         * in pending. */
+        bool replay;
+        Recorded *replies;
+        size_t n_replies, next_reply;
+        Buf pending;
+        bool has_pending, pending_read_only, read_only;
 };
 
 static uint64_t now_usec(void) {
@@ -247,10 +264,13 @@ static void conn_kill(rolesd *c) {
         buf_done(&c->out);
 }
 
+static void replay_free(rolesd *c);
+
 rolesd *rolesd_free(rolesd *c) {
         if (!c)
                 return NULL;
         conn_kill(c);
+        replay_free(c);
         free(c);
         return NULL;
 }
@@ -313,6 +333,42 @@ static void reply_done(Reply *rep) {
 }
 #define _cleanup_reply_ _cleanup_(reply_done)
 
+/* Takes one response frame (copied into rep): 0 with *ret_result set,
+ * 1 when it answers another msgid, or the failure it reports. *ret_fatal
+ * is set when the connection cannot go on (out of memory, or a frame
+ * that is not a valid response); a wire error leaves it usable. */
+static int reply_take(const char *frame, size_t size, uint32_t msgid, Reply *rep,
+                      const msgpack_object **ret_result, bool *ret_fatal, rolesd_error *err) {
+        RpcMessage m = { 0 };
+        const char *why = NULL;
+        int r;
+
+        *ret_fatal = true;
+        reply_done(rep);
+        rep->frame = malloc(size ? size : 1);
+        if (!rep->frame)
+                return fail_oom(err);
+        memcpy(rep->frame, frame, size);
+        r = rpc_decode(rep->frame, size, &rep->u, &m, &why);
+        if (r == -ENOMEM)
+                return fail_oom(err);
+        if (r < 0 || m.type != RPC_RESPONSE)
+                return fail(err, -EIO, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: %s",
+                            r < 0 ? (why ? why : "bad envelope") : "not a response");
+        *ret_fatal = false;
+        if (m.has_msgid && m.msgid != msgid)
+                return 1;
+        if (m.error && m.error->type != MSGPACK_OBJECT_NIL)
+                return fail_wire(err, m.error);
+        if (!m.has_msgid) {
+                *ret_fatal = true;
+                return fail(err, -EIO, ROLESD_INTERNAL, NULL,
+                            "invalid reply from rolesd: response without msgid or error");
+        }
+        *ret_result = m.result;
+        return 0;
+}
+
 /* Reads frames until the response to msgid (or an unaddressed error
  * response) arrives. On success rep holds it and *ret_result points into
  * it. write_r is the result of sending the request: when it failed, a
@@ -350,37 +406,14 @@ static int conn_wait(rolesd *c, uint32_t msgid, int write_r, Reply *rep,
                                     s == SCAN_TOO_DEEP ? "nested too deeply" : "not MessagePack");
                 }
 
-                RpcMessage m = { 0 };
-                const char *why = NULL;
-                reply_done(rep);
-                rep->frame = malloc(size);
-                if (!rep->frame) {
-                        conn_kill(c);
-                        return fail_oom(err);
-                }
-                memcpy(rep->frame, buf_head(&c->in), size);
+                bool fatal;
+                int r = reply_take(buf_head(&c->in), size, msgid, rep, ret_result, &fatal, err);
                 buf_consume(&c->in, size);
-                int r = rpc_decode(rep->frame, size, &rep->u, &m, &why);
-                if (r == -ENOMEM) {
-                        conn_kill(c);
-                        return fail_oom(err);
-                }
-                if (r < 0 || m.type != RPC_RESPONSE) {
-                        conn_kill(c);
-                        return fail(err, -EIO, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: %s",
-                                    r < 0 ? (why ? why : "bad envelope") : "not a response");
-                }
-                if (m.has_msgid && m.msgid != msgid)
+                if (r == 1)
                         continue;       /* an answer to a call we gave up on */
-                if (m.error && m.error->type != MSGPACK_OBJECT_NIL)
-                        return fail_wire(err, m.error);
-                if (!m.has_msgid) {
+                if (r < 0 && fatal)
                         conn_kill(c);
-                        return fail(err, -EIO, ROLESD_INTERNAL, NULL,
-                                    "invalid reply from rolesd: response without msgid or error");
-                }
-                *ret_result = m.result;
-                return 0;
+                return r;
         }
 }
 
@@ -391,7 +424,7 @@ static int conn_begin(rolesd *c, msgpack_packer *pk, const char *method, uint32_
         error_clear(err);
         if (!c)
                 return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, NULL, "no connection");
-        if (c->fd < 0)
+        if (c->fd < 0 && !c->replay)
                 return fail(err, -ENOTCONN, ROLESD_UNAVAILABLE, NULL, "connection to rolesd lost");
         if (!method || !*method || strlen(method) > RPC_METHOD_MAX)
                 return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, "method", "invalid method name");
@@ -399,9 +432,116 @@ static int conn_begin(rolesd *c, msgpack_packer *pk, const char *method, uint32_
         c->out.oom = false;
         msgpack_packer_init(pk, &c->out, buf_pack_write);
         *ret_msgid = c->next_msgid++;
-        if (rpc_pack_request_begin(pk, *ret_msgid, method) < 0)
+        if (c->replay ? rpc_pack_request_begin_fixed(pk, *ret_msgid, method) < 0 :
+                        rpc_pack_request_begin(pk, *ret_msgid, method) < 0)
                 return fail_oom(err);
         return 0;
+}
+
+/* ---- replay mode ---- */
+
+rolesd *replay_new(void) {
+        rolesd *c = calloc(1, sizeof *c);
+
+        if (!c)
+                return NULL;
+        c->fd = -1;
+        c->replay = true;
+        c->next_msgid = 1;
+        return c;
+}
+
+void replay_rewind(rolesd *c) {
+        c->next_reply = 0;
+        c->next_msgid = 1;
+        c->has_pending = false;
+        buf_clear(&c->pending);
+}
+
+static int replay_record(rolesd *c, const void *frame, size_t len, int error) {
+        Recorded *a = realloc(c->replies, (c->n_replies + 1) * sizeof *a), *x;
+
+        if (!a)
+                return -ENOMEM;
+        c->replies = a;
+        x = &a[c->n_replies];
+        *x = (Recorded) { .len = len, .error = error };
+        if (frame) {
+                x->frame = malloc(len ? len : 1);
+                if (!x->frame)
+                        return -ENOMEM;
+                memcpy(x->frame, frame, len);
+        }
+        c->n_replies++;
+        return 0;
+}
+
+int replay_add(rolesd *c, const void *frame, size_t len) {
+        return replay_record(c, frame, len, 0);
+}
+
+int replay_add_error(rolesd *c, int error) {
+        return replay_record(c, NULL, 0, error < 0 ? error : -EIO);
+}
+
+void replay_set_read_only(rolesd *c, bool read_only) {
+        c->read_only = read_only;
+}
+
+bool replay_is(const rolesd *c) {
+        return c && c->replay;
+}
+
+const char *replay_pending(const rolesd *c, size_t *ret_len, bool *ret_read_only) {
+        if (!c->has_pending)
+                return NULL;
+        *ret_len = buf_pending(&c->pending);
+        *ret_read_only = c->pending_read_only;
+        return buf_head(&c->pending);
+}
+
+static void replay_free(rolesd *c) {
+        for (size_t i = 0; i < c->n_replies; i++)
+                free(c->replies[i].frame);
+        free(c->replies);
+        buf_done(&c->pending);
+}
+
+/* Answers the call from the next recorded reply, or keeps it as the
+ * pending call and fails with -EINPROGRESS. */
+static int replay_call(rolesd *c, uint32_t msgid, Reply *rep, const msgpack_object **ret_result,
+                       rolesd_error *err) {
+        const Recorded *x;
+        bool fatal;
+        int r;
+
+        if (c->next_reply >= c->n_replies) {
+                if (!c->has_pending) {
+                        buf_clear(&c->pending);
+                        if (buf_append(&c->pending, buf_head(&c->out), buf_pending(&c->out)) < 0) {
+                                buf_clear(&c->out);
+                                return fail_oom(err);
+                        }
+                        c->has_pending = true;
+                        c->pending_read_only = c->read_only;
+                }
+                buf_clear(&c->out);
+                return fail(err, -EINPROGRESS, ROLESD_UNAVAILABLE, NULL, "waiting for rolesd");
+        }
+        buf_clear(&c->out);
+        x = &c->replies[c->next_reply++];
+        if (x->error == -ETIMEDOUT)
+                return fail(err, x->error, ROLESD_UNAVAILABLE, NULL, "rolesd did not answer within %llu ms",
+                            (unsigned long long) (RPC_CALL_TIMEOUT_USEC / 1000));
+        if (x->error < 0)
+                return fail(err, x->error, ROLESD_UNAVAILABLE, NULL, "connection to rolesd lost: %s",
+                            strerror(-x->error));
+        /* The pipeline gave the call a msgid of its own connection. */
+        (void) rpc_frame_msgid(x->frame, x->len, RPC_RESPONSE, &msgid);
+        r = reply_take(x->frame, x->len, msgid, rep, ret_result, &fatal, err);
+        if (r == 1)
+                return fail(err, -EIO, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: wrong msgid");
+        return r;
 }
 
 /* Sends the packed request and waits for its reply. pack_r is the OR of
@@ -419,6 +559,8 @@ static int conn_call(rolesd *c, uint32_t msgid, int pack_r, Reply *rep,
                 return fail(err, -EMSGSIZE, ROLESD_RESOURCE_EXHAUSTED, NULL,
                             "request larger than %u bytes", RPC_FRAME_MAX);
         }
+        if (c->replay)
+                return replay_call(c, msgid, rep, ret_result, err);
         c->deadline = c->timeout_usec ? now_usec() + c->timeout_usec : 0;
         r = conn_write(c);
         buf_clear(&c->out);

@@ -1,10 +1,13 @@
 /* http-server.c: rolesd-http's HTTP side. Owns the libmicrohttpd daemon
  * (a pool of internal polling threads, connection limits and timeout), the
  * per-request state (raw request target, body accumulated up to
- * HTTP_BODY_MAX, 413 beyond), one persistent librolesd connection per
- * worker thread, and turning each complete request into a
- * rolesd_rest_handle() call whose answer it sends as application/json.
- * Everything the APIs mean is rolesd/rest.h's business, not this file's. */
+ * HTTP_BODY_MAX, 413 beyond), one pipe to rolesd per worker thread
+ * (http-pipe.c), and driving each complete request's rolesd_rest_task:
+ * run it, and while it waits for an RPC answer, suspend the connection
+ * and send the call down the worker's pipe; the answer resumes the
+ * connection and the task runs again, until it has the response, sent as
+ * application/json. Everything the APIs mean is rolesd/rest.h's business,
+ * not this file's. */
 
 #include "http-server.h"
 
@@ -24,18 +27,25 @@
 #include <rolesd/client.h>
 #include <rolesd/rest.h>
 
+#include "http-pipe.h"
+
 #include "proto/macro.h"
 
 struct HttpServer {
         struct MHD_Daemon *mhd;
         char *socket_path;              /* rolesd's socket; NULL: the default */
-        pthread_key_t conn_key;         /* each worker thread's rolesd connection */
+        pthread_key_t pipe_key;         /* each worker thread's pipe to rolesd */
         bool have_key;
+        pthread_mutex_t lock;
+        HttpPipe *pipes[HTTP_THREADS];  /* under lock: made by the workers as they need them */
+        unsigned n_pipes;
 };
 
 /* One request, from its request line to its completion. */
 typedef struct Request {
+        struct MHD_Connection *con;
         char *uri;              /* the request target as received, from the URI callback */
+        rolesd_rest_task *task; /* its translation, run again as each RPC answer comes */
         char *body;             /* what arrived of the body, NUL-terminated */
         size_t len, cap;
         bool started;           /* the handler's first call has been answered */
@@ -142,6 +152,7 @@ static void request_completed(void *cls, struct MHD_Connection *con, void **con_
 
         if (!q)
                 return;
+        rolesd_rest_task_free(q->task);
         free(q->uri);
         free(q->body);
         free(q);
@@ -212,14 +223,41 @@ static void target_split(char *t, const char **ret_path, const char **ret_query)
         *ret_query = q;
 }
 
+/* The worker thread's pipe to rolesd, made on its first request. */
+static HttpPipe *worker_pipe(HttpServer *s) {
+        HttpPipe *p = pthread_getspecific(s->pipe_key);
+
+        if (p)
+                return p;
+        pthread_mutex_lock(&s->lock);
+        if (s->n_pipes < ELEMENTSOF(s->pipes) && http_pipe_new(s->socket_path, &p) >= 0) {
+                s->pipes[s->n_pipes++] = p;
+                (void) pthread_setspecific(s->pipe_key, p);     /* the key exists: cannot fail */
+        }
+        pthread_mutex_unlock(&s->lock);
+        return p;
+}
+
+/* A call's outcome, on the pipe's thread: recorded in the task, then the
+ * connection is resumed and the handler runs the task again. */
+static void on_reply(void *userdata, const char *frame, size_t len, int error) {
+        Request *q = userdata;
+        int r = frame ? rolesd_rest_task_reply(q->task, frame, len) : rolesd_rest_task_fail(q->task, error);
+
+        if (r < 0)
+                (void) rolesd_rest_task_fail(q->task, r);       /* if even that fails, the run answers 500 */
+        MHD_resume_connection(q->con);                          /* q may be gone from here on */
+}
+
 static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request *q, const char *url,
                               const char *method) {
         _cleanup_free_ char *target = NULL;
         rolesd_rest_response res = {0};
         rolesd_rest_request req;
         const char *path = url, *query = NULL;
-        enum MHD_Result ret;
-        rolesd *c;
+        const void *frame;
+        size_t len;
+        bool read_only;
         int r;
 
         if (q->uri) {
@@ -237,10 +275,34 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                 .body = q->body,
                 .body_len = q->len,
         };
+        if (!q->task) {
+                q->task = rolesd_rest_task_new();
+                if (!q->task)
+                        return respond_error(con, path, 500);
+        }
 
-        c = pthread_getspecific(s->conn_key);
-        r = rolesd_rest_handle(&c, s->socket_path, &req, &res);
-        (void) pthread_setspecific(s->conn_key, c);     /* the key exists: cannot fail */
+        for (;;) {
+                HttpPipe *p;
+
+                r = rolesd_rest_task_run(q->task, &req, &res, &frame, &len, &read_only);
+                if (r != 0)
+                        break;
+                p = worker_pipe(s);
+                r = p ? 0 : -ENOMEM;
+                if (r >= 0) {
+                        /* Suspended before the call goes out: its answer resumes it. */
+                        q->con = con;
+                        MHD_suspend_connection(con);
+                        r = http_pipe_submit(p, frame, len, read_only, on_reply, q);
+                        if (r >= 0)
+                                return MHD_YES;
+                        MHD_resume_connection(con);
+                }
+                if (rolesd_rest_task_fail(q->task, r) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
         if (r < 0 || !res.body) {
                 rolesd_rest_response_done(&res);
                 if (log_ratelimit(&log_last_request))
@@ -251,7 +313,7 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                 http_log(LOG_WARNING, "%s %.200s: %u: %s", method, path, res.status,
                          res.detail ? res.detail : "internal error");
 
-        ret = respond(con, res.status, TAKE_PTR(res.body), res.body_len, true, res.allow);
+        enum MHD_Result ret = respond(con, res.status, TAKE_PTR(res.body), res.body_len, true, res.allow);
         rolesd_rest_response_done(&res);
         return ret;
 }
@@ -306,10 +368,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
 
 /* ---- the server ---- */
 
-static void conn_destroy(void *p) {
-        rolesd_free(p);
-}
-
 int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) {
         HttpServer *s;
         int r;
@@ -333,7 +391,8 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
                 http_server_stop(s);
                 return r;
         }
-        r = pthread_key_create(&s->conn_key, conn_destroy);
+        pthread_mutex_init(&s->lock, NULL);
+        r = pthread_key_create(&s->pipe_key, NULL);     /* the server frees the pipes */
         if (r != 0) {
                 close(listen_fd);
                 http_server_stop(s);
@@ -341,7 +400,8 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
         }
         s->have_key = true;
 
-        s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | HTTP_MHD_POLLER | MHD_USE_ERROR_LOG,
+        s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | HTTP_MHD_POLLER | MHD_USE_ERROR_LOG |
+                                  MHD_ALLOW_SUSPEND_RESUME,
                                   0, NULL, NULL, handle, s,
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,     /* first: covers the rest */
                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
@@ -368,10 +428,18 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
 HttpServer *http_server_stop(HttpServer *s) {
         if (!s)
                 return NULL;
+        /* Every suspended request is answered (503) and resumed before
+         * libmicrohttpd stops, as it requires; later calls fail at once. */
+        for (unsigned i = 0; i < s->n_pipes; i++)
+                http_pipe_stop(s->pipes[i]);
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);        /* joins the workers: their connections are freed */
-        if (s->have_key)
-                pthread_key_delete(s->conn_key);
+        for (unsigned i = 0; i < s->n_pipes; i++)
+                http_pipe_free(s->pipes[i]);
+        if (s->have_key) {
+                pthread_key_delete(s->pipe_key);
+                pthread_mutex_destroy(&s->lock);
+        }
         free(s->socket_path);
         free(s);
         return NULL;

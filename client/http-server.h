@@ -1,5 +1,5 @@
 /* http-server.h: rolesd-http's HTTP server (libmicrohttpd, a pool of
- * worker threads each holding one librolesd connection) and its limits,
+ * worker threads each with one pipelined connection to rolesd) and its limits,
  * all named here; the answers libmicrohttpd gives by itself
  * (http-errors.c); the shim's logging. */
 #pragma once
@@ -9,17 +9,20 @@
 
 #include "proto/limits.h"       /* HTTP_BODY_MAX: request body bytes, 413 beyond */
 
-#define HTTP_THREADS                    32u     /* worker threads, one rolesd connection each: RPCs
-                                                 * block, so more threads than CPUs keep group
-                                                 * commit fed (measured with rolesd-bench --quick,
-                                                 * wrk 64 connections: 8 threads 4.9k creates/s,
-                                                 * 32 threads 11.1k/s) */
+#define HTTP_THREADS                    4u      /* worker threads, each with its own pipelined
+                                                 * connection to rolesd (http-pipe.c): a request
+                                                 * waiting for rolesd is suspended, not a blocked
+                                                 * thread, so a few threads keep group commit fed */
 #define HTTP_CONNECTIONS_MAX            1024u   /* concurrent HTTP connections, all clients */
 #define HTTP_PER_IP_CONNECTIONS_MAX     256u    /* concurrent HTTP connections from one address */
 #define HTTP_CONNECTION_TIMEOUT_SEC     30u     /* close a connection idle this long */
-#define HTTP_CONNECTION_MEMORY_MAX      (128u * 1024u) /* per connection: request line, headers and read
-                                                 * buffer; a head up to ~100 KiB gets a JSON answer,
-                                                 * a larger one libmicrohttpd's own 431 */
+#define HTTP_CONNECTION_MEMORY_MAX      (48u * 1024u) /* per connection: request line, headers and read
+                                                 * buffer; a head up to ~40 KiB gets a JSON answer,
+                                                 * a larger one is refused by closing. libmicrohttpd
+                                                 * 0.9.75 zeroes the whole pool between keep-alive
+                                                 * requests (128 KiB: 15% of the shim's CPU), and
+                                                 * mmap()s pools over 32 KiB (malloc()ed ones pile up
+                                                 * in AddressSanitizer's quarantine under floods) */
 #define HTTP_BODY_DISCARD_MAX           (16u * 1024u * 1024u) /* body bytes read and dropped after HTTP_BODY_MAX
                                                   * (chunked uploads), before closing instead of 413 */
 #define HTTP_LISTEN_BACKLOG             512     /* pending connections of a socket we bind */

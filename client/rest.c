@@ -15,6 +15,7 @@
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/limits.h"
+#include "client-internal.h"
 #include "rest-internal.h"
 
 /* ---- dialects and their fixed error bodies ---- */
@@ -141,6 +142,12 @@ int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, 
                 *err = (rolesd_error) { .code = ROLESD_UNAVAILABLE };
                 snprintf(err->message, sizeof err->message, "no connection to rolesd");
                 return -ENOTCONN;
+        }
+        if (replay_is(*ctx->conn)) {
+                /* A task (below): the pipeline sends the call and deals with
+                 * lost connections. */
+                replay_set_read_only(*ctx->conn, read_only);
+                return fn(*ctx->conn, userdata, err);
         }
         for (unsigned attempt = 0;; attempt++) {
                 if (!*ctx->conn) {
@@ -502,4 +509,57 @@ int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest
                 return r;
         }
         return 0;
+}
+
+/* ---- tasks: the same, without blocking ---- */
+
+struct rolesd_rest_task {
+        rolesd *replay;
+};
+
+rolesd_rest_task *rolesd_rest_task_new(void) {
+        rolesd_rest_task *t = calloc(1, sizeof *t);
+
+        if (!t)
+                return NULL;
+        t->replay = replay_new();
+        if (!t->replay) {
+                free(t);
+                return NULL;
+        }
+        return t;
+}
+
+rolesd_rest_task *rolesd_rest_task_free(rolesd_rest_task *t) {
+        if (!t)
+                return NULL;
+        rolesd_free(t->replay);
+        free(t);
+        return NULL;
+}
+
+int rolesd_rest_task_run(rolesd_rest_task *t, const rolesd_rest_request *req, rolesd_rest_response *ret,
+                         const void **ret_frame, size_t *ret_len, bool *ret_read_only) {
+        const char *frame;
+        int r;
+
+        if (!t || !ret_frame || !ret_len || !ret_read_only)
+                return -EINVAL;
+        replay_rewind(t->replay);
+        r = rolesd_rest_handle(&t->replay, NULL, req, ret);
+        frame = replay_pending(t->replay, ret_len, ret_read_only);
+        if (!frame)
+                return r < 0 ? r : 1;
+        /* What the run answered assumed the daemon unreachable: not an answer. */
+        rolesd_rest_response_done(ret);
+        *ret_frame = frame;
+        return 0;
+}
+
+int rolesd_rest_task_reply(rolesd_rest_task *t, const void *frame, size_t len) {
+        return replay_add(t->replay, frame, len);
+}
+
+int rolesd_rest_task_fail(rolesd_rest_task *t, int error) {
+        return replay_add_error(t->replay, error);
 }

@@ -164,35 +164,10 @@ void conn_close(Conn *c) {
         conn_unref(c);          /* the manager's reference */
 }
 
-/* Reads the msgid of a frame from its first bytes: [0, msgid, ... */
-static bool peek_msgid(const char *p, size_t n, uint32_t *ret) {
-        const uint8_t *b = (const uint8_t *) p;
-
-        if (n < 3 || b[0] != 0x94 || b[1] != 0x00)
-                return false;
-        if (b[2] <= 0x7f) {
-                *ret = b[2];
-                return true;
-        }
-        if (b[2] == 0xcc && n >= 4) {
-                *ret = b[3];
-                return true;
-        }
-        if (b[2] == 0xcd && n >= 5) {
-                *ret = (uint32_t) b[3] << 8 | b[4];
-                return true;
-        }
-        if (b[2] == 0xce && n >= 7) {
-                *ret = (uint32_t) b[3] << 24 | (uint32_t) b[4] << 16 | (uint32_t) b[5] << 8 | b[6];
-                return true;
-        }
-        return false;
-}
-
 static void protocol_error(Conn *c, ScanResult sr) {
         msgpack_packer pk;
         uint32_t msgid = 0;
-        bool has_msgid = peek_msgid(buf_head(&c->in), buf_pending(&c->in), &msgid);
+        bool has_msgid = rpc_frame_msgid(buf_head(&c->in), buf_pending(&c->in), RPC_REQUEST, &msgid);
         RpcCode code = sr == SCAN_TOO_BIG ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT;
         const char *message = sr == SCAN_TOO_BIG ? "frame exceeds the limit of 1048576 bytes or 65536 elements" :
                               sr == SCAN_TOO_DEEP ? "frame nests deeper than 16 levels" :

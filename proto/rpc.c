@@ -211,6 +211,55 @@ int rpc_pack_request_begin(msgpack_packer *pk, uint32_t msgid, const char *metho
         return 0;
 }
 
+int rpc_pack_request_begin_fixed(msgpack_packer *pk, uint32_t msgid, const char *method) {
+        const char id[5] = { (char) 0xce, (char) (msgid >> 24), (char) (msgid >> 16),
+                             (char) (msgid >> 8), (char) msgid };
+
+        if (msgpack_pack_array(pk, 4) < 0 ||
+            msgpack_pack_uint8(pk, RPC_REQUEST) < 0 ||
+            pk->callback(pk->data, id, sizeof id) < 0 ||
+            pack_str(pk, method) < 0 ||
+            msgpack_pack_array(pk, 1) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+bool rpc_frame_set_msgid(char *frame, size_t n, uint32_t msgid) {
+        uint8_t *b = (uint8_t *) frame;
+
+        if (n < 7 || b[0] != 0x94 || b[1] != RPC_REQUEST || b[2] != 0xce)
+                return false;
+        b[3] = (uint8_t) (msgid >> 24);
+        b[4] = (uint8_t) (msgid >> 16);
+        b[5] = (uint8_t) (msgid >> 8);
+        b[6] = (uint8_t) msgid;
+        return true;
+}
+
+bool rpc_frame_msgid(const char *frame, size_t n, unsigned type, uint32_t *ret) {
+        const uint8_t *b = (const uint8_t *) frame;
+
+        if (n < 3 || b[0] != 0x94 || b[1] != type)
+                return false;
+        if (b[2] <= 0x7f) {
+                *ret = b[2];
+                return true;
+        }
+        if (b[2] == 0xcc && n >= 4) {
+                *ret = b[3];
+                return true;
+        }
+        if (b[2] == 0xcd && n >= 5) {
+                *ret = (uint32_t) b[3] << 8 | b[4];
+                return true;
+        }
+        if (b[2] == 0xce && n >= 7) {
+                *ret = (uint32_t) b[3] << 24 | (uint32_t) b[4] << 16 | (uint32_t) b[5] << 8 | b[6];
+                return true;
+        }
+        return false;
+}
+
 int rpc_pack_result_begin(msgpack_packer *pk, uint32_t msgid) {
         if (msgpack_pack_array(pk, 4) < 0 ||
             msgpack_pack_uint8(pk, RPC_RESPONSE) < 0 ||

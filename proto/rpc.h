@@ -56,6 +56,13 @@ int rpc_decode(const char *frame, size_t len, msgpack_unpacked *u, RpcMessage *r
 /* Writes [0, msgid, method, [ and leaves one params element due: the
  * caller packs exactly one map next. */
 int rpc_pack_request_begin(msgpack_packer *pk, uint32_t msgid, const char *method);
+/* The same with the msgid always on 5 bytes (0xce + 4), at offset 2 of the
+ * frame, where rpc_frame_set_msgid() can replace it in place. */
+int rpc_pack_request_begin_fixed(msgpack_packer *pk, uint32_t msgid, const char *method);
+bool rpc_frame_set_msgid(char *frame, size_t n, uint32_t msgid);
+/* The msgid of a request or response frame (type RPC_REQUEST or
+ * RPC_RESPONSE) from its first bytes; false when they do not say. */
+bool rpc_frame_msgid(const char *frame, size_t n, unsigned type, uint32_t *ret);
 /* Writes [1, msgid, nil, and leaves the result due: the caller packs it next. */
 int rpc_pack_result_begin(msgpack_packer *pk, uint32_t msgid);
 /* Writes a whole error response [1, msgid|nil, {code, message[, field]}, nil]. */

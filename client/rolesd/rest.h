@@ -15,6 +15,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <rolesd/client.h>
@@ -94,6 +95,46 @@ void rolesd_rest_response_done(rolesd_rest_response *r);
  * is NULL, and the caller sends rolesd_rest_error_body(path, 500). */
 int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest_request *req,
                        rolesd_rest_response *ret);
+
+/* ---- the same without blocking ----
+ *
+ * For servers with their own event loop and one pipelined rolesd
+ * connection shared by many requests. A task is one request; running it
+ * goes as far as the replies received so far allow:
+ *
+ *      t = rolesd_rest_task_new();
+ *      while ((r = rolesd_rest_task_run(t, &req, &res, &frame, &len, &ro)) == 0) {
+ *              send frame (after giving it a msgid of the shared connection,
+ *              rpc_frame_set_msgid) and, when its response comes,
+ *              rolesd_rest_task_reply(t, response, size);
+ *              or, when the connection is lost or the daemon does not answer
+ *              in time, rolesd_rest_task_fail(t, -ECONNRESET or -ETIMEDOUT)
+ *      }
+ *      r == 1: send res; r < 0: as rolesd_rest_handle() failing
+ *
+ * Each run starts the request over and answers its calls from the
+ * recorded replies (the translation is deterministic), so req must
+ * describe the same request every time; the waiting is the caller's
+ * business (suspend the HTTP connection, resume it when the reply is in).
+ * A call with ro set only reads: the caller may send it again on a new
+ * connection when one is lost before its reply. */
+typedef struct rolesd_rest_task rolesd_rest_task;
+
+rolesd_rest_task *rolesd_rest_task_new(void);                   /* NULL: out of memory */
+rolesd_rest_task *rolesd_rest_task_free(rolesd_rest_task *t);   /* accepts NULL, returns NULL */
+
+/* Returns 1 with the answer in *ret; 0 when the request waits for the
+ * response to the RPC request in *ret_frame (*ret_len bytes, valid until
+ * the next call on t; its msgid is the 4 bytes at offset 3, big-endian,
+ * which the caller replaces with its own); or a negative errno as
+ * rolesd_rest_handle(). */
+int rolesd_rest_task_run(rolesd_rest_task *t, const rolesd_rest_request *req, rolesd_rest_response *ret,
+                         const void **ret_frame, size_t *ret_len, bool *ret_read_only);
+
+/* The response frame to the request of the last run (copied), or the
+ * failure of the connection it went on (negative errno). 0 or -ENOMEM. */
+int rolesd_rest_task_reply(rolesd_rest_task *t, const void *frame, size_t len);
+int rolesd_rest_task_fail(rolesd_rest_task *t, int error);
 
 /* The OpenAPI 3.1 document served at GET /openapi.json: static JSON text,
  * NUL-terminated; its length in *ret_len when ret_len is not NULL. */

@@ -9,7 +9,9 @@ every acknowledged role survives the kill)."""
 import signal
 import threading
 
-from httpharness import ORG_A, ShimTestCase, http_call, main, wait_for
+from harness import report
+
+from httpharness import ORG_A, SHIM_WORKERS, ShimTestCase, http_call, main, wait_for
 
 
 def run_threads(n, fn):
@@ -68,6 +70,36 @@ class Parallel(ShimTestCase):
                     else:
                         err, _ = c.call("role.get", {"org": ORG_A, "api_id": "par_%d_%d" % (i, j)})
                     self.assertIsNone(err, (i, j, err))
+
+    def test_requests_share_pipelined_rpc_connections(self):
+        # 48 HTTP clients at once reach rolesd over at most one connection
+        # per shim worker, several requests in flight on each: a commit
+        # carries more creates than the shim has connections.
+        nthreads, per = 48, 6
+        s0 = self.d.status()
+
+        def worker(i):
+            conn = self.shim.conn()
+            try:
+                return [http_call(conn, "POST", "/api/v1/roles.create", {"name": "pipe-%d-%d" % (i, j)},
+                                  self.rc_auth()) for j in range(per)]
+            finally:
+                conn.close()
+        results = run_threads(nthreads, worker)
+        s1 = self.d.status()
+        for i, res in enumerate(results):
+            self.assertNotIsInstance(res, BaseException, "thread %d: %r" % (i, res))
+            for r in res:
+                self.assertRCRole(r)
+        self.assertEqual(s1["roles"], s0["roles"] + nthreads * per)
+        shim_conns = s1["connections"] - 1      # this test's own RPC connection
+        self.assertLessEqual(shim_conns, SHIM_WORKERS, s1)
+        writes, batches = s1["writes"] - s0["writes"], s1["write_batches"] - s0["write_batches"]
+        report("pipelining: %d creates from %d HTTP clients over %d RPC connections in %d commits "
+               "(%.1f per commit)" % (writes, nthreads, shim_conns, batches, writes / max(batches, 1)))
+        self.assertGreater(writes, SHIM_WORKERS * batches,
+                           "never more creates in one commit than the shim has connections: "
+                           "requests are not pipelined (%d writes, %d commits)" % (writes, batches))
 
     def test_same_name_race_rocketchat(self):
         n = 16

@@ -13,7 +13,7 @@ import os
 import socket
 import unittest
 
-from httpharness import BODY_LIMIT, SHIM_WORKERS, ShimTestCase, main, raw_exchange, wait_for
+from httpharness import BODY_LIMIT, SHIM_LAZY_FDS, ShimTestCase, main, raw_exchange, wait_for
 
 PARTOO = "/v2/custom_role"
 RC = "/api/v1/roles.create"
@@ -556,7 +556,7 @@ class Descriptors(ShimTestCase):
             self.call("POST", RC, {"name": self.uniq("fd")}, self.rc_auth())
             self.call("POST", PARTOO, "{", self.pkey("admin_a"))
             self.call("GET", "/nope")
-        wait_for(lambda: self.fds() <= base + SHIM_WORKERS + 4, timeout=self.SETTLE,
+        wait_for(lambda: self.fds() <= base + SHIM_LAZY_FDS + 4, timeout=self.SETTLE,
                  what="rolesd-http's descriptors to settle (baseline %d, now %d)"
                  % (base, self.fds()))
 
@@ -579,7 +579,7 @@ class AbandonedConnections(Descriptors):
             s.sendall(partials[i % len(partials)])
             s.close()
         try:
-            wait_for(lambda: self.fds() <= base + SHIM_WORKERS + 8, timeout=self.SETTLE,
+            wait_for(lambda: self.fds() <= base + SHIM_LAZY_FDS + 8, timeout=self.SETTLE,
                      what="the shim to release connections its clients closed")
         except AssertionError:
             pass
@@ -589,7 +589,7 @@ class AbandonedConnections(Descriptors):
             status = r.status
         except OSError as e:
             status = e
-        self.assertLessEqual(held, SHIM_WORKERS + 8, "%d descriptors still held %ss after 600 clients sent a "
+        self.assertLessEqual(held, SHIM_LAZY_FDS + 8, "%d descriptors still held %ss after 600 clients sent a "
                              "partial request and closed; a new request from the same "
                              "address got: %r" % (held, self.SETTLE, status))
         self.assertEqual(status, 200)

@@ -111,6 +111,12 @@ def runs_stderr(directory, runs):
     return out
 
 
+def report(text):
+    """One line of figures in the test's log (stderr)."""
+    sys.stderr.write("  [figures] %s\n" % text)
+    sys.stderr.flush()
+
+
 def fd_count(pid):
     """Open file descriptors of process pid."""
     return len(os.listdir("/proc/%d/fd" % pid))

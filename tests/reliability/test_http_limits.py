@@ -37,8 +37,8 @@ import sys
 import threading
 import time
 
-from harness import closed_by_peer, fd_count, list_all, rss_kib
-from httpharness import (ORG_A, ORG_B, ORG_C, SHIM_WORKERS, ShimTestCase, http_call, main,
+from harness import closed_by_peer, fd_count, list_all, report, rss_kib
+from httpharness import (ORG_A, ORG_B, ORG_C, SHIM_LAZY_FDS, ShimTestCase, http_call, main,
                          raw_exchange, wait_for)
 
 GOOD_BOUND = 10.0       # seconds: the most any well-behaved request may take
@@ -49,11 +49,6 @@ PARTOO = "/v2/custom_role"
 RC_CREATE = "/api/v1/roles.create"
 RC_LIST = "/api/v1/roles.list"
 ORGS = (0, ORG_A, ORG_B, ORG_C)
-
-
-def report(text):
-    sys.stderr.write("  [figures] %s\n" % text)
-    sys.stderr.flush()
 
 
 def connect_from(src, port, timeout=GOOD_BOUND):
@@ -317,14 +312,14 @@ class SlowLoris(AbuseTestCase):
         for l in loris:
             l[0].close()
         try:
-            wait_for(lambda: fd_count(self.shim_pid()) <= base_fds + SHIM_WORKERS + 8, timeout=SETTLE,
+            wait_for(lambda: fd_count(self.shim_pid()) <= base_fds + SHIM_LAZY_FDS + 8, timeout=SETTLE,
                      what="the shim to release closed slow-loris connections")
         except AssertionError:
             pass
         held = fd_count(self.shim_pid()) - base_fds
         report("slow-loris: %d shim descriptors above baseline %ss after the clients closed"
                % (held, SETTLE))
-        self.assertLessEqual(held, SHIM_WORKERS + 8, "%d descriptors still held %ss after %d slow-loris clients "
+        self.assertLessEqual(held, SHIM_LAZY_FDS + 8, "%d descriptors still held %ss after %d slow-loris clients "
                              "closed their connections (baseline %d)"
                              % (held, SETTLE, len(loris), base_fds))
         self.assertServedAfter("slow-loris")
@@ -486,11 +481,11 @@ class HeaderFlood(AbuseTestCase):
         self.assertLess(grown, RSS_BOUND_KIB, "rolesd-http's RSS grew by %d KiB under the header "
                         "flood (bound %d KiB)" % (grown, RSS_BOUND_KIB))
         try:
-            wait_for(lambda: fd_count(pid) <= base_fds + SHIM_WORKERS + 8, timeout=SETTLE,
+            wait_for(lambda: fd_count(pid) <= base_fds + SHIM_LAZY_FDS + 8, timeout=SETTLE,
                      what="the shim to release the flood connections")
         except AssertionError:
             pass
-        self.assertLessEqual(fd_count(pid) - base_fds, SHIM_WORKERS + 8, "descriptors still held %ss after the "
+        self.assertLessEqual(fd_count(pid) - base_fds, SHIM_LAZY_FDS + 8, "descriptors still held %ss after the "
                              "header flood (baseline %d, now %d)"
                              % (SETTLE, base_fds, fd_count(pid)))
         self.assertServedAfter("header-flood")

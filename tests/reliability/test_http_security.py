@@ -29,10 +29,9 @@ Environment: ROLESD, ROLESCTL, ROLESD_HTTP (tests/reliability/meson.build).
 
 import itertools
 import json
-import sys
 import urllib.parse
 
-from harness import ORG0_BUILTINS, PARTOO_BUILTINS, list_all
+from harness import ORG0_BUILTINS, PARTOO_BUILTINS, list_all, report
 from httpharness import (ORG_A, ORG_B, ORG_C, ORG_UNKNOWN, ShimTestCase, main)
 
 PARTOO = "/v2/custom_role"
@@ -153,7 +152,7 @@ class OrgIsolation(IsolationBase):
                     self.assertPartooFieldError(r, "org_id", where=("query", "json"))
             except AssertionError as e:
                 failures.append("%s: %s" % (case, e))
-        sys.stderr.write("  [figures] %s matrix: %d combinations, statuses %s, created %s\n"
+        report("%s matrix: %d combinations, statuses %s, created %s"
                          % (key_role, n, dict(sorted(seen.items())),
                             {o: len(v) for o, v in expected_new.items()}))
         self.assertEqual(failures, [], "%d of %d combinations misbehaved:\n\n%s"
@@ -324,7 +323,7 @@ class Builtins(IsolationBase):
                 else:
                     self.assertEqual(r.status, 400, str(r))
                 variants.append((variant, r.status))
-        sys.stderr.write("  [figures] Partoo built-in case/space variants (own org): %r\n" % variants)
+        report("Partoo built-in case/space variants (own org): %r" % variants)
         after = self.assertOnly(before, made, "Partoo built-ins")
         for o in (ORG_A, ORG_B, ORG_C):
             for b in PARTOO_BUILTINS:
