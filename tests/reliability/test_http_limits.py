@@ -38,7 +38,7 @@ import threading
 import time
 
 from harness import closed_by_peer, fd_count, list_all, report, rss_kib
-from httpharness import (ORG_A, ORG_B, ORG_C, SHIM_LAZY_FDS, ShimTestCase, http_call, main,
+from httpharness import (ORG_A, ORG_B, ORG_C, SHIM_LAZY_FDS, SHIM_WORKERS, ShimTestCase, http_call, main,
                          raw_exchange, wait_for)
 
 GOOD_BOUND = 10.0       # seconds: the most any well-behaved request may take
@@ -634,9 +634,11 @@ class FrozenDaemon(AbuseTestCase):
     wedge. GET /openapi.json needs no daemon and is answered; role requests
     are answered (503 in the dialect: rolesd is unreachable) within
     GOOD_BOUND rather than held for as long as the daemon is frozen; once
-    rolesd continues, the well-behaved client is served."""
+    rolesd continues, the well-behaved client is served. The pending
+    requests all wait at once on the shim's pipelined connections: rolesd
+    never sees more connections than the shim has workers."""
 
-    PENDING = 16            # twice the shim's worker threads
+    PENDING = 48            # twelve times the shim's worker threads
 
     def test_frozen_daemon_does_not_wedge_the_shim(self):
         pid = self.d.proc.pid
@@ -668,12 +670,19 @@ class FrozenDaemon(AbuseTestCase):
         for t in ts:
             t.join(2 * GOOD_BOUND)
         os.kill(pid, signal.SIGCONT)
-        report("frozen-daemon: GET /openapi.json -> %r after %.2fs; %d role reads -> %s"
-               % (doc_res[0], doc_res[1], self.PENDING,
+        status = self.d.status()
+        report("frozen-daemon: GET /openapi.json -> %r after %.2fs; rolesd connections after: %d; "
+               "%d role reads -> %s"
+               % (doc_res[0], doc_res[1], status["connections"], self.PENDING,
                   sorted(("%s after %.1fs" % (x[0].status if hasattr(x[0], "status")
                                               else x[0].split(": ")[1], x[1]))
                          for x in results if x)))
         self.assertServedAfter("after-freeze", rounds=2)
+        # the shim's pipes, and this test's status call
+        self.assertLessEqual(status["connections"], SHIM_WORKERS + 1,
+                             "%d requests pending at once: rolesd has %d connections, the shim has "
+                             "%d workers with one pipelined connection each"
+                             % (self.PENDING, status["connections"], SHIM_WORKERS))
         self.assertEqual(doc_res[0], 200, "GET /openapi.json while rolesd is frozen (SIGSTOP) "
                          "and %d role requests are pending: expected 200 within %ss (it needs no "
                          "daemon), observed %r after %.2fs"
