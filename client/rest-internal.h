@@ -15,6 +15,13 @@
 extern const char rest_openapi_json[];
 extern const size_t rest_openapi_json_len;
 
+/* The parsed body, kept by a task across its runs (rest_parse_body). */
+typedef struct BodyMemo {
+        bool set;
+        int r;
+        json_t *v;
+} BodyMemo;
+
 typedef struct RestCtx {
         rolesd **conn;                  /* the caller's connection slot, or NULL */
         const char *socket_path;        /* for (re)connecting; NULL: the default */
@@ -23,6 +30,7 @@ typedef struct RestCtx {
         const char *arg;                /* the decoded {api_id} of /v2/custom_role/{api_id} */
         rolesd_rest_response *res;      /* where the answer goes */
         char *headers[4];               /* trimmed header values rest_header() made */
+        BodyMemo *body_memo;            /* a task's, or NULL */
 } RestCtx;
 
 /* ---- responses: each sets ctx->res and returns 0, or -ENOMEM ---- */

@@ -358,7 +358,7 @@ int rest_query_get(RestCtx *ctx, const char *name, char **ret) {
         return 0;
 }
 
-int rest_parse_body(RestCtx *ctx, json_t **ret) {
+static int parse_body(RestCtx *ctx, json_t **ret) {
         json_error_t e;
         json_t *v;
 
@@ -370,6 +370,22 @@ int rest_parse_body(RestCtx *ctx, json_t **ret) {
                 return json_error_code(&e) == json_error_out_of_memory ? -ENOMEM : -EBADMSG;
         *ret = v;
         return 0;
+}
+
+int rest_parse_body(RestCtx *ctx, json_t **ret) {
+        BodyMemo *m = ctx->body_memo;
+        int r;
+
+        /* A task's later runs see the same body: parsed once (the
+         * endpoints only read it). */
+        if (m && m->set) {
+                *ret = json_incref(m->v);
+                return m->r;
+        }
+        r = parse_body(ctx, ret);
+        if (m && r != -ENOMEM)
+                *m = (BodyMemo) { .set = true, .r = r, .v = json_incref(*ret) };
+        return r;
 }
 
 int rest_field_error(json_t *errs, const char *field, const char *message) {
@@ -482,8 +498,8 @@ static int dispatch(RestCtx *ctx) {
         return ep(ctx);
 }
 
-int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest_request *req,
-                       rolesd_rest_response *ret) {
+static int handle(rolesd **conn, const char *socket_path, BodyMemo *body_memo, const rolesd_rest_request *req,
+                  rolesd_rest_response *ret) {
         RestCtx ctx;
         int r;
 
@@ -499,6 +515,7 @@ int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest
                 .req = req,
                 .query = req->query,
                 .res = ret,
+                .body_memo = body_memo,
         };
         r = dispatch(&ctx);
         for (size_t i = 0; i < ELEMENTSOF(ctx.headers); i++)
@@ -511,10 +528,16 @@ int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest
         return 0;
 }
 
+int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest_request *req,
+                       rolesd_rest_response *ret) {
+        return handle(conn, socket_path, NULL, req, ret);
+}
+
 /* ---- tasks: the same, without blocking ---- */
 
 struct rolesd_rest_task {
         rolesd *replay;
+        BodyMemo body;
 };
 
 rolesd_rest_task *rolesd_rest_task_new(void) {
@@ -534,6 +557,7 @@ rolesd_rest_task *rolesd_rest_task_free(rolesd_rest_task *t) {
         if (!t)
                 return NULL;
         rolesd_free(t->replay);
+        json_decref(t->body.v);
         free(t);
         return NULL;
 }
@@ -546,7 +570,7 @@ int rolesd_rest_task_run(rolesd_rest_task *t, const rolesd_rest_request *req, ro
         if (!t || !ret_frame || !ret_len || !ret_read_only)
                 return -EINVAL;
         replay_rewind(t->replay);
-        r = rolesd_rest_handle(&t->replay, NULL, req, ret);
+        r = handle(&t->replay, NULL, &t->body, req, ret);
         frame = replay_pending(t->replay, ret_len, ret_read_only);
         if (!frame)
                 return r < 0 ? r : 1;
