@@ -1,12 +1,13 @@
 /* http-pipe.c: a pipelined connection from rolesd-http to rolesd, and the
- * thread that drives it. HTTP workers hand over request frames; the pipe
- * gives each a msgid of its own connection, writes them back to back,
- * reads the responses in whatever order the daemon sends them (writes
- * answer after their commit, reads at once) and hands each to its caller's
- * callback. Owns: connecting (lazily, and again after the daemon went
- * away), the per-call deadline (RPC_CALL_TIMEOUT_USEC), sending a call
- * again on a new connection when the old one broke and the call cannot
- * have been executed (not yet sent) or only reads, and failing the rest. */
+ * thread that reads it. An HTTP worker sends its request frame itself,
+ * under the pipe's lock: the pipe gives the frame a msgid of its
+ * connection and writes it after the others (connecting first if there is
+ * no connection). The thread reads the responses in whatever order the
+ * daemon sends them (writes answer after their commit, reads at once),
+ * hands each to its caller's callback, writes what a full socket left
+ * over, and fails calls past their deadline (RPC_CALL_TIMEOUT_USEC). When
+ * the connection is lost, calls that cannot have run (not yet sent) or
+ * that only read go out again on a new one; the others fail. */
 
 #include "http-pipe.h"
 
@@ -36,7 +37,7 @@
 #define PIPE_ATTEMPTS           2u                      /* connections a call may be sent on */
 
 typedef struct Call {
-        struct Call *prev, *next;       /* submission queue, or in-flight list (oldest first) */
+        struct Call *prev, *next;       /* in flight (oldest first), or finished */
         struct Call *hnext;             /* bucket chain, in flight */
         uint32_t msgid;
         char *frame;
@@ -45,6 +46,7 @@ typedef struct Call {
         uint64_t deadline;              /* CLOCK_MONOTONIC usec */
         unsigned attempts;
         bool read_only;
+        int error;                      /* once finished without a response */
         HttpPipeDone done;
         void *userdata;
 } Call;
@@ -57,20 +59,19 @@ struct HttpPipe {
         char *socket_path;              /* NULL: the default */
         pthread_t thread;
         bool started;
+        int efd;                        /* wakes the thread: new connection, unsent bytes, quit */
 
-        pthread_mutex_t lock;
-        List queue;                     /* submitted, not yet taken by the thread */
+        pthread_mutex_t lock;           /* all below but in and scan */
         bool quit;
-        int efd;                        /* wakes the thread */
-
-        /* The thread's own: */
-        int fd;                         /* -1: not connected */
-        Buf in, out;
-        Scanner scan;
+        int fd;                         /* -1: not connected; closed by the thread only */
+        Buf out;                        /* bytes the socket did not take yet */
         uint64_t queued_bytes, sent_bytes;      /* of this connection's stream */
         uint32_t next_msgid;
         List inflight;
         Call *buckets[PIPE_BUCKETS];
+
+        Buf in;                         /* the thread's own */
+        Scanner scan;
 };
 
 static uint64_t now_usec(void) {
@@ -107,13 +108,28 @@ static void call_free(Call *c) {
         free(c);
 }
 
-/* Hands the outcome to the caller and forgets the call. */
-static void call_finish(Call *c, const char *frame, size_t len, int error) {
-        c->done(c->userdata, frame, len, error);
-        call_free(c);
+/* Callbacks run outside the lock (they resume HTTP connections):
+ * finished calls are collected under it, then finish_all() reports them. */
+static void finish_later(List *finished, Call *c, int error) {
+        c->error = error;
+        list_push(finished, c);
 }
 
-/* ---- in flight ---- */
+static void finish_all(List *finished) {
+        for (Call *c; (c = finished->head); ) {
+                list_remove(finished, c);
+                c->done(c->userdata, NULL, 0, c->error);
+                call_free(c);
+        }
+}
+
+static void wake(HttpPipe *p) {
+        uint64_t one = 1;
+
+        (void) !write(p->efd, &one, sizeof one);
+}
+
+/* ---- in flight (under the lock) ---- */
 
 static Call **bucket(HttpPipe *p, uint32_t msgid) {
         return &p->buckets[msgid % PIPE_BUCKETS];
@@ -131,13 +147,7 @@ static Call *inflight_take(HttpPipe *p, uint32_t msgid) {
         return NULL;
 }
 
-static void inflight_unlink(HttpPipe *p, Call *c) {
-        Call *t = inflight_take(p, c->msgid);
-
-        (void) t;       /* == c: every call in the list is in a bucket */
-}
-
-/* ---- the connection ---- */
+/* ---- the connection (under the lock) ---- */
 
 static int pipe_connect(HttpPipe *p) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -161,80 +171,11 @@ static int pipe_connect(HttpPipe *p) {
         }
         p->fd = fd;
         p->queued_bytes = p->sent_bytes = 0;
-        scanner_init(&p->scan, PIPE_RESPONSE_MAX, RPC_DEPTH_MAX);
         return 0;
 }
 
-static void pipe_disconnect(HttpPipe *p) {
-        if (p->fd >= 0)
-                close(p->fd);
-        p->fd = -1;
-        buf_done(&p->in);
-        buf_done(&p->out);
-}
-
-/* Puts a call's frame on the wire (or in the output buffer). */
-static void call_send(HttpPipe *p, Call *c) {
-        c->msgid = p->next_msgid++;
-        (void) rpc_frame_set_msgid(c->frame, c->len, c->msgid);
-        if (buf_append(&p->out, c->frame, c->len) < 0) {
-                call_finish(c, NULL, 0, -ENOMEM);
-                return;
-        }
-        p->queued_bytes += c->len;
-        c->end = p->queued_bytes;
-        c->attempts++;
-        list_push(&p->inflight, c);
-        c->hnext = *bucket(p, c->msgid);
-        *bucket(p, c->msgid) = c;
-}
-
-/* Starts calls (taken from the queue, or to be sent again) on the
- * connection, connecting first if needed; fails them if that fails. */
-static void calls_start(HttpPipe *p, List *calls) {
-        int r = 0;
-
-        if (calls->head && p->fd < 0)
-                r = pipe_connect(p);
-        for (Call *c = calls->head, *next; c; c = next) {
-                next = c->next;
-                c->prev = c->next = NULL;
-                if (r < 0)
-                        call_finish(c, NULL, 0, r);
-                else
-                        call_send(p, c);
-        }
-        *calls = (List) {0};
-}
-
-/* The connection is gone (error is why): calls that cannot have run, or
- * that only read, go out again on a new one; the others fail. */
-static void connection_lost(HttpPipe *p, int error) {
-        List again = {0};
-
-        for (Call *c; (c = p->inflight.head); ) {
-                bool sent = c->end <= p->sent_bytes;
-
-                inflight_unlink(p, c);
-                if ((!sent || c->read_only) && c->attempts < PIPE_ATTEMPTS)
-                        list_push(&again, c);
-                else
-                        call_finish(c, NULL, 0, error);
-        }
-        pipe_disconnect(p);
-        calls_start(p, &again);
-}
-
-/* Every call fails with error and the connection is dropped (a daemon
- * that does not read, or shutdown). */
-static void fail_all(HttpPipe *p, int error) {
-        for (Call *c; (c = p->inflight.head); ) {
-                inflight_unlink(p, c);
-                call_finish(c, NULL, 0, error);
-        }
-        pipe_disconnect(p);
-}
-
+/* Sends what the socket takes. 0, or -ETIMEDOUT when the daemon has left
+ * too much unread, or why the connection failed. */
 static int pipe_write(HttpPipe *p) {
         while (buf_pending(&p->out) > 0) {
                 ssize_t n = send(p->fd, buf_head(&p->out), buf_pending(&p->out), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -248,129 +189,207 @@ static int pipe_write(HttpPipe *p) {
                 buf_consume(&p->out, (size_t) n);
                 p->sent_bytes += (uint64_t) n;
         }
-        if (buf_pending(&p->out) > PIPE_OUT_MAX)
-                return -ETIMEDOUT;
-        return 0;
+        if (buf_pending(&p->out) == 0)
+                buf_clear(&p->out);
+        return buf_pending(&p->out) > PIPE_OUT_MAX ? -ETIMEDOUT : 0;
 }
 
-/* Hands one response frame to its call. A response without msgid (the
- * daemon refusing this peer, or a protocol error) concerns every call. */
-static void response(HttpPipe *p, const char *frame, size_t len) {
-        uint32_t msgid;
-        Call *c;
+/* Queues a call's frame on the connection (connecting first if needed)
+ * and sends what the socket takes. A failure to connect or to queue
+ * finishes the call. Returns whether the thread needs waking: a new
+ * connection to watch, bytes left for it to write, or a first deadline
+ * (with nothing in flight it sleeps without one). */
+static bool call_start(HttpPipe *p, Call *c, List *finished) {
+        bool connected = false, was_idle, first = !p->inflight.head;
 
-        if (!rpc_frame_msgid(frame, len, RPC_RESPONSE, &msgid)) {
-                for (; (c = p->inflight.head); ) {
-                        inflight_unlink(p, c);
-                        call_finish(c, frame, len, 0);
+        if (p->fd < 0) {
+                int r = pipe_connect(p);
+                if (r < 0) {
+                        finish_later(finished, c, r);
+                        return false;
                 }
-                return;
+                connected = true;
         }
-        c = inflight_take(p, msgid);
-        if (c)
-                call_finish(c, frame, len, 0);
-        /* else: the answer to a call that timed out */
+        c->msgid = p->next_msgid++;
+        (void) rpc_frame_set_msgid(c->frame, c->len, c->msgid);
+        was_idle = buf_pending(&p->out) == 0;
+        if (buf_append(&p->out, c->frame, c->len) < 0) {
+                finish_later(finished, c, -ENOMEM);
+                return connected;
+        }
+        p->queued_bytes += c->len;
+        c->end = p->queued_bytes;
+        c->attempts++;
+        list_push(&p->inflight, c);
+        c->hnext = *bucket(p, c->msgid);
+        *bucket(p, c->msgid) = c;
+
+        if (was_idle)
+                (void) pipe_write(p);   /* a failure shows on the thread's next read */
+        return connected || first || buf_pending(&p->out) > 0;
 }
 
-/* Reads and dispatches what arrived. Returns 0, or why the connection is lost. */
-static int pipe_read(HttpPipe *p) {
+/* The connection is gone (error is why). Calls that cannot have run, or
+ * that only read, go out again on a new connection; the others fail. */
+static void connection_lost(HttpPipe *p, int error, List *finished) {
+        List again = {0};
+
+        for (Call *c; (c = p->inflight.head); ) {
+                bool sent = c->end <= p->sent_bytes;
+
+                (void) inflight_take(p, c->msgid);
+                if ((!sent || c->read_only) && c->attempts < PIPE_ATTEMPTS)
+                        list_push(&again, c);
+                else
+                        finish_later(finished, c, error);
+        }
+        close(p->fd);
+        p->fd = -1;
+        buf_done(&p->out);
+        for (Call *c; (c = again.head); ) {
+                list_remove(&again, c);
+                (void) call_start(p, c, finished);      /* the thread is running: no wake needed */
+        }
+}
+
+/* Every call fails with error, and the connection is dropped (a daemon
+ * that does not read, or shutdown). */
+static void fail_all(HttpPipe *p, int error, List *finished) {
+        for (Call *c; (c = p->inflight.head); ) {
+                (void) inflight_take(p, c->msgid);
+                finish_later(finished, c, error);
+        }
+        if (p->fd >= 0)
+                close(p->fd);
+        p->fd = -1;
+        buf_done(&p->out);
+}
+
+/* ---- the thread ---- */
+
+/* Reads what arrived into p->in. 0, or why the connection is lost. */
+static int pipe_recv(HttpPipe *p, int fd) {
         for (unsigned round = 0; round < 16; round++) {
                 char *d = buf_reserve(&p->in, PIPE_READ_CHUNK);
                 ssize_t n;
 
                 if (!d)
                         return -ENOMEM;
-                n = recv(p->fd, d, PIPE_READ_CHUNK, MSG_DONTWAIT);
+                n = recv(fd, d, PIPE_READ_CHUNK, MSG_DONTWAIT);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == EAGAIN)
-                                return 0;
-                        return -errno;
+                        return errno == EAGAIN ? 0 : -errno;
                 }
                 if (n == 0)
                         return -ECONNRESET;
                 p->in.len += (size_t) n;
-
-                for (;;) {
-                        size_t size = 0;
-                        ScanResult s = scanner_feed(&p->scan, buf_head(&p->in), buf_pending(&p->in), &size);
-
-                        if (s == SCAN_NEED_MORE)
-                                break;
-                        if (s != SCAN_COMPLETE)
-                                return -EBADMSG;
-                        response(p, buf_head(&p->in), size);
-                        buf_consume(&p->in, size);
-                }
                 if ((size_t) n < PIPE_READ_CHUNK)
                         return 0;
         }
         return 0;
 }
 
-/* ---- the thread ---- */
+/* Hands each complete response in p->in to its call. A response without
+ * msgid (the daemon refusing this peer, or a protocol error) concerns
+ * every call in flight. 0, or -EBADMSG when the stream is not MessagePack. */
+static int responses(HttpPipe *p) {
+        for (;;) {
+                size_t size = 0;
+                ScanResult s = scanner_feed(&p->scan, buf_head(&p->in), buf_pending(&p->in), &size);
+                const char *frame = buf_head(&p->in);
+                List mine = {0};
+                uint32_t msgid;
+
+                if (s == SCAN_NEED_MORE)
+                        return 0;
+                if (s != SCAN_COMPLETE)
+                        return -EBADMSG;
+
+                pthread_mutex_lock(&p->lock);
+                if (rpc_frame_msgid(frame, size, RPC_RESPONSE, &msgid)) {
+                        Call *c = inflight_take(p, msgid);
+                        if (c)
+                                list_push(&mine, c);
+                        /* else: the answer to a call that timed out */
+                } else
+                        for (Call *c; (c = p->inflight.head); ) {
+                                (void) inflight_take(p, c->msgid);
+                                list_push(&mine, c);
+                        }
+                pthread_mutex_unlock(&p->lock);
+
+                for (Call *c; (c = mine.head); ) {
+                        list_remove(&mine, c);
+                        c->done(c->userdata, frame, size, 0);
+                        call_free(c);
+                }
+                buf_consume(&p->in, size);
+        }
+}
 
 static void *pipe_thread(void *userdata) {
         HttpPipe *p = userdata;
 
         for (;;) {
-                struct pollfd fds[2] = {
-                        { .fd = p->efd, .events = POLLIN },
-                        { .fd = p->fd, .events = POLLIN | (buf_pending(&p->out) > 0 ? POLLOUT : 0) },
-                };
-                int timeout = -1, r;
-                List taken;
-                bool quit;
+                List finished = {0};
+                bool want_out;
+                int fd, timeout = -1, r = 0;
 
+                pthread_mutex_lock(&p->lock);
+                if (p->quit) {
+                        fail_all(p, -ESHUTDOWN, &finished);
+                        pthread_mutex_unlock(&p->lock);
+                        finish_all(&finished);
+                        break;
+                }
+                fd = p->fd;
+                want_out = buf_pending(&p->out) > 0;
                 if (p->inflight.head) {
                         uint64_t now = now_usec(), d = p->inflight.head->deadline;
                         timeout = d <= now ? 0 : (int) ((d - now + 999) / 1000);
                 }
-                if (poll(fds, p->fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
-                        break;
+                pthread_mutex_unlock(&p->lock);
 
+                struct pollfd fds[2] = {
+                        { .fd = p->efd, .events = POLLIN },
+                        { .fd = fd, .events = POLLIN | (want_out ? POLLOUT : 0) },
+                };
+                if (poll(fds, fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+                        break;
                 if (fds[0].revents & POLLIN) {
                         uint64_t v;
                         (void) !read(p->efd, &v, sizeof v);
                 }
+
+                /* Only this thread closes the connection: fd stays valid here. */
+                if (fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+                        r = pipe_recv(p, fd);
+                        int k = responses(p);
+                        if (r >= 0)
+                                r = k;
+                }
+
                 pthread_mutex_lock(&p->lock);
-                taken = p->queue;
-                p->queue = (List) {0};
-                quit = p->quit;
-                pthread_mutex_unlock(&p->lock);
-                if (quit) {
-                        for (Call *c = taken.head, *next; c; c = next) {
-                                next = c->next;
-                                call_finish(c, NULL, 0, -ESHUTDOWN);
-                        }
-                        fail_all(p, -ESHUTDOWN);
-                        break;
-                }
-                uint64_t deadline = now_usec() + RPC_CALL_TIMEOUT_USEC;
-                for (Call *c = taken.head; c; c = c->next)
-                        c->deadline = deadline;
-                calls_start(p, &taken);
-
-                if (p->fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-                        r = pipe_read(p);
-                        if (r < 0)
-                                connection_lost(p, r);
-                }
-                if (p->fd >= 0 && buf_pending(&p->out) > 0) {
-                        r = pipe_write(p);
+                if (fd >= 0 && p->fd == fd) {
+                        if (r >= 0 && buf_pending(&p->out) > 0)
+                                r = pipe_write(p);
                         if (r == -ETIMEDOUT)
-                                fail_all(p, r);
-                        else if (r < 0)
-                                connection_lost(p, r);
+                                fail_all(p, r, &finished);
+                        else if (r < 0) {
+                                buf_done(&p->in);
+                                scanner_init(&p->scan, PIPE_RESPONSE_MAX, RPC_DEPTH_MAX);
+                                connection_lost(p, r, &finished);
+                        }
                 }
-
                 /* Calls past their deadline fail; their late answers are dropped. */
                 uint64_t now = now_usec();
                 for (Call *c; (c = p->inflight.head) && c->deadline <= now; ) {
-                        inflight_unlink(p, c);
-                        call_finish(c, NULL, 0, -ETIMEDOUT);
+                        (void) inflight_take(p, c->msgid);
+                        finish_later(&finished, c, -ETIMEDOUT);
                 }
+                pthread_mutex_unlock(&p->lock);
+                finish_all(&finished);
         }
         return NULL;
 }
@@ -385,6 +404,7 @@ int http_pipe_new(const char *socket_path, HttpPipe **ret) {
         p->fd = -1;
         p->efd = -1;
         p->next_msgid = 1;
+        scanner_init(&p->scan, PIPE_RESPONSE_MAX, RPC_DEPTH_MAX);
         pthread_mutex_init(&p->lock, NULL);
         p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (p->efd < 0) {
@@ -411,9 +431,11 @@ fail:
 
 int http_pipe_submit(HttpPipe *p, const void *frame, size_t len, bool read_only, HttpPipeDone done,
                      void *userdata) {
-        Call *c = calloc(1, sizeof *c);
-        bool quit;
+        List finished = {0};
+        bool need_wake = false;
+        Call *c;
 
+        c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
         c->frame = malloc(len ? len : 1);
@@ -422,19 +444,21 @@ int http_pipe_submit(HttpPipe *p, const void *frame, size_t len, bool read_only,
                 return -ENOMEM;
         }
         memcpy(c->frame, frame, len);
-        *c = (Call) { .frame = c->frame, .len = len, .read_only = read_only, .done = done, .userdata = userdata };
+        c->len = len;
+        c->read_only = read_only;
+        c->done = done;
+        c->userdata = userdata;
+        c->deadline = now_usec() + RPC_CALL_TIMEOUT_USEC;
 
         pthread_mutex_lock(&p->lock);
-        quit = p->quit;
-        if (!quit)
-                list_push(&p->queue, c);
+        if (p->quit)
+                finish_later(&finished, c, -ESHUTDOWN);
+        else
+                need_wake = call_start(p, c, &finished);
         pthread_mutex_unlock(&p->lock);
-        if (quit) {
-                call_finish(c, NULL, 0, -ESHUTDOWN);
-                return 0;
-        }
-        uint64_t one = 1;
-        (void) !write(p->efd, &one, sizeof one);
+        if (need_wake)
+                wake(p);
+        finish_all(&finished);
         return 0;
 }
 
@@ -444,8 +468,7 @@ void http_pipe_stop(HttpPipe *p) {
         pthread_mutex_lock(&p->lock);
         p->quit = true;
         pthread_mutex_unlock(&p->lock);
-        uint64_t one = 1;
-        (void) !write(p->efd, &one, sizeof one);
+        wake(p);
         pthread_join(p->thread, NULL);
         p->started = false;
 }
@@ -454,7 +477,10 @@ HttpPipe *http_pipe_free(HttpPipe *p) {
         if (!p)
                 return NULL;
         http_pipe_stop(p);
-        pipe_disconnect(p);
+        if (p->fd >= 0)
+                close(p->fd);
+        buf_done(&p->in);
+        buf_done(&p->out);
         if (p->efd >= 0)
                 close(p->efd);
         pthread_mutex_destroy(&p->lock);
