@@ -118,6 +118,8 @@ fail_all:
 static void *writer_thread(void *userdata) {
         Writer *w = userdata;
 
+        (void) pthread_setname_np(pthread_self(), "rolesd-writer");     /* for top -H and perf */
+
         for (;;) {
                 WriteOp *batch = NULL, *tail = NULL;
                 unsigned n = 0;
