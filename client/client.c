@@ -349,6 +349,14 @@ static int reply_take(const char *frame, size_t size, uint32_t msgid, Reply *rep
         if (!rep->frame)
                 return fail_oom(err);
         memcpy(rep->frame, frame, size);
+        /* A zone sized to the frame: msgpack-c's default first chunk is
+         * 8 KiB, a malloc() large enough to make glibc consolidate its
+         * free lists on every reply. The zone grows if this is short. */
+        if (!rep->u.zone) {
+                rep->u.zone = msgpack_zone_new(size < 1024 ? 4 * size + 256 : MSGPACK_ZONE_CHUNK_SIZE);
+                if (!rep->u.zone)
+                        return fail_oom(err);
+        }
         r = rpc_decode(rep->frame, size, &rep->u, &m, &why);
         if (r == -ENOMEM)
                 return fail_oom(err);
