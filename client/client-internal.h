@@ -8,10 +8,20 @@
  * connection without blocking a thread. Not installed, not exported. */
 #pragma once
 
+#include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "rolesd/client.h"
+
+/* rolesd_call() with the result handed to visit as MessagePack, valid
+ * during the call, instead of converted to JSON: for callers that render
+ * it straight into their own output. visit returns 0, -ENOMEM, or
+ * -EBADMSG with *reterr_why set (the call then fails with
+ * ROLESD_INTERNAL, "malformed result"). visit NULL ignores the result. */
+typedef int (*CallVisit)(const msgpack_object *result, void *userdata, const char **reterr_why);
+int call_visit(rolesd *c, const char *method, json_t *params, CallVisit visit, void *userdata,
+               rolesd_error *err);
 
 rolesd *replay_new(void);                /* NULL when out of memory; rolesd_free() */
 bool replay_is(const rolesd *c);

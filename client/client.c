@@ -735,17 +735,16 @@ static int mp_to_json(const msgpack_object *o, json_t **ret, const char **reterr
         return 0;
 }
 
-int rolesd_call(rolesd *c, const char *method, json_t *params, json_t **ret_result,
-                rolesd_error *err) {
+int call_visit(rolesd *c, const char *method, json_t *params, CallVisit visit, void *userdata,
+               rolesd_error *err) {
         _cleanup_reply_ Reply rep = { 0 };
         const msgpack_object *result = NULL;
+        const char *why = "bad value";
         msgpack_packer pk;
         uint32_t msgid;
         int r, pr;
 
         msgpack_unpacked_init(&rep.u);
-        if (ret_result)
-                *ret_result = NULL;
         if (params && !json_is_object(params))
                 return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, "params", "params must be a JSON object");
         r = conn_begin(c, &pk, method, &msgid, err);
@@ -757,18 +756,25 @@ int rolesd_call(rolesd *c, const char *method, json_t *params, json_t **ret_resu
                 return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, "params", "params nested too deeply");
         }
         r = conn_call(c, msgid, pr, &rep, &result, err);
-        if (r < 0)
+        if (r < 0 || !visit)
                 return r;
-        if (ret_result) {
-                const char *why = "bad value";
-                r = mp_to_json(result, ret_result, &why);
-                if (r == -ENOMEM)
-                        return fail_oom(err);
-                if (r < 0)
-                        return fail(err, -EIO, ROLESD_INTERNAL, NULL, "malformed %s result from rolesd: %s",
-                                    method, why);
-        }
+        r = visit(result, userdata, &why);
+        if (r == -ENOMEM)
+                return fail_oom(err);
+        if (r < 0)
+                return fail(err, -EIO, ROLESD_INTERNAL, NULL, "malformed %s result from rolesd: %s", method, why);
         return 0;
+}
+
+static int visit_json(const msgpack_object *result, void *userdata, const char **reterr_why) {
+        return mp_to_json(result, userdata, reterr_why);
+}
+
+int rolesd_call(rolesd *c, const char *method, json_t *params, json_t **ret_result,
+                rolesd_error *err) {
+        if (ret_result)
+                *ret_result = NULL;
+        return call_visit(c, method, params, ret_result ? visit_json : NULL, ret_result, err);
 }
 
 /* ---- roles ---- */

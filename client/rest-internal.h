@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "client-internal.h"
 #include "proto/buf.h"
 #include "rolesd/rest.h"
 
@@ -52,7 +53,12 @@ int rest_reply_buf(RestCtx *ctx, unsigned status, Buf *b);
  * tree: s as a JSON string (quoted and escaped; s is valid UTF-8), and s
  * as it is. Return buf_append()'s result. */
 int rest_json_str(Buf *b, const char *s);
+int rest_json_strn(Buf *b, const char *s, size_t n);
 int rest_json_raw(Buf *b, const char *s);
+/* A MessagePack string (valid UTF-8) or boolean as JSON; -EBADMSG when o
+ * is NULL or of another type. */
+int rest_json_mp_str(Buf *b, const msgpack_object *o);
+int rest_json_mp_bool(Buf *b, const msgpack_object *o);
 
 /* ---- the daemon ---- */
 
@@ -64,6 +70,11 @@ typedef int (*RestCallFn)(rolesd *c, void *userdata, rolesd_error *err);
  * if nothing was sent, or if read_only. */
 int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, rolesd_error *err);
 
+
+/* rest_call_with() of call_visit(): the result handed to visit as
+ * MessagePack (see client-internal.h). */
+int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, bool read_only, CallVisit visit,
+                    void *userdata, rolesd_error *err);
 
 /* rest_call_with() of rolesd_call(): method with params (borrowed). On
  * success *ret (if ret is not NULL) is a new reference. */

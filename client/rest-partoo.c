@@ -8,6 +8,7 @@
  * GET /v2/permissions. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/utf8.h"
+#include "proto/wire.h"
 #include "rest-internal.h"
 
 #define D ROLESD_REST_PARTOO
@@ -468,25 +470,71 @@ int partoo_create(RestCtx *ctx) {
 
 /* ---- reads ---- */
 
-/* A role as Partoo shows it: api_id, name, description, is_builtin, and
- * with_permissions, its permissions. -EBADMSG on a malformed role. */
-static int role_render(json_t *role, bool with_permissions, json_t **ret) {
-        json_t *api_id = json_object_get(role, "api_id"), *name = json_object_get(role, "name"),
-               *desc = json_object_get(role, "description"), *prot = json_object_get(role, "protected"),
-               *perms = json_object_get(role, "permissions"), *v;
+/* A role as Partoo shows it (api_id, name, description, is_builtin, and
+ * with_permissions, its permissions), written straight from the daemon's
+ * MessagePack into JSON. -EBADMSG on a malformed role. */
+static int role_write(Buf *b, const msgpack_object *role, bool with_permissions) {
+        const msgpack_object *desc = mp_map_get(role, "description"), *perms = mp_map_get(role, "permissions");
 
-        if (!json_is_string(api_id) || !json_is_string(name) || !json_is_boolean(prot) ||
-            (desc && !json_is_string(desc) && !json_is_null(desc)) ||
-            (with_permissions && !json_is_array(perms)))
+        if (role->type != MSGPACK_OBJECT_MAP || (with_permissions && (!perms || perms->type != MSGPACK_OBJECT_ARRAY)))
                 return -EBADMSG;
-        v = json_pack("{s:O, s:O, s:o, s:O}", "api_id", api_id, "name", name,
-                      "description", desc ? json_incref(desc) : json_null(), "is_builtin", prot);
-        if (v && with_permissions && json_object_set(v, "permissions", perms) < 0)
-                v = (json_decref(v), NULL);
-        if (!v)
-                return -ENOMEM;
-        *ret = v;
-        return 0;
+        (void) rest_json_raw(b, "{\"api_id\":");
+        if (rest_json_mp_str(b, mp_map_get(role, "api_id")) == -EBADMSG ||
+            rest_json_raw(b, ",\"name\":") < 0 || rest_json_mp_str(b, mp_map_get(role, "name")) == -EBADMSG ||
+            rest_json_raw(b, ",\"description\":") < 0 ||
+            (desc && desc->type != MSGPACK_OBJECT_NIL ? rest_json_mp_str(b, desc) : rest_json_raw(b, "null")) == -EBADMSG ||
+            rest_json_raw(b, ",\"is_builtin\":") < 0 || rest_json_mp_bool(b, mp_map_get(role, "protected")) == -EBADMSG)
+                return -EBADMSG;
+        if (with_permissions) {
+                (void) rest_json_raw(b, ",\"permissions\":[");
+                for (uint32_t i = 0; i < perms->via.array.size; i++)
+                        if ((i > 0 && rest_json_raw(b, ",") < 0) ||
+                            rest_json_mp_str(b, &perms->via.array.ptr[i]) == -EBADMSG)
+                                return -EBADMSG;
+                (void) rest_json_raw(b, "]");
+        }
+        (void) rest_json_raw(b, "}");
+        return b->oom ? -ENOMEM : 0;
+}
+
+static int get_visit(const msgpack_object *result, void *userdata, const char **reterr_why) {
+        int r = role_write(userdata, result, true);
+
+        *reterr_why = "not a role";
+        return r;
+}
+
+/* The page of role.list as GET /v2/custom_role shows it. */
+typedef struct ListPage {
+        Buf *out;
+        json_int_t page;
+} ListPage;
+
+static int list_visit(const msgpack_object *result, void *userdata, const char **reterr_why) {
+        ListPage *l = userdata;
+        const msgpack_object *roles = mp_map_get(result, "roles");
+        uint64_t count, max_page;
+        char head[128];
+        int r;
+
+        *reterr_why = "not a page of roles";
+        if (!roles || roles->type != MSGPACK_OBJECT_ARRAY ||
+            !mp_map_get(result, "count") || mp_read_u64(mp_map_get(result, "count"), &count) < 0 ||
+            !mp_map_get(result, "max_page") || mp_read_u64(mp_map_get(result, "max_page"), &max_page) < 0 ||
+            count > INT64_MAX || max_page > INT64_MAX)
+                return -EBADMSG;
+        snprintf(head, sizeof head, "{\"page\":%lld,\"max_page\":%" PRIu64 ",\"count\":%" PRIu64 ",\"custom_roles\":[",
+                 (long long) l->page, max_page, count);
+        (void) rest_json_raw(l->out, head);
+        for (uint32_t i = 0; i < roles->via.array.size; i++) {
+                if (i > 0)
+                        (void) rest_json_raw(l->out, ",");
+                r = role_write(l->out, &roles->via.array.ptr[i], false);
+                if (r < 0)
+                        return r;
+        }
+        (void) rest_json_raw(l->out, "]}");
+        return l->out->oom ? -ENOMEM : 0;
 }
 
 /* The start of every read: the credential and the query. Returns 1 when
@@ -508,13 +556,12 @@ static int read_begin(RestCtx *ctx, const char **ret_key, OrgChoice *org, json_t
 }
 
 int partoo_list(RestCtx *ctx) {
-        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL, *result = NULL, *list = NULL;
-        json_int_t page = 1, per_page = ROLE_LIST_PER_PAGE_DEFAULT, count, max_page;
+        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL;
+        json_int_t page = 1, per_page = ROLE_LIST_PER_PAGE_DEFAULT;
+        _cleanup_(buf_done) Buf b = {0};
         OrgChoice org = {0};
         const char *key;
         rolesd_error err;
-        json_t *role;
-        size_t i;
         int r;
 
         if (!qerrs)
@@ -533,37 +580,21 @@ int partoo_list(RestCtx *ctx) {
             json_object_set_new(params, "page", json_integer(page)) < 0 ||
             json_object_set_new(params, "per_page", json_integer(per_page)) < 0)
                 return -ENOMEM;
-        r = rest_call(ctx, "role.list", params, true, &result, &err);
+        r = rest_call_visit(ctx, "role.list", params, true, list_visit, &(ListPage) { .out = &b, .page = page }, &err);
         if (r == -ENOMEM)
                 return r;
+        /* A malformed result fails the call (ROLESD_INTERNAL): a 500 like any other. */
         if (r < 0)
                 return reply_rpc_error(ctx, "role.list", &err, "query");
-
-        if (rest_result_uint(result, "count", &count) < 0 || rest_result_uint(result, "max_page", &max_page) < 0 ||
-            !json_is_array(json_object_get(result, "roles")))
-                return reply_malformed(ctx, "role.list");
-        list = json_array();
-        if (!list)
-                return -ENOMEM;
-        json_array_foreach(json_object_get(result, "roles"), i, role) {
-                json_t *v = NULL;
-
-                r = role_render(role, false, &v);
-                if (r == -EBADMSG)
-                        return reply_malformed(ctx, "role.list");
-                if (r < 0 || json_array_append_new(list, v) < 0)
-                        return -ENOMEM;
-        }
-        return rest_reply_json(ctx, 200, json_pack("{s:I, s:I, s:I, s:O}", "page", page, "max_page", max_page,
-                                                   "count", count, "custom_roles", list));
+        return rest_reply_buf(ctx, 200, &b);
 }
 
 int partoo_get(RestCtx *ctx) {
-        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL, *result = NULL;
+        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL;
+        _cleanup_(buf_done) Buf b = {0};
         OrgChoice org = {0};
         const char *key;
         rolesd_error err;
-        json_t *v = NULL;
         int r;
 
         if (!qerrs)
@@ -586,17 +617,13 @@ int partoo_get(RestCtx *ctx) {
         params = params_new(key, &org);
         if (!params || json_object_set_new(params, "api_id", json_string(ctx->arg)) < 0)
                 return -ENOMEM;
-        r = rest_call(ctx, "role.get", params, true, &result, &err);
+        r = rest_call_visit(ctx, "role.get", params, true, get_visit, &b, &err);
         if (r == -ENOMEM)
                 return r;
+        /* A malformed result fails the call (ROLESD_INTERNAL): a 500 like any other. */
         if (r < 0)
                 return reply_rpc_error(ctx, "role.get", &err, "query");
-        r = role_render(result, true, &v);
-        if (r == -EBADMSG)
-                return reply_malformed(ctx, "role.get");
-        if (r < 0)
-                return r;
-        return rest_reply_json(ctx, 200, v);
+        return rest_reply_buf(ctx, 200, &b);
 }
 
 int partoo_permissions(RestCtx *ctx) {

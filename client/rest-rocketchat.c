@@ -17,6 +17,7 @@
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/utf8.h"
+#include "proto/wire.h"
 #include "rest-internal.h"
 
 #define D ROLESD_REST_ROCKETCHAT
@@ -72,23 +73,12 @@ static int reply_rpc_error(RestCtx *ctx, const char *method, const rolesd_error 
 
 /* ---- the login ---- */
 
-/* The login headers, when both are present and text the daemon could know. */
-static bool login_get(RestCtx *ctx, const char **ret_user, const char **ret_token) {
-        const char *user = rest_header(ctx, "X-User-Id"), *token = rest_header(ctx, "X-Auth-Token");
-
-        if (!user || !token || !utf8_valid(user, strlen(user)) || !utf8_valid(token, strlen(token)))
-                return false;
-        *ret_user = user;
-        *ret_token = token;
-        return true;
-}
-
 /* The daemon's auth map for the login headers, or NULL with *ret_missing
  * set when they are absent (or not text the daemon could know). */
 static json_t *auth_new(RestCtx *ctx, bool *ret_missing) {
-        const char *user, *token;
+        const char *user = rest_header(ctx, "X-User-Id"), *token = rest_header(ctx, "X-Auth-Token");
 
-        *ret_missing = !login_get(ctx, &user, &token);
+        *ret_missing = !user || !token || !utf8_valid(user, strlen(user)) || !utf8_valid(token, strlen(token));
         if (*ret_missing)
                 return NULL;
         return json_pack("{s:s, s:s}", "user_id", user, "token", token);
@@ -368,86 +358,114 @@ int rocketchat_create(RestCtx *ctx) {
         return rest_reply_json(ctx, 200, json_pack("{s:o, s:b}", "role", role, "success", 1));
 }
 
-/* A role as Rocket.Chat shows it, written as JSON: the list of every role
- * is the shim's hottest body, so it skips jansson trees. */
-static int role_write(Buf *b, const rolesd_role *role) {
+/* A role as Rocket.Chat shows it, written straight from the daemon's
+ * MessagePack into JSON: the list of every role is the shim's hottest
+ * body, so it skips jansson trees and role structs. */
+static int role_write(Buf *b, const msgpack_object *role, const char **reterr_why) {
+        const msgpack_object *desc = mp_map_get(role, "description");
+        uint64_t updated;
         char when[64];
 
-        if (role->updated_at > INT64_MAX)
+        if (role->type != MSGPACK_OBJECT_MAP || !mp_map_get(role, "updated_at") ||
+            mp_read_u64(mp_map_get(role, "updated_at"), &updated) < 0 || updated > INT64_MAX) {
+                *reterr_why = "role without updated_at";
                 return -EBADMSG;
-        iso8601_ms((json_int_t) role->updated_at, when, sizeof when);
+        }
+        iso8601_ms((json_int_t) updated, when, sizeof when);
         (void) rest_json_raw(b, "{\"_id\":");
-        (void) rest_json_str(b, role->id);
-        (void) rest_json_raw(b, ",\"name\":");
-        (void) rest_json_str(b, role->name);
-        (void) rest_json_raw(b, ",\"scope\":");
-        (void) rest_json_str(b, role->scope);
-        (void) rest_json_raw(b, ",\"description\":");
-        (void) rest_json_str(b, role->description ? role->description : "");
-        (void) rest_json_raw(b, role->is_protected ? ",\"protected\":true" : ",\"protected\":false");
-        (void) rest_json_raw(b, role->mandatory2fa ? ",\"mandatory2fa\":true" : ",\"mandatory2fa\":false");
+        if (rest_json_mp_str(b, mp_map_get(role, "id")) == -EBADMSG ||
+            rest_json_raw(b, ",\"name\":") < 0 || rest_json_mp_str(b, mp_map_get(role, "name")) == -EBADMSG ||
+            rest_json_raw(b, ",\"scope\":") < 0 || rest_json_mp_str(b, mp_map_get(role, "scope")) == -EBADMSG ||
+            rest_json_raw(b, ",\"description\":") < 0 ||
+            (desc && desc->type != MSGPACK_OBJECT_NIL ? rest_json_mp_str(b, desc) : rest_json_raw(b, "\"\"")) == -EBADMSG ||
+            rest_json_raw(b, ",\"protected\":") < 0 || rest_json_mp_bool(b, mp_map_get(role, "protected")) == -EBADMSG ||
+            rest_json_raw(b, ",\"mandatory2fa\":") < 0 ||
+            rest_json_mp_bool(b, mp_map_get(role, "mandatory2fa")) == -EBADMSG) {
+                *reterr_why = "role field of the wrong type";
+                return -EBADMSG;
+        }
         (void) rest_json_raw(b, ",\"_updatedAt\":");
         (void) rest_json_str(b, when);
-        return rest_json_raw(b, "}");   /* b->oom tells of any failure */
+        (void) rest_json_raw(b, "}");
+        return b->oom ? -ENOMEM : 0;
 }
 
-typedef struct ListCall {
-        const rolesd_auth *auth;
-        const char *after;
-        rolesd_role_page *page;
-} ListCall;
+/* One page of role.list, appended to the roles array being written. */
+typedef struct ListPage {
+        Buf *out;
+        bool first;             /* no role written yet */
+        uint64_t max_page;
+        char *next;             /* the cursor of the following page, or NULL */
+} ListPage;
 
-static int list_call(rolesd *c, void *userdata, rolesd_error *err) {
-        ListCall *l = userdata;
+static int list_page_visit(const msgpack_object *result, void *userdata, const char **reterr_why) {
+        ListPage *l = userdata;
+        const msgpack_object *roles = mp_map_get(result, "roles"), *next = mp_map_get(result, "next");
+        int r;
 
-        l->page = rolesd_role_page_free(l->page);
-        return rolesd_role_list(c, l->auth, WORKSPACE_ORG, 0, ROLE_LIST_PER_PAGE_MAX, l->after, &l->page, err);
+        *reterr_why = "not a page of roles";
+        if (!roles || roles->type != MSGPACK_OBJECT_ARRAY || !mp_map_get(result, "max_page") ||
+            mp_read_u64(mp_map_get(result, "max_page"), &l->max_page) < 0)
+                return -EBADMSG;
+        if (next && next->type != MSGPACK_OBJECT_NIL) {
+                r = mp_read_str(next, &l->next);
+                if (r < 0)
+                        return r == -ENOMEM ? r : -EBADMSG;
+        }
+        for (uint32_t i = 0; i < roles->via.array.size; i++) {
+                if (!l->first)
+                        (void) rest_json_raw(l->out, ",");
+                l->first = false;
+                r = role_write(l->out, &roles->via.array.ptr[i], reterr_why);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 int rocketchat_list(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *auth = NULL;
         _cleanup_free_ char *after = NULL;
         _cleanup_(buf_done) Buf b = {0};
-        const char *user, *token;
-        bool first = true;
+        ListPage l = { .out = &b, .first = true };
+        bool missing;
 
-        if (!login_get(ctx, &user, &token))
+        auth = auth_new(ctx, &missing);
+        if (missing)
                 return reply_401(ctx);
+        if (!auth)
+                return -ENOMEM;
 
         /* Every page, following the cursors (each page says how many
          * there are now, so roles created meanwhile are followed too). */
         (void) rest_json_raw(&b, "{\"roles\":[");
         for (uint64_t page = 1;; page++) {
-                ListCall l = { .auth = &(rolesd_auth) { .user_id = user, .token = token }, .after = after };
+                _cleanup_(json_decrefp) json_t *params = NULL;
                 rolesd_error err;
                 int r;
 
-                r = rest_call_with(ctx, true, list_call, &l, &err);
+                params = json_pack("{s:O, s:i, s:i}", "auth", auth, "org", WORKSPACE_ORG,
+                                   "per_page", (int) ROLE_LIST_PER_PAGE_MAX);
+                if (!params || (after && json_object_set_new(params, "after", json_string(after)) < 0))
+                        return -ENOMEM;
+                l.next = NULL;
+                r = rest_call_visit(ctx, "role.list", params, true, list_page_visit, &l, &err);
+                if (r == -ENOMEM) {
+                        free(l.next);
+                        return -ENOMEM;
+                }
                 if (r < 0) {
-                        rolesd_role_page_free(l.page);
-                        if (r == -ENOMEM)
-                                return r;
+                        free(l.next);
                         return reply_rpc_error(ctx, "role.list", &err);
                 }
-                for (size_t i = 0; i < l.page->n_roles; i++) {
-                        if (!first)
-                                (void) rest_json_raw(&b, ",");
-                        first = false;
-                        if (role_write(&b, l.page->roles[i]) == -EBADMSG) {
-                                rolesd_role_page_free(l.page);
-                                return reply_malformed(ctx, "role.list");
-                        }
-                }
-                if (!l.page->next) {
-                        rolesd_role_page_free(l.page);
+                if (!l.next)
                         break;
-                }
-                if (page >= l.page->max_page + 1 || (after && strcmp(after, l.page->next) == 0)) {
-                        rolesd_role_page_free(l.page);
+                if (page >= l.max_page + 1 || (after && strcmp(after, l.next) == 0)) {
+                        free(l.next);
                         return reply_malformed(ctx, "role.list");       /* a cursor that goes nowhere */
                 }
                 free(after);
-                after = TAKE_PTR(l.page->next);
-                rolesd_role_page_free(l.page);
+                after = TAKE_PTR(l.next);
         }
         (void) rest_json_raw(&b, "],\"success\":true}");
         return rest_reply_buf(ctx, 200, &b);

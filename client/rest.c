@@ -197,21 +197,41 @@ int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, 
                               &(JsonCall) { .method = method, .params = params, .ret = ret }, err);
 }
 
+typedef struct VisitCall {
+        const char *method;
+        json_t *params;
+        CallVisit visit;
+        void *userdata;
+} VisitCall;
+
+static int visit_call(rolesd *c, void *userdata, rolesd_error *err) {
+        VisitCall *v = userdata;
+
+        return call_visit(c, v->method, v->params, v->visit, v->userdata, err);
+}
+
+int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, bool read_only, CallVisit visit,
+                    void *userdata, rolesd_error *err) {
+        return rest_call_with(ctx, read_only, visit_call,
+                              &(VisitCall) { .method = method, .params = params, .visit = visit,
+                                             .userdata = userdata }, err);
+}
+
 /* ---- JSON written directly ---- */
 
 int rest_json_raw(Buf *b, const char *s) {
         return buf_append(b, s, strlen(s));
 }
 
-int rest_json_str(Buf *b, const char *s) {
+int rest_json_strn(Buf *b, const char *s, size_t n) {
         static const char hex[] = "0123456789abcdef";
-        const char *run = s;
+        const char *run = s, *end = s + n;
         int r = buf_append(b, "\"", 1);
 
-        for (; r >= 0 && *s; s++) {
+        for (; r >= 0 && s < end; s++) {
                 unsigned char ch = (unsigned char) *s;
                 char esc[6] = { '\\', 0 };
-                size_t n = 2;
+                size_t k = 2;
 
                 if (ch >= 0x20 && ch != '"' && ch != '\\')
                         continue;
@@ -228,10 +248,10 @@ int rest_json_str(Buf *b, const char *s) {
                         memcpy(esc + 1, "u00", 3);
                         esc[4] = hex[ch >> 4];
                         esc[5] = hex[ch & 15];
-                        n = 6;
+                        k = 6;
                 }
                 if (r >= 0)
-                        r = buf_append(b, esc, n);
+                        r = buf_append(b, esc, k);
                 run = s + 1;
         }
         if (r >= 0)
@@ -239,6 +259,22 @@ int rest_json_str(Buf *b, const char *s) {
         if (r >= 0)
                 r = buf_append(b, "\"", 1);
         return r;
+}
+
+int rest_json_str(Buf *b, const char *s) {
+        return rest_json_strn(b, s, strlen(s));
+}
+
+int rest_json_mp_str(Buf *b, const msgpack_object *o) {
+        if (!o || o->type != MSGPACK_OBJECT_STR || !utf8_valid(o->via.str.ptr, o->via.str.size))
+                return -EBADMSG;
+        return rest_json_strn(b, o->via.str.ptr, o->via.str.size);
+}
+
+int rest_json_mp_bool(Buf *b, const msgpack_object *o) {
+        if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
+                return -EBADMSG;
+        return rest_json_raw(b, o->via.boolean ? "true" : "false");
 }
 
 int rest_reply_buf(RestCtx *ctx, unsigned status, Buf *b) {
