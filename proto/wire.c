@@ -13,11 +13,17 @@
 #include "utf8.h"
 
 const msgpack_object *mp_map_get(const msgpack_object *o, const char *key) {
-        if (!o || o->type != MSGPACK_OBJECT_MAP)
+        size_t n;
+
+        if (!o || !key || o->type != MSGPACK_OBJECT_MAP)
                 return NULL;
-        for (uint32_t i = 0; i < o->via.map.size; i++)
-                if (mp_str_eq(&o->via.map.ptr[i].key, key))
+        n = strlen(key);
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+                const msgpack_object *k = &o->via.map.ptr[i].key;
+                if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+                    (n == 0 || memcmp(k->via.str.ptr, key, n) == 0))
                         return &o->via.map.ptr[i].val;
+        }
         return NULL;
 }
 
