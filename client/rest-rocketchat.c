@@ -319,31 +319,54 @@ static void iso8601_ms(json_int_t ms, char *buf, size_t size) {
         *p = 0;
 }
 
-/* A role as Rocket.Chat shows it. -EBADMSG on a malformed role. */
-static int role_render(json_t *role, json_t **ret) {
-        json_t *id = json_object_get(role, "id"), *name = json_object_get(role, "name"),
-               *scope = json_object_get(role, "scope"), *desc = json_object_get(role, "description"),
-               *prot = json_object_get(role, "protected"), *m2fa = json_object_get(role, "mandatory2fa");
-        json_int_t updated;
+/* A role as Rocket.Chat shows it, written straight from the daemon's
+ * MessagePack into JSON (no jansson tree, no role struct: the list of
+ * every role is the shim's hottest body). */
+static int role_write(Buf *b, const msgpack_object *role, const char **reterr_why) {
+        const msgpack_object *desc = mp_map_get(role, "description");
+        uint64_t updated;
         char when[64];
 
-        if (!json_is_string(id) || !json_is_string(name) || !json_is_string(scope) ||
-            (desc && !json_is_string(desc) && !json_is_null(desc)) ||
-            !json_is_boolean(prot) || !json_is_boolean(m2fa) ||
-            rest_result_uint(role, "updated_at", &updated) < 0)
+        if (role->type != MSGPACK_OBJECT_MAP || !mp_map_get(role, "updated_at") ||
+            mp_read_u64(mp_map_get(role, "updated_at"), &updated) < 0 || updated > INT64_MAX) {
+                *reterr_why = "role without updated_at";
                 return -EBADMSG;
-        iso8601_ms(updated, when, sizeof when);
-        *ret = json_pack("{s:O, s:O, s:O, s:s, s:O, s:O, s:s}",
-                         "_id", id, "name", name, "scope", scope,
-                         "description", json_is_string(desc) ? json_string_value(desc) : "",
-                         "protected", prot, "mandatory2fa", m2fa, "_updatedAt", when);
-        return *ret ? 0 : -ENOMEM;
+        }
+        iso8601_ms((json_int_t) updated, when, sizeof when);
+        (void) rest_json_raw(b, "{\"_id\":");
+        if (rest_json_mp_str(b, mp_map_get(role, "id")) == -EBADMSG ||
+            rest_json_raw(b, ",\"name\":") < 0 || rest_json_mp_str(b, mp_map_get(role, "name")) == -EBADMSG ||
+            rest_json_raw(b, ",\"scope\":") < 0 || rest_json_mp_str(b, mp_map_get(role, "scope")) == -EBADMSG ||
+            rest_json_raw(b, ",\"description\":") < 0 ||
+            (desc && desc->type != MSGPACK_OBJECT_NIL ? rest_json_mp_str(b, desc) : rest_json_raw(b, "\"\"")) == -EBADMSG ||
+            rest_json_raw(b, ",\"protected\":") < 0 || rest_json_mp_bool(b, mp_map_get(role, "protected")) == -EBADMSG ||
+            rest_json_raw(b, ",\"mandatory2fa\":") < 0 ||
+            rest_json_mp_bool(b, mp_map_get(role, "mandatory2fa")) == -EBADMSG) {
+                *reterr_why = "role field of the wrong type";
+                return -EBADMSG;
+        }
+        (void) rest_json_raw(b, ",\"_updatedAt\":");
+        (void) rest_json_str(b, when);
+        (void) rest_json_raw(b, "}");
+        return b->oom ? -ENOMEM : 0;
+}
+
+static int create_visit(const msgpack_object *result, void *userdata, const char **reterr_why) {
+        Buf *b = userdata;
+        int r;
+
+        (void) rest_json_raw(b, "{\"role\":");
+        r = role_write(b, result, reterr_why);
+        if (r < 0)
+                return r;
+        (void) rest_json_raw(b, ",\"success\":true}");
+        return b->oom ? -ENOMEM : 0;
 }
 
 int rocketchat_create(RestCtx *ctx) {
-        _cleanup_(json_decrefp) json_t *auth = NULL, *params = NULL, *result = NULL;
+        _cleanup_(json_decrefp) json_t *auth = NULL, *params = NULL;
         _cleanup_(role_body_done) RoleBody b = {0};
-        json_t *role = NULL;
+        _cleanup_(buf_done) Buf out = {0};
         rolesd_error err;
         bool missing;
         int r;
@@ -379,7 +402,7 @@ int rocketchat_create(RestCtx *ctx) {
             (b.description && json_object_set_new(params, "description", json_string(b.description)) < 0) ||
             (b.scope && json_object_set_new(params, "scope", json_string(b.scope)) < 0))
                 return -ENOMEM;
-        r = rest_call(ctx, "role.create", params, false, &result, &err);
+        r = rest_call_visit(ctx, "role.create", params, false, create_visit, &out, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -387,46 +410,9 @@ int rocketchat_create(RestCtx *ctx) {
                         return reply_400(ctx, ERR_DUPLICATE);
                 if (err.code == ROLESD_INVALID_ARGUMENT && strcmp(err.field, "auth") != 0)
                         return reply_400(ctx, ERR_INVALID);
-                return reply_rpc_error(ctx, "role.create", &err);
+                return reply_rpc_error(ctx, "role.create", &err);       /* a malformed result too: 500 */
         }
-        r = role_render(result, &role);
-        if (r == -EBADMSG)
-                return reply_malformed(ctx, "role.create");
-        if (r < 0)
-                return r;
-        return rest_reply_json(ctx, 200, json_pack("{s:o, s:b}", "role", role, "success", 1));
-}
-
-/* A role as Rocket.Chat shows it, written straight from the daemon's
- * MessagePack into JSON: the list of every role is the shim's hottest
- * body, so it skips jansson trees and role structs. */
-static int role_write(Buf *b, const msgpack_object *role, const char **reterr_why) {
-        const msgpack_object *desc = mp_map_get(role, "description");
-        uint64_t updated;
-        char when[64];
-
-        if (role->type != MSGPACK_OBJECT_MAP || !mp_map_get(role, "updated_at") ||
-            mp_read_u64(mp_map_get(role, "updated_at"), &updated) < 0 || updated > INT64_MAX) {
-                *reterr_why = "role without updated_at";
-                return -EBADMSG;
-        }
-        iso8601_ms((json_int_t) updated, when, sizeof when);
-        (void) rest_json_raw(b, "{\"_id\":");
-        if (rest_json_mp_str(b, mp_map_get(role, "id")) == -EBADMSG ||
-            rest_json_raw(b, ",\"name\":") < 0 || rest_json_mp_str(b, mp_map_get(role, "name")) == -EBADMSG ||
-            rest_json_raw(b, ",\"scope\":") < 0 || rest_json_mp_str(b, mp_map_get(role, "scope")) == -EBADMSG ||
-            rest_json_raw(b, ",\"description\":") < 0 ||
-            (desc && desc->type != MSGPACK_OBJECT_NIL ? rest_json_mp_str(b, desc) : rest_json_raw(b, "\"\"")) == -EBADMSG ||
-            rest_json_raw(b, ",\"protected\":") < 0 || rest_json_mp_bool(b, mp_map_get(role, "protected")) == -EBADMSG ||
-            rest_json_raw(b, ",\"mandatory2fa\":") < 0 ||
-            rest_json_mp_bool(b, mp_map_get(role, "mandatory2fa")) == -EBADMSG) {
-                *reterr_why = "role field of the wrong type";
-                return -EBADMSG;
-        }
-        (void) rest_json_raw(b, ",\"_updatedAt\":");
-        (void) rest_json_str(b, when);
-        (void) rest_json_raw(b, "}");
-        return b->oom ? -ENOMEM : 0;
+        return rest_reply_buf(ctx, 200, &out);
 }
 
 /* One page of role.list, appended to the roles array being written. */
