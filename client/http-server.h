@@ -16,11 +16,11 @@
 #define HTTP_CONNECTIONS_MAX            1024u   /* concurrent HTTP connections, all clients */
 #define HTTP_PER_IP_CONNECTIONS_MAX     256u    /* concurrent HTTP connections from one address */
 #define HTTP_CONNECTION_TIMEOUT_SEC     30u     /* close a connection idle this long */
-#define HTTP_CONNECTION_MEMORY_MAX      (48u * 1024u) /* per connection: request line, headers and read
-                                                 * buffer; a head up to ~40 KiB gets a JSON answer,
+#define HTTP_CONNECTION_MEMORY_MAX      (33u * 1024u) /* per connection: request line, headers and read
+                                                 * buffer; a head up to ~25 KiB gets a JSON answer,
                                                  * a larger one is refused by closing. libmicrohttpd
                                                  * 0.9.75 zeroes the whole pool between keep-alive
-                                                 * requests (128 KiB: 15% of the shim's CPU), and
+                                                 * requests (128 KiB cost 15% of the shim's CPU), and
                                                  * mmap()s pools over 32 KiB (malloc()ed ones pile up
                                                  * in AddressSanitizer's quarantine under floods) */
 #define HTTP_BODY_DISCARD_MAX           (16u * 1024u * 1024u) /* body bytes read and dropped after HTTP_BODY_MAX
