@@ -478,7 +478,10 @@ static void http_start(unsigned port) {
         }
 }
 
-static void http_section(uint64_t existing_main, const Measured *rpc_create64) {
+/* cg: the RPC role.create load, run again just before each HTTP create
+ * run as its reference (adjacent, so that the machine's drift between
+ * phases does not enter the ratio). */
+static void http_section(uint64_t existing_main, LoadGroup *cg) {
         msgpack_unpacked u;
         Rpc c;
         double secs = opt.quick ? 1 : opt.duration;
@@ -609,6 +612,11 @@ static void http_section(uint64_t existing_main, const Measured *rpc_create64) {
                 for (size_t j = 0; posts[i].headers[j] && na < 7; j++)
                         args[na++] = posts[i].headers[j];
                 WrkResult w = {0};
+                LoadGroup *cgs[] = { cg };
+                cg->conns = 64;
+                cg->depth = 1;
+                Measured rpc = measure(cgs, 1, fmt("%s.rpc_create_c64", posts[i].key));
+                row("role.create over RPC, 64 connections", lat(&rpc), "reference, just before");
                 pid_t attached = attach_start(posts[i].key);
                 wrk_run(fmt("%s/wrk-post.lua", opt.scripts), base, opt.http_conns, 2, secs, args, &w);
                 attach_stop(attached);
@@ -619,7 +627,7 @@ static void http_section(uint64_t existing_main, const Measured *rpc_create64) {
                 }
                 double good = w.requests > 0 ? w.rate * (double) (w.requests - (w.non2xx < w.requests ? w.non2xx : w.requests)) /
                                                        (double) w.requests : 0;
-                double cr = ratio(good, rpc_create64->rate);
+                double cr = ratio(good, rpc.rate);
                 fig(fmt("%s.req_per_s", posts[i].key), w.rate, "req/s");
                 fig(fmt("%s.ok_per_s", posts[i].key), good, "req/s");
                 fig(fmt("%s.p50_ms", posts[i].key), w.p50_ms, "ms");
@@ -785,6 +793,28 @@ static void on_signal(int sig) {
         exit(128 + sig);        /* runs cleanup() */
 }
 
+/* The bare request/reply reference: a single-threaded epoll server that
+ * echoes each frame (refs.c), driven like role.get; measured right before
+ * the role.get figure it is the reference of. */
+static char *echo_sock;
+
+static Measured echo_measure(unsigned conns, const char *key) {
+        pid_t echo = echo_server_start(echo_sock), saved_pid = daemon_.pid;
+        uint64_t one = 1;
+        GetGen gen = { .org = ORG_MAIN, .prefix = "r", .existing = &one, .rng = 88172645463325252ull };
+        LoadGroup eg = { .label = "echo", .socket = echo_sock, .conns = conns, .depth = 1, .pack = pack_get,
+                         .userdata = &gen, .ignore_errors = true };
+        LoadGroup *egs[] = { &eg };
+        Measured m;
+
+        daemon_.pid = echo;     /* CPU accounting of measure() */
+        m = measure(egs, 1, key);
+        daemon_.pid = saved_pid;
+        child_stop(echo);
+        free(eg.hist);
+        return m;
+}
+
 int main(int argc, char **argv) {
         double t_begin = now_s();
         msgpack_unpacked u;
@@ -835,28 +865,12 @@ int main(int argc, char **argv) {
         double commit_ns = lref.rate > 0 ? 1e9 / lref.rate : 0;      /* the single-commit latency: mean */
         fig("ref.lmdb_commit.mean_us", commit_ns / 1e3, "us");
 
-        char *echo_sock = strdup(fmt("%s/echo.sock", tmpl));
-        pid_t echo = echo_server_start(echo_sock);
-        uint64_t zero = 1;
-        GetGen echo_gen = { .org = ORG_MAIN, .prefix = "r", .existing = &zero, .rng = 88172645463325252ull };
-        LoadGroup eg = { .label = "echo", .socket = echo_sock, .conns = 1, .depth = 1, .pack = pack_get,
-                         .userdata = &echo_gen, .ignore_errors = true };
-        LoadGroup *egs[] = { &eg };
-        pid_t saved_pid = daemon_.pid;
-        daemon_.pid = echo;     /* CPU accounting of measure() */
-        Measured echo1 = measure(egs, 1, "ref.echo.c1");
-        eg.conns = 16;
-        Measured echo16 = measure(egs, 1, "ref.echo.c16");
-        daemon_.pid = saved_pid;
-        child_stop(echo);
-        free(eg.hist);
-
         row_section(fmt("in-run references (same filesystem: %s)", fs));
         row(fmt("raw LMDB, 1 durable txn per record (%zu B)", lref.record_bytes),
             fmt("%10s  p50 %9s  p99 %9s", fmt_rate(lref.rate), fmt_ns(lref.p50), fmt_ns(lref.p99)),
             fmt("reference; mean commit %s", fmt_ns((uint64_t) commit_ns)));
-        row("bare framed echo, 1 client", lat(&echo1), "reference");
-        row("bare framed echo, 16 clients", lat(&echo16), "reference");
+        row("bare framed echo", "measured next to role.get, below", "reference");
+        echo_sock = strdup(fmt("%s/echo.sock", tmpl));
 
         /* ---- daemon: first start, provisioning, restart at 0 ---- */
         note("starting rolesd ...");
@@ -913,9 +927,13 @@ int main(int argc, char **argv) {
         LoadGroup gg = { .label = "role.get", .socket = daemon_.sock, .pack = pack_get, .userdata = &gmain, .depth = 1 };
         LoadGroup *ggs[] = { &gg };
         row_section(fmt("role.get by api_id, org 1 (%" PRIu64 " roles)", main_counter));
+        Measured echo1 = echo_measure(1, "ref.echo.c1");
+        row("bare framed echo, 1 client", lat(&echo1), "reference, just before");
         gg.conns = 1;
         Measured get1 = measure(ggs, 1, "get.c1");
         row("1 connection", lat(&get1), fmt("x%.2f bare echo (1 client); %.1f us daemon CPU/op", ratio(get1.rate, echo1.rate), get1.daemon_cpu_us));
+        Measured echo16 = echo_measure(16, "ref.echo.c16");
+        row("bare framed echo, 16 clients", lat(&echo16), "reference, just before");
         gg.conns = 16;
         Measured get16 = measure(ggs, 1, "get.c16");
         row("16 connections", lat(&get16), fmt("x%.2f bare echo (16 clients); %.1f us daemon CPU/op", ratio(get16.rate, echo16.rate), get16.daemon_cpu_us));
@@ -947,7 +965,9 @@ int main(int argc, char **argv) {
         ListFigs lsmall = list_figures(ORG_SMALL, opt.small_n, "list.small");
 
         /* ---- HTTP (before the big load: same database state as the RPC creates) ---- */
-        http_section(main_counter, &cm[2]);
+        http_section(main_counter, &cg);
+        free(cg.hist);
+        cg.hist = NULL;
 
         MemProbe mem_phases = mem_probe("daemon.memory.after_phases_running", 0);
 
