@@ -149,7 +149,8 @@ int http_probe(const char *host, unsigned port, const char *method, const char *
 /* libmicrohttpd server answering every request with a fixed JSON body of
  * body_len bytes. mode: "pool" (internal epoll, thread pool of threads),
  * "select" (one internal thread), "per-connection" (a thread each). */
-void *mhd_ref_start(unsigned port, const char *mode, unsigned threads, size_t body_len);
+void *mhd_ref_start(const char *mode, unsigned threads, size_t body_len, unsigned *ret_port);
 void mhd_ref_stop(void *handle);
 bool mhd_ref_available(void);
-unsigned free_tcp_port(void);
+/* A listening TCP socket on 127.0.0.1 and a port the kernel chose. */
+int tcp_listen_loopback(unsigned *ret_port);

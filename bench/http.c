@@ -47,10 +47,11 @@ bool mhd_ref_available(void) {
         return true;
 }
 
-void *mhd_ref_start(unsigned port, const char *mode, unsigned threads, size_t body_len) {
+void *mhd_ref_start(const char *mode, unsigned threads, size_t body_len, unsigned *ret_port) {
         static const char head[] = "{\"status\":\"success\",\"api_id\":\"";
         MhdRef *m = calloc(1, sizeof *m);
-        unsigned flags;
+        unsigned flags, port;
+        int lfd;
 
         if (!m || body_len < sizeof head + 2)
                 die("mhd reference: bad arguments");
@@ -77,15 +78,20 @@ void *mhd_ref_start(unsigned port, const char *mode, unsigned threads, size_t bo
         } else
                 die("unknown --mhd-mode %s (per-connection, pool, internal)", mode);
 
+        /* Listening before the server starts: no port to race for. */
+        lfd = tcp_listen_loopback(&port);
         if (threads > 1)
-                m->d = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, mhd_handler, m,
+                m->d = MHD_start_daemon(flags, 0, NULL, NULL, mhd_handler, m,
+                                        MHD_OPTION_LISTEN_SOCKET, (MHD_socket) lfd,
                                         MHD_OPTION_THREAD_POOL_SIZE, threads,
                                         MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
         else
-                m->d = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, mhd_handler, m,
+                m->d = MHD_start_daemon(flags, 0, NULL, NULL, mhd_handler, m,
+                                        MHD_OPTION_LISTEN_SOCKET, (MHD_socket) lfd,
                                         MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
         if (!m->d)
                 die("cannot start the libmicrohttpd reference on port %u", port);
+        *ret_port = port;
         return m;
 }
 
@@ -102,23 +108,24 @@ void mhd_ref_stop(void *handle) {
 bool mhd_ref_available(void) {
         return false;
 }
-void *mhd_ref_start(unsigned port, const char *mode, unsigned threads, size_t body_len) {
+void *mhd_ref_start(const char *mode, unsigned threads, size_t body_len, unsigned *ret_port) {
         return NULL;
 }
 void mhd_ref_stop(void *handle) {
 }
 #endif
 
-unsigned free_tcp_port(void) {
+int tcp_listen_loopback(unsigned *ret_port) {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t len = sizeof sa;
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, 1024) < 0 ||
             getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
-                die("cannot find a free TCP port: %s", strerror(errno));
-        close(fd);
-        return ntohs(sa.sin_port);
+                die("cannot listen on a loopback TCP port: %s", strerror(errno));
+        *ret_port = ntohs(sa.sin_port);
+        return fd;
 }
 
 bool wrk_available(void) {

@@ -439,10 +439,12 @@ static double bulk_create(uint64_t org, const char *prefix, uint64_t *counter, u
 
 /* ---- HTTP ---- */
 
-static void http_start(unsigned port) {
-        char listen_arg[64];
-        snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%u", port);
-        char *log = fmt("%s/rolesd-http.log", daemon_.dir);
+/* Starts rolesd-http on a socket bound here and passed as systemd would
+ * (LISTEN_FDS), so that no other process can take the port between. */
+static unsigned http_start(void) {
+        unsigned port;
+        int sfd = tcp_listen_loopback(&port);
+        char *log = fmt("%s/rolesd-http.log", daemon_.dir), pid[16];
 
         fflush(NULL);
         http_pid = fork();
@@ -456,18 +458,24 @@ static void http_start(unsigned port) {
                 dup2(nfd, 0);
                 dup2(lfd, 1);
                 dup2(lfd, 2);
-                unsetenv("LISTEN_FDS");
-                unsetenv("LISTEN_PID");
+                /* fd 3 without FD_CLOEXEC (dup2 onto itself keeps the flag) */
+                if ((sfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(sfd, 3)) < 0)
+                        _exit(127);
+                snprintf(pid, sizeof pid, "%d", (int) getpid());
+                setenv("LISTEN_FDS", "1", 1);
+                setenv("LISTEN_PID", pid, 1);
+                unsetenv("LISTEN_FDNAMES");
                 unsetenv("NOTIFY_SOCKET");
-                execl(opt.rolesd_http, opt.rolesd_http, "--listen", listen_arg, "--socket", daemon_.sock, (char *) NULL);
+                execl(opt.rolesd_http, opt.rolesd_http, "--socket", daemon_.sock, (char *) NULL);
                 _exit(127);
         }
+        close(sfd);
         double end = now_s() + 15;
         for (;;) {
                 size_t len;
                 int st;
                 if (http_probe("127.0.0.1", port, "GET", "/openapi.json", NULL, NULL, &len, NULL, 0) > 0)
-                        return;
+                        return port;
                 if (waitpid(http_pid, &st, WNOHANG) == http_pid) {
                         http_pid = 0;
                         die("rolesd-http exited at start (see %s)", log);
@@ -519,8 +527,7 @@ static void http_section(uint64_t existing_main, LoadGroup *cg) {
         if (!api_key || !user_id || !token)
                 die("key.add/user.add returned no credential");
 
-        unsigned port = free_tcp_port();
-        http_start(port);
+        unsigned port = http_start();
         char base[64];
         snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
         char *h_key = strdup(fmt("x-APIKey: %s", api_key));
@@ -558,8 +565,8 @@ static void http_section(uint64_t existing_main, LoadGroup *cg) {
 
                 WrkResult ref = {0}, w = {0};
                 if (mhd_ref_available()) {
-                        unsigned rport = free_tcp_port();
-                        void *m = mhd_ref_start(rport, opt.mhd_mode, opt.mhd_threads, body_len < 64 ? 64 : body_len);
+                        unsigned rport;
+                        void *m = mhd_ref_start(opt.mhd_mode, opt.mhd_threads, body_len < 64 ? 64 : body_len, &rport);
                         wrk_run(fmt("%s/wrk-get.lua", opt.scripts), fmt("http://127.0.0.1:%u%s", rport, reads[i].path),
                                 opt.http_conns, 2, secs, reads[i].args, &ref);
                         mhd_ref_stop(m);
