@@ -305,11 +305,19 @@ typedef struct MemProbe {
         long private_dirty_kb, rss_kb;
 } MemProbe;
 
-/* The same few requests at every probe, then /proc/PID/smaps_rollup. */
+/* The same few requests at every probe, then /proc/PID/smaps_rollup,
+ * MEM_SETTLE_USEC after the phase before: the daemon gives what a burst
+ * left in malloc's free lists back once its loop is idle, at most every
+ * 100 ms (manager.c), so a probe right at the end of a phase would measure
+ * when that happened, not what the daemon holds. */
+#define MEM_SETTLE_USEC 250000u
+
 static MemProbe mem_probe(const char *key, uint64_t get_existing) {
         msgpack_unpacked u;
         Rpc c;
         MemProbe m;
+
+        usleep(MEM_SETTLE_USEC);
 
         if (rpc_open(&c, daemon_.sock) < 0)
                 die("cannot connect to %s: %s", daemon_.sock, strerror(errno));
@@ -1085,10 +1093,10 @@ int main(int argc, char **argv) {
             fmt("data.mdb %s at %" PRIu64 " roles", fmt_bytes((double) size_after), roles_after));
         row("Private_Dirty, restarted at 0 roles (after probe)", fmt_bytes((double) mem0.private_dirty_kb * 1024.0),
             fmt("Rss %s", fmt_bytes((double) mem0.rss_kb * 1024.0)));
-        row("Private_Dirty, running, after the create/get phases", fmt_bytes((double) mem_phases.private_dirty_kb * 1024.0),
+        row("Private_Dirty, running, after the first phases", fmt_bytes((double) mem_phases.private_dirty_kb * 1024.0),
             fmt("x%.2f of empty; Rss %s", ratio((double) mem_phases.private_dirty_kb, (double) mem0.private_dirty_kb),
                 fmt_bytes((double) mem_phases.rss_kb * 1024.0)));
-        row(fmt("Private_Dirty, running, right after loading %s", big_label),
+        row(fmt("Private_Dirty, running, after loading %s", big_label),
             fmt_bytes((double) mem_loaded.private_dirty_kb * 1024.0),
             fmt("x%.2f of empty; Rss %s", ratio((double) mem_loaded.private_dirty_kb, (double) mem0.private_dirty_kb),
                 fmt_bytes((double) mem_loaded.rss_kb * 1024.0)));

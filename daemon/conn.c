@@ -296,11 +296,15 @@ void conn_kick(Conn *c) {
                 c->last_progress = now_usec();
                 /* A burst (say, thousands of pipelined replies) grew the
                  * buffer: give the memory back rather than keep it per client. */
-                if (c->out.cap > CONN_BUF_KEEP)
+                if (c->out.cap > CONN_BUF_KEEP) {
                         buf_done(&c->out);
+                        manager_schedule_trim(c->manager);
+                }
         }
-        if (buf_pending(&c->in) == 0 && c->in.cap > CONN_BUF_KEEP)
+        if (buf_pending(&c->in) == 0 && c->in.cap > CONN_BUF_KEEP) {
                 buf_done(&c->in);
+                manager_schedule_trim(c->manager);
+        }
 
         if ((c->closing || c->read_eof || c->manager->stopping) && c->inflight == 0 &&
             buf_pending(&c->out) == 0) {

@@ -35,23 +35,39 @@ static void on_write_complete(WriteOp *op, void *userdata) {
         manager_check_stop(userdata);
 }
 
-/* A burst of requests (thousands pipelined) leaves its memory in malloc's
- * free lists; give it back as soon as the loop has nothing else to do,
- * rather than at the next sweep, so that memory follows load. A burst
- * ends when the writer has nothing queued. */
+/* A burst of requests (thousands pipelined), a large buffer freed, or
+ * clients gone leave memory in malloc's free lists; give it back as soon
+ * as the loop has nothing else to do, rather than at the next sweep, so
+ * that memory follows load. A burst ends when the writer has nothing
+ * queued. At most one trim per TRIM_MIN_INTERVAL_USEC (connections may
+ * come and go by the thousand): a later one waits for its turn. */
 #define TRIM_AFTER_OPS 1024u
+#define TRIM_MIN_INTERVAL_USEC (100u * 1000u)
 
-static int on_idle_trim(sd_event_source *s, void *userdata) {
+static int on_idle_trim(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
+        m->last_trim_usec = usec;
         m->ops_since_trim = 0;
         (void) malloc_trim(0);
         return 0;
 }
 
+void manager_schedule_trim(Manager *m) {
+        uint64_t now, at;
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(m->idle_trim, &enabled);
+        if (enabled != SD_EVENT_OFF || sd_event_now(m->event, CLOCK_MONOTONIC, &now) < 0)
+                return;         /* one is due already */
+        at = m->last_trim_usec + TRIM_MIN_INTERVAL_USEC;
+        (void) sd_event_source_set_time(m->idle_trim, at > now ? at : now);
+        (void) sd_event_source_set_enabled(m->idle_trim, SD_EVENT_ONESHOT);
+}
+
 void manager_note_burst(Manager *m) {
         if (++m->ops_since_trim >= TRIM_AFTER_OPS && writer_pending(m->writer) == 0)
-                (void) sd_event_source_set_enabled(m->idle_trim, SD_EVENT_ONESHOT);
+                manager_schedule_trim(m);
 }
 
 /* Often enough that a connection is closed within a quarter of its timeout past it. */
@@ -89,6 +105,7 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 void manager_conn_closed(Manager *m, Conn *c) {
+        manager_schedule_trim(m);
         manager_check_stop(m);
 }
 
@@ -199,7 +216,7 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
                                        on_sweep, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot add the sweep timer");
-        r = sd_event_add_defer(m->event, &m->idle_trim, on_idle_trim, m);
+        r = sd_event_add_time(m->event, &m->idle_trim, CLOCK_MONOTONIC, 0, 1, on_idle_trim, m);     /* 1 us: not coalesced */
         if (r >= 0)
                 r = sd_event_source_set_priority(m->idle_trim, SD_EVENT_PRIORITY_IDLE);
         if (r >= 0)

@@ -35,8 +35,9 @@ typedef struct Manager {
         uint64_t stall_timeout_usec;    /* close clients that read none of their pending replies this long */
         bool stopping;                  /* SIGTERM seen: answer what is due, accept nothing new */
         sd_event_source *sweep;         /* idle/stall timer */
-        sd_event_source *idle_trim;     /* malloc_trim once the loop is idle after a burst */
+        sd_event_source *idle_trim;     /* malloc_trim when the loop is idle, at most every 100 ms */
         unsigned ops_since_trim;        /* writes completed since the last trim */
+        uint64_t last_trim_usec;        /* CLOCK_MONOTONIC of the last idle trim */
         sd_event_source *stop_timer;    /* gives up waiting for clients at shutdown */
         MDB_txn *read_txn;              /* the loop's read transaction, reset between requests */
         msgpack_unpacked unpacked;      /* decoded frame; its zone is reused frame after frame */
@@ -64,5 +65,7 @@ static inline void manager_freep(Manager **m) { manager_free(*m); }
 void manager_conn_closed(Manager *m, Conn *c);
 /* Counts a completed request; enough of them schedule a trim for when the loop is idle. */
 void manager_note_burst(Manager *m);
+/* malloc_trim() once the loop is idle (a large buffer was just freed). */
+void manager_schedule_trim(Manager *m);
 /* Checks whether shutdown can finish now. */
 void manager_check_stop(Manager *m);
