@@ -39,6 +39,7 @@ struct Store {
         unsigned readers;
         bool growing;
         size_t mapsize;                 /* under lock: mdb_env_info reads the map, which store_grow remaps */
+        uint64_t writes;                /* mdb_put calls so far (by the writer thread) */
 };
 
 /* Stored organization record: the Org plus its counters. */
@@ -175,13 +176,15 @@ static int get(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *ret) {
         return store_errno(mdb_get(txn, dbi, k, ret));
 }
 
-static int put(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const void *p, size_t n, unsigned flags) {
+/* Every write goes through here, and is counted (store_writes). */
+static int put(Store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const void *p, size_t n, unsigned flags) {
         MDB_val v = { .mv_size = n, .mv_data = (void *) p };
+        s->writes++;
         return store_errno(mdb_put(txn, dbi, k, &v, flags));
 }
 
-static int put_sbuffer(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const msgpack_sbuffer *b, unsigned flags) {
-        return put(txn, dbi, k, b->data, b->size, flags);
+static int put_sbuffer(Store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const msgpack_sbuffer *b, unsigned flags) {
+        return put(s, txn, dbi, k, b->data, b->size, flags);
 }
 
 /* A decoder's result for a stored record: -ENOMEM stays, any other
@@ -245,7 +248,7 @@ static int meta_put_u64(Store *s, MDB_txn *txn, const char *name, uint64_t val) 
         MDB_val k = { .mv_size = strlen(name), .mv_data = (void *) name };
         uint8_t b[8];
         be64_put(b, val);
-        return put(txn, s->meta, &k, b, sizeof b, 0);
+        return put(s, txn, s->meta, &k, b, sizeof b, 0);
 }
 
 /* ---- organizations ---- */
@@ -265,7 +268,7 @@ static int org_record_put(Store *s, MDB_txn *txn, const OrgRecord *o, unsigned f
             mp_pack_kv_u64(&pk, "count", o->count) < 0 ||
             mp_pack_kv_u64(&pk, "next_seq", o->next_seq) < 0)
                 return -ENOMEM;
-        return put_sbuffer(txn, s->orgs, &k, &b, flags);
+        return put_sbuffer(s, txn, s->orgs, &k, &b, flags);
 }
 
 /* ret may be NULL. */
@@ -320,7 +323,7 @@ static int perms_put_one(const char *name, void *userdata) {
         PermsPut *p = userdata;
         Key k;
         key_index(p->s, &k, true, p->org, name);
-        return put(p->txn, p->s->perms, &k.val, "", 0, 0);
+        return put(p->s, p->txn, p->s->perms, &k.val, "", 0, 0);
 }
 
 /* The organization record, its catalog and its catalog membership index. */
@@ -341,7 +344,7 @@ static int org_create(Store *s, MDB_txn *txn, const Org *o, bool workspace) {
         r = catalog_pack(&pk, workspace);
         if (r < 0)
                 return r;
-        r = put_sbuffer(txn, s->catalogs, &k, &b, 0);
+        r = put_sbuffer(s, txn, s->catalogs, &k, &b, 0);
         if (r < 0)
                 return r;
 
@@ -505,17 +508,17 @@ int store_role_insert(Store *s, MDB_txn *txn, const Role *role, const char **ret
         if (r < 0)
                 goto fail;
 
-        r = put_sbuffer(txn, s->roles, &id, &b, MDB_NOOVERWRITE);
+        r = put_sbuffer(s, txn, s->roles, &id, &b, MDB_NOOVERWRITE);
         if (r < 0)
                 goto fail;
-        r = put(txn, s->role_api, &api.val, id.mv_data, id.mv_size, MDB_NOOVERWRITE);
+        r = put(s, txn, s->role_api, &api.val, id.mv_data, id.mv_size, MDB_NOOVERWRITE);
         if (r < 0)
                 goto fail;
-        r = put(txn, s->role_name, &name.val, id.mv_data, id.mv_size, MDB_NOOVERWRITE);
+        r = put(s, txn, s->role_name, &name.val, id.mv_data, id.mv_size, MDB_NOOVERWRITE);
         if (r < 0)
                 goto fail;
         seq = key_seq(sb, role->org, o.next_seq);
-        r = put(txn, s->role_seq, &seq, id.mv_data, id.mv_size, MDB_NOOVERWRITE);
+        r = put(s, txn, s->role_seq, &seq, id.mv_data, id.mv_size, MDB_NOOVERWRITE);
         if (r < 0)
                 goto fail;
 
@@ -774,7 +777,7 @@ int store_key_put(Store *s, MDB_txn *txn, const char *key_id, const StoredKey *k
             (key->has_org && mp_pack_kv_u64(&pk, "org", key->org) < 0) ||
             (key->provider && mp_pack_kv_str(&pk, "provider", key->provider) < 0))
                 return -ENOMEM;
-        r = put_sbuffer(txn, s->keys, &k, &b, MDB_NOOVERWRITE);
+        r = put_sbuffer(s, txn, s->keys, &k, &b, MDB_NOOVERWRITE);
         sodium_memzero(b.data, b.size);
         return r;
 }
@@ -861,11 +864,11 @@ int store_user_put(Store *s, MDB_txn *txn, const char *user_id, const StoredUser
                 r = -ENOMEM;
                 goto fail;
         }
-        r = put_sbuffer(txn, s->users, &id, &b, MDB_NOOVERWRITE);
+        r = put_sbuffer(s, txn, s->users, &id, &b, MDB_NOOVERWRITE);
         sodium_memzero(b.data, b.size);
         if (r < 0)
                 goto fail;
-        r = put(txn, s->usernames, &name.val, id.mv_data, id.mv_size, MDB_NOOVERWRITE);
+        r = put(s, txn, s->usernames, &name.val, id.mv_data, id.mv_size, MDB_NOOVERWRITE);
         if (r < 0)
                 goto fail;
         return 0;
@@ -998,15 +1001,8 @@ void store_write_abort(Store *s, MDB_txn *txn) {
                 mdb_txn_abort(txn);
 }
 
-int store_child_begin(Store *s, MDB_txn *parent, MDB_txn **ret) {
-        int r = store_errno(mdb_txn_begin(s->env, parent, 0, ret));
-        if (r < 0)
-                *ret = NULL;
-        return r;
-}
-
-int store_child_commit(MDB_txn *child) {
-        return store_errno(mdb_txn_commit(child));
+uint64_t store_writes(const Store *s) {
+        return s->writes;
 }
 
 size_t store_mapsize(Store *s) {

@@ -79,11 +79,10 @@ int store_write_begin(Store *s, MDB_txn **ret);
 int store_write_commit(Store *s, MDB_txn *txn);
 void store_write_abort(Store *s, MDB_txn *txn); /* accepts NULL */
 int store_grow(Store *s);
-/* A nested transaction inside a write transaction: one operation of a
- * batch, undone alone (mdb_txn_abort) if it fails. store_child_commit
- * ends the child whatever it returns, like store_write_commit. */
-int store_child_begin(Store *s, MDB_txn *parent, MDB_txn **ret);
-int store_child_commit(MDB_txn *child);
+/* How many writes (puts) this store has made: an operation that fails
+ * with this unchanged has written nothing, and its transaction goes on;
+ * one that fails after writing leaves the transaction to be aborted. */
+uint64_t store_writes(const Store *s);
 
 /* ---- organizations ---- */
 /* ret may be NULL (existence check). -ENOENT when unknown. */

@@ -1,9 +1,11 @@
 /* writer.c: the writer thread and its two queues (to the thread, and of
  * finished operations back to the event loop, signalled by an eventfd).
- * Group commit: one write transaction per batch of queued operations,
- * each operation in a nested transaction so that one failing (a duplicate,
- * say) undoes only itself; the batch is acknowledged only after the
- * commit returned, i.e. after fsync. */
+ * Group commit: one write transaction per batch of queued operations;
+ * the batch is acknowledged only after the commit returned, i.e. after
+ * fsync. An operation that fails its checks has written nothing; one that
+ * fails after writing makes the batch run again one operation per
+ * transaction, so that only it fails. (Not nested transactions: each
+ * costs LMDB 3 MiB of dirty-list allocations, which glibc keeps.) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -55,7 +57,7 @@ static void append(WriteOp **head, WriteOp **tail, WriteOp *op) {
 }
 
 int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op) {
-        MDB_txn *child = NULL;
+        uint64_t writes = store_writes(s);
         msgpack_packer pk;
         int r;
 
@@ -63,23 +65,18 @@ int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op) {
         op->err = (RpcErr) {0};
         msgpack_packer_init(&pk, &op->result, buf_pack_write);
 
-        r = store_child_begin(s, txn, &child);
-        if (r >= 0) {
-                r = op->method->apply(s, child, op->args, &pk, &op->err);
-                if (r >= 0 && op->result.oom)
-                        r = -ENOMEM;
-                if (r >= 0)
-                        r = store_child_commit(child);
-                else
-                        mdb_txn_abort(child);
-        }
+        r = op->method->apply(s, txn, op->args, &pk, &op->err);
+        if (r >= 0 && op->result.oom)
+                r = -ENOMEM;
         op->r = r;
+        op->partial = r < 0 && store_writes(s) != writes;
         return r;
 }
 
 /* Runs every op of the batch in one transaction. Returns -ENOSPC when the
- * map is full (the caller grows it and calls again), else 0 with each
- * op->r set. */
+ * map is full (the caller grows it and calls again), -EAGAIN when an op
+ * failed after writing in a batch of several (the caller runs each op
+ * alone), else 0 with each op->r set. */
 static int apply_batch(Writer *w, WriteOp *batch) {
         MDB_txn *txn = NULL;
         unsigned ok = 0;
@@ -91,9 +88,15 @@ static int apply_batch(Writer *w, WriteOp *batch) {
 
         for (WriteOp *op = batch; op; op = op->next) {
                 r = writeop_apply(w->store, txn, op);
-                if (r == -ENOSPC) {
+                if (r == -ENOSPC || op->partial) {
                         store_write_abort(w->store, txn);
-                        return -ENOSPC;
+                        if (r == -ENOSPC)
+                                return -ENOSPC;
+                        if (batch->next)
+                                return -EAGAIN;
+                        /* Alone: the op fails, and nothing of it is stored. */
+                        log_error_errno(r, "A write failed and was undone");
+                        return 0;
                 }
                 ok += r >= 0;
         }
@@ -115,6 +118,34 @@ fail_all:
         return 0;
 }
 
+/* Applies the batch, growing the map as often as it fills up. */
+static void run_batch(Writer *w, WriteOp *batch) {
+        int r;
+
+        while ((r = apply_batch(w, batch)) == -ENOSPC) {
+                size_t before = store_mapsize(w->store);
+                r = store_grow(w->store);
+                if (r < 0) {
+                        log_error_errno(r, "Cannot grow the database map beyond %zu bytes", before);
+                        for (WriteOp *op = batch; op; op = op->next) {
+                                op->r = -ENOSPC;
+                                op->err = (RpcErr) { .message = "the database is full" };
+                        }
+                        return;
+                }
+                log_info("Database map grown from %zu to %zu bytes", before, store_mapsize(w->store));
+        }
+        if (r == -EAGAIN)
+                /* One op failed after writing: again, each op alone, so that
+                 * only that one fails. */
+                for (WriteOp *op = batch, *next; op; op = next) {
+                        next = op->next;
+                        op->next = NULL;
+                        run_batch(w, op);
+                        op->next = next;
+                }
+}
+
 static void *writer_thread(void *userdata) {
         Writer *w = userdata;
 
@@ -123,7 +154,6 @@ static void *writer_thread(void *userdata) {
         for (;;) {
                 WriteOp *batch = NULL, *tail = NULL;
                 unsigned n = 0;
-                int r;
 
                 pthread_mutex_lock(&w->lock);
                 while (!w->queue_head && !w->quit)
@@ -142,19 +172,7 @@ static void *writer_thread(void *userdata) {
                         w->queue_tail = NULL;
                 pthread_mutex_unlock(&w->lock);
 
-                while ((r = apply_batch(w, batch)) == -ENOSPC) {
-                        size_t before = store_mapsize(w->store);
-                        r = store_grow(w->store);
-                        if (r < 0) {
-                                log_error_errno(r, "Cannot grow the database map beyond %zu bytes", before);
-                                for (WriteOp *op = batch; op; op = op->next) {
-                                        op->r = -ENOSPC;
-                                        op->err = (RpcErr) { .message = "the database is full" };
-                                }
-                                break;
-                        }
-                        log_info("Database map grown from %zu to %zu bytes", before, store_mapsize(w->store));
-                }
+                run_batch(w, batch);
 
                 pthread_mutex_lock(&w->lock);
                 for (WriteOp *op = batch, *next; op; op = next) {

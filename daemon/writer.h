@@ -1,9 +1,9 @@
 /* writer.h: the writer thread. Requests that change the store are queued
  * here; the thread takes everything queued (up to WRITE_BATCH_MAX), runs
- * each in a nested transaction of one write transaction, commits once
- * (one fsync for the batch: group commit), and only then hands the
- * finished operations back to the main thread, which sends the replies.
- * MDB_MAP_FULL grows the map and reruns the batch. */
+ * them in one write transaction, commits once (one fsync for the batch:
+ * group commit), and only then hands the finished operations back to the
+ * main thread, which sends the replies. MDB_MAP_FULL grows the map and
+ * reruns the batch. */
 #pragma once
 
 #include <stdbool.h>
@@ -23,6 +23,7 @@ typedef struct WriteOp {
         uint32_t msgid;
         /* Filled by the writer thread: */
         int r;
+        bool partial;                   /* r < 0 after the op had written: abort the transaction */
         RpcErr err;
         Buf result;                     /* the packed result when r >= 0 */
 } WriteOp;
@@ -41,9 +42,12 @@ unsigned writer_pending(Writer *w);
  * still due are delivered before returning. Accepts NULL, returns NULL. */
 Writer *writer_free(Writer *w);
 WriteOp *writeop_free(WriteOp *op);
-/* Applies op inside a nested transaction of txn, so that a failing op
- * undoes only itself; sets and returns op->r (-ENOSPC: the map is full,
- * the whole transaction must be grown and run again). */
+/* Applies op in txn; sets and returns op->r (-ENOSPC: the map is full,
+ * the whole transaction must be grown and run again). The methods check
+ * before they write, so an op that fails (a duplicate, say) has written
+ * nothing and the transaction goes on; one that fails after writing (out
+ * of memory, a corrupt record) sets op->partial: the transaction must be
+ * aborted. */
 int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op);
 /* Batches and ops committed so far (for status and benchmarks). */
 void writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops);

@@ -75,7 +75,12 @@ void __wrap_writer_submit(Writer *w, WriteOp *op) {
         }
 
         (void) writeop_apply(s, parent, op);
-        if (commit_writes)
+        if (op->partial) {
+                /* As the writer: a write that failed halfway is undone. */
+                store_write_abort(s, parent);
+                if (!commit_writes)
+                        input_txn = NULL;
+        } else if (commit_writes)
                 require(store_write_commit(s, parent) == 0);
 
         /* What manager.c's on_write_complete does. */

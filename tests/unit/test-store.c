@@ -6,17 +6,20 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "daemon/catalog.h"
 #include "daemon/store.h"
+#include "daemon/writer.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/wire.h"
@@ -441,39 +444,38 @@ static void test_uniqueness(Store *s) {
         check_eq(get_role(s, 42, "bogus", "u-1", &r), -EINVAL);
 }
 
-static void test_child(Store *s) {
-        MDB_txn *txn, *child;
+/* The writer runs a batch in one transaction and relies on this: an
+ * insert that fails its checks has written nothing (the transaction goes
+ * on), and store_writes() tells the two kinds of failure apart. */
+static void test_checks_before_writes(Store *s) {
+        MDB_txn *txn;
         const char *field;
-        uint64_t roles0, roles1, c42 = count(s, 42);
+        uint64_t roles0, roles1, c42 = count(s, 42), w;
         Role r;
 
         stats(s, NULL, &roles0);
         check_eq(store_write_begin(s, &txn), 0);
 
-        check_eq(store_child_begin(s, txn, &child), 0);
+        w = store_writes(s);
         r = mkrole("c-1", 42, "C1", "Child 1");
-        check_eq(store_role_insert(s, child, &r, &field), 0);
-        check_eq(store_child_commit(child), 0);
+        check_eq(store_role_insert(s, txn, &r, &field), 0);
+        check(store_writes(s) > w);
 
-        /* Fails the checks. */
-        check_eq(store_child_begin(s, txn, &child), 0);
-        r = mkrole("c-2", 42, "C2", "Child 1");
-        check_eq(store_role_insert(s, child, &r, &field), -EEXIST);
-        check_streq(field, "name");
-        mdb_txn_abort(child);
+        struct { Role role; int r; const char *field; } fails[] = {
+                { mkrole("c-2", 42, "C2", "Child 1"), -EEXIST, "name" },
+                { mkrole("c-2", 42, "C1", "Child 2"), -EEXIST, "api_id" },
+                { mkrole("c-1", 42, "C2", "Child 2"), -EEXIST, "id" },
+                { mkrole("c-2", 4242, "C2", "Child 2"), -ENOENT, "org" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(fails); i++) {
+                w = store_writes(s);
+                check_eq(store_role_insert(s, txn, &fails[i].role, &field), fails[i].r);
+                check_streq(field, fails[i].field);
+                check_eq(store_writes(s), w);
+        }
 
-        /* Written in full, then undone (a later step of the operation failed). */
-        check_eq(store_child_begin(s, txn, &child), 0);
-        r = mkrole("c-3", 42, "C3", "Child 3");
-        check_eq(store_role_insert(s, child, &r, &field), 0);
-        mdb_txn_abort(child);
-
-        /* The parent still works after the aborted children. */
-        check_eq(store_child_begin(s, txn, &child), 0);
         r = mkrole("c-4", 42, "C4", "Child 4");
-        check_eq(store_role_insert(s, child, &r, &field), 0);
-        check_eq(store_child_commit(child), 0);
-
+        check_eq(store_role_insert(s, txn, &r, &field), 0);
         check_eq(store_write_commit(s, txn), 0);
 
         stats(s, NULL, &roles1);
@@ -484,9 +486,17 @@ static void test_child(Store *s) {
         check_eq(get_role(s, 42, "id", "c-4", &r), 0);
         role_done(&r);
         check_eq(get_role(s, 42, "id", "c-2", &r), -ENOENT);
+
+        /* Written, then the transaction aborted: nothing of it stays. */
+        check_eq(store_write_begin(s, &txn), 0);
+        r = mkrole("c-3", 42, "C3", "Child 3");
+        check_eq(store_role_insert(s, txn, &r, &field), 0);
+        store_write_abort(s, txn);
         check_eq(get_role(s, 42, "id", "c-3", &r), -ENOENT);
         check_eq(get_role(s, 42, "api_id", "C3", &r), -ENOENT);
         check_eq(get_role(s, 42, "name", "Child 3", &r), -ENOENT);
+        stats(s, NULL, &roles1);
+        check_eq(roles1, roles0 + 2);
         /* c-3's names are free again. */
         r = mkrole("c-3", 42, "C3", "Child 3");
         check_eq(insert(s, &r, &field), 0);
@@ -912,6 +922,99 @@ static void test_open_errors(void) {
         check(store_open("/nonexistent-dir/sub/db", &o, &s) == -ENOENT);
 }
 
+/* ---- the writer: one op failing after it wrote, inside a batch ---- */
+
+static sem_t writer_blocked, writer_release;
+
+static int apply_block(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+        sem_post(&writer_blocked);
+        sem_wait(&writer_release);      /* the ops queued meanwhile make one batch */
+        return 0;
+}
+
+static int apply_insert(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+        Role *r = args;
+        return store_role_insert(s, txn, r, NULL);
+}
+
+/* Writes its role, then fails: what out of memory or a corrupt record
+ * halfway through an operation looks like. */
+static int apply_insert_then_fail(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+        int r = apply_insert(s, txn, args, pk, err);
+        return r < 0 ? r : -EIO;
+}
+
+typedef struct Completions {
+        sd_event *e;
+        unsigned n;
+        int r[4];
+} Completions;
+
+static void on_complete(WriteOp *op, void *userdata) {
+        Completions *c = userdata;
+
+        c->r[c->n++] = op->r;
+        op->args = NULL;        /* the roles are the test's */
+        writeop_free(op);
+        if (c->n == ELEMENTSOF(c->r))
+                (void) sd_event_exit(c->e, 0);
+}
+
+static void test_writer_partial_failure(void) {
+        static const Method block = { .name = "block", .apply = apply_block },
+                            insert_ok = { .name = "insert", .apply = apply_insert },
+                            insert_fail = { .name = "insert-fail", .apply = apply_insert_then_fail };
+        _cleanup_free_ char *dir = subdir("writer");
+        Role roles[3] = { mkrole("w-a", 0, "WA", "Writer A"), mkrole("w-b", 0, "WB", "Writer B"),
+                          mkrole("w-c", 0, "WC", "Writer C") };
+        const Method *methods[4] = { &block, &insert_ok, &insert_fail, &insert_ok };
+        Completions done = {0};
+        uint64_t batches, ops;
+        Writer *w = NULL;
+        Store *s;
+        Role got;
+
+        check_eq(mkdir(dir, 0700), 0);
+        s = open_store(dir, 0, true);
+        check_eq(sd_event_new(&done.e), 0);
+        check_eq(sem_init(&writer_blocked, 0, 0), 0);
+        check_eq(sem_init(&writer_release, 0, 0), 0);
+        check_eq(writer_new(s, done.e, on_complete, &done, &w), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
+                WriteOp *op = calloc(1, sizeof *op);
+                check(op);
+                op->method = methods[i];
+                op->args = i > 0 ? &roles[i - 1] : NULL;
+                writer_submit(w, op);
+                if (i == 0)
+                        sem_wait(&writer_blocked);      /* the writer is inside the first batch */
+        }
+        sem_post(&writer_release);
+        check_eq(sd_event_loop(done.e), 0);
+
+        check_eq(done.n, 4);
+        check_eq(done.r[0], 0);
+        check_eq(done.r[1], 0);
+        check_eq(done.r[2], -EIO);
+        check_eq(done.r[3], 0);
+        writer_stats(w, &batches, &ops);
+        check_eq(batches, 2);           /* the blocker's, then A, B, C together */
+        check_eq(get_role(s, 0, "id", "w-a", &got), 0);
+        role_done(&got);
+        check_eq(get_role(s, 0, "id", "w-c", &got), 0);
+        role_done(&got);
+        /* B wrote before it failed: undone, A and C kept. */
+        check_eq(get_role(s, 0, "id", "w-b", &got), -ENOENT);
+        check_eq(get_role(s, 0, "name", "Writer B", &got), -ENOENT);
+
+        writer_free(w);
+        sd_event_unref(done.e);
+        sem_destroy(&writer_blocked);
+        sem_destroy(&writer_release);
+        store_close(s);
+}
+
 int main(void) {
         _cleanup_free_ char *main_dir = NULL;
         Store *s;
@@ -926,13 +1029,14 @@ int main(void) {
         test_builtins(s);
         test_orgs(s);
         test_uniqueness(s);
-        test_child(s);
+        test_checks_before_writes(s);
         test_long_names(s);
         test_list(s);
         test_credentials(s);
         s = test_restart(s, main_dir);
         store_close(s);
 
+        test_writer_partial_failure();
         test_durability();
         test_growth();
         test_open_errors();
