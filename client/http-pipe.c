@@ -6,14 +6,16 @@
  * daemon sends them (writes answer after their commit, reads at once),
  * hands each to its caller's callback, writes what a full socket left
  * over, and fails calls past their deadline (RPC_CALL_TIMEOUT_USEC). When
- * the connection is lost, calls that cannot have run (not yet sent) or
- * that only read go out again on a new one; the others fail. */
+ * the connection is lost, or a call timed out on it, calls that cannot
+ * have run (not yet sent) or that only read go out again on a new one
+ * (once, keeping their deadlines); the others fail. */
 
 #include "http-pipe.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -328,6 +330,13 @@ static int responses(HttpPipe *p) {
         }
 }
 
+/* connection_lost() on the thread, which also owns the input side. */
+static void thread_lost(HttpPipe *p, int error, List *finished) {
+        buf_done(&p->in);
+        scanner_init(&p->scan, PIPE_RESPONSE_MAX, RPC_DEPTH_MAX);
+        connection_lost(p, error, finished);
+}
+
 static void *pipe_thread(void *userdata) {
         HttpPipe *p = userdata;
 
@@ -346,7 +355,10 @@ static void *pipe_thread(void *userdata) {
                 fd = p->fd;
                 want_out = buf_pending(&p->out) > 0;
                 if (p->inflight.head) {
-                        uint64_t now = now_usec(), d = p->inflight.head->deadline;
+                        uint64_t now = now_usec(), d = UINT64_MAX;
+                        for (Call *c = p->inflight.head; c; c = c->next)
+                                if (c->deadline < d)
+                                        d = c->deadline;
                         timeout = d <= now ? 0 : (int) ((d - now + 999) / 1000);
                 }
                 pthread_mutex_unlock(&p->lock);
@@ -376,18 +388,27 @@ static void *pipe_thread(void *userdata) {
                                 r = pipe_write(p);
                         if (r == -ETIMEDOUT)
                                 fail_all(p, r, &finished);
-                        else if (r < 0) {
-                                buf_done(&p->in);
-                                scanner_init(&p->scan, PIPE_RESPONSE_MAX, RPC_DEPTH_MAX);
-                                connection_lost(p, r, &finished);
+                        else if (r < 0)
+                                thread_lost(p, r, &finished);
+                }
+
+                /* Calls past their deadline fail (503). A daemon that leaves
+                 * one unanswered that long may hold the others too: they go
+                 * to a new connection if they cannot have run or only read,
+                 * and what was never sent is dropped with the old one, not
+                 * executed after its caller was told it failed. */
+                uint64_t now = now_usec();
+                bool expired = false;
+                for (Call *c = p->inflight.head, *next; c; c = next) {
+                        next = c->next;
+                        if (c->deadline <= now) {
+                                (void) inflight_take(p, c->msgid);
+                                finish_later(&finished, c, -ETIMEDOUT);
+                                expired = true;
                         }
                 }
-                /* Calls past their deadline fail; their late answers are dropped. */
-                uint64_t now = now_usec();
-                for (Call *c; (c = p->inflight.head) && c->deadline <= now; ) {
-                        (void) inflight_take(p, c->msgid);
-                        finish_later(&finished, c, -ETIMEDOUT);
-                }
+                if (expired && p->fd >= 0)
+                        thread_lost(p, -ETIMEDOUT, &finished);
                 pthread_mutex_unlock(&p->lock);
                 finish_all(&finished);
         }

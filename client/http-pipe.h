@@ -21,8 +21,9 @@ int http_pipe_new(const char *socket_path, HttpPipe **ret);
 /* Sends the request frame (copied; its msgid, encoded on 5 bytes at
  * offset 2, is replaced by one of the pipe's connection). done is called
  * exactly once. A call that read_only may be sent again on a new
- * connection when the first is lost before its answer; any other only
- * when it was not sent. Returns 0, or -ENOMEM (then done is not called). */
+ * connection when the first is lost (or another call timed out on it)
+ * before its answer; any other only when it was not sent, and never
+ * after its own deadline. Returns 0, or -ENOMEM (then done is not called). */
 int http_pipe_submit(HttpPipe *p, const void *frame, size_t len, bool read_only, HttpPipeDone done,
                      void *userdata);
 
