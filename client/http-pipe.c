@@ -235,12 +235,13 @@ static bool call_start(HttpPipe *p, Call *c, List *finished) {
  * that only read, go out again on a new connection; the others fail. */
 static void connection_lost(HttpPipe *p, int error, List *finished) {
         List again = {0};
+        uint64_t now = now_usec();
 
         for (Call *c; (c = p->inflight.head); ) {
                 bool sent = c->end <= p->sent_bytes;
 
                 (void) inflight_take(p, c->msgid);
-                if ((!sent || c->read_only) && c->attempts < PIPE_ATTEMPTS)
+                if ((!sent || c->read_only) && c->attempts < PIPE_ATTEMPTS && c->deadline > now)
                         list_push(&again, c);
                 else
                         finish_later(finished, c, error);
