@@ -16,6 +16,18 @@ from httpharness import (ORG_A, WAIT, Daemon, Shim, ShimTestCase, fetch_shim_doc
                          http_call, load_seed_docs, main, provision, shim_path, wait_for)
 
 
+def established_to(port):
+    """Established TCP connections to a local port (from /proc/net/tcp)."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            local, state = parts[1], parts[3]
+            if state == "01" and int(local.split(":")[1], 16) == port:
+                n += 1
+    return n
+
+
 def run_shim(*args, timeout=WAIT):
     try:
         return subprocess.run([shim_path()] + list(args), capture_output=True, text=True,
@@ -80,6 +92,41 @@ class Readiness(ShimTestCase):
         rc = sh.stop(signal.SIGTERM)
         self.assertEqual(rc, 0, "rolesd-http exit status after SIGTERM; stderr:\n%s"
                          % sh.stderr_text())
+
+    def test_sigterm_with_requests_waiting_on_rolesd(self):
+        # Requests suspended while their calls wait on a frozen rolesd: the
+        # shim answers them (503) and exits 0, promptly (libmicrohttpd must
+        # not be stopped with suspended connections).
+        import threading
+        d = self.d
+        sh = Shim(d.sock_path)
+        self.addCleanup(sh.close)
+        sh.start()
+        self.check_json(http_call(sh.port, "GET", "/api/v1/roles.list", headers=self.rc_auth()), 200)
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        self.addCleanup(lambda: d.running() and os.kill(d.proc.pid, signal.SIGCONT))
+        results = []
+
+        def get():
+            try:
+                results.append(http_call(sh.port, "GET", "/api/v1/roles.list", headers=self.rc_auth()))
+            except OSError as e:
+                results.append(e)
+        ts = [threading.Thread(target=get, daemon=True) for _ in range(8)]
+        for t in ts:
+            t.start()
+        wait_for(lambda: established_to(sh.port) >= 8, what="8 requests to reach the shim")
+        rc = sh.stop(signal.SIGTERM)
+        os.kill(d.proc.pid, signal.SIGCONT)
+        for t in ts:
+            t.join(WAIT)
+        self.assertEqual(rc, 0, "rolesd-http exit status after SIGTERM with requests waiting; "
+                         "stderr:\n%s" % sh.stderr_text())
+        self.assertEqual(len(results), 8)
+        answered = [r for r in results if not isinstance(r, OSError)]
+        self.assertTrue(answered, "no request waiting on rolesd was answered: %r" % results)
+        for r in answered:          # one not yet read when the shim stopped sees the close
+            self.assertRCDialect(r, 503)
 
 
 class SocketActivation(ShimTestCase):
@@ -232,15 +279,7 @@ class FrozenDaemon(ShimTestCase):
                  what="service after rolesd resumed")
 
     def shim_connections(self):
-        """Established TCP connections to the shim's port (from /proc/net/tcp)."""
-        n = 0
-        with open("/proc/net/tcp") as f:
-            for line in f.readlines()[1:]:
-                parts = line.split()
-                local, state = parts[1], parts[3]
-                if state == "01" and int(local.split(":")[1], 16) == self.shim.port:
-                    n += 1
-        return n
+        return established_to(self.shim.port)
 
 
 class ShimBeforeDaemon(ShimTestCase):
