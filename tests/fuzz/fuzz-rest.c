@@ -18,7 +18,10 @@
  * a real HTTP status but never 500 or 503 (the daemon is always there),
  * the body is a JSON object of exactly body_len bytes, a 405 names Allow,
  * an error body is in the dialect's format, and every RPC frame the
- * client sent was answered without an internal error. */
+ * client sent was answered without an internal error. Then the same
+ * request runs again, from the same database, as a rolesd_rest_task (what
+ * rolesd-http does: run, send the pending call, record its answer, run
+ * again): it must give the same status, and for a GET the same body. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -118,6 +121,32 @@ static void check_dialect_error(const json_t *body, unsigned status) {
 #endif
 }
 
+/* The request as a task, its calls answered by the in-process daemon one
+ * by one. Returns rolesd_rest_task_run()'s final result. */
+static int answer_as_task(const rolesd_rest_request *req, rolesd_rest_response *resp) {
+        rolesd_rest_task *t = rolesd_rest_task_new();
+        int r;
+
+        require(t);
+        for (unsigned calls = 0;; calls++) {
+                const void *frame;
+                size_t len;
+                bool read_only;
+
+                r = rolesd_rest_task_run(t, req, resp, &frame, &len, &read_only);
+                if (r != 0)
+                        break;
+                require(calls < 64);            /* role.list pages are few here */
+                fuzz_client_reset();
+                require(fuzz_feed_stream(frame, len, 1) == 1);
+                r = rolesd_rest_task_reply(t, buf_head(&fuzz_daemon.conn.out), buf_pending(&fuzz_daemon.conn.out));
+                if (r < 0)
+                        (void) rolesd_rest_task_fail(t, r);     /* as rolesd-http: the next run answers 500 */
+        }
+        rolesd_rest_task_free(t);
+        return r;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const uint8_t *p = data, *end = data + size;
@@ -202,6 +231,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (resp.status == 405)
                         require(resp.allow && *resp.allow);
                 json_decref(j);
+        }
+
+        /* The same request as rolesd-http runs it, on the same database. */
+        if (r == 0) {
+                rolesd_rest_response tresp = {0};
+                int k;
+
+                fuzz_input_end();
+                fuzz_input_begin();
+                k = answer_as_task(&req, &tresp);
+                if (k == -ENOMEM)
+                        require(tresp.status == 500 && !tresp.body);
+                else {
+                        require(k == 1);
+                        require(tresp.status == resp.status);
+                        if (strcmp(method, "GET") == 0)
+                                require(tresp.body_len == resp.body_len &&
+                                        memcmp(tresp.body, resp.body, resp.body_len) == 0);
+                }
+                rolesd_rest_response_done(&tresp);
         }
 
         rolesd_rest_response_done(&resp);
