@@ -13,17 +13,10 @@
 #include "daemon/dispatch.h"
 #include "daemon/writer.h"
 #include "fuzz-common.h"
+#include "fuzz-require.h"
 #include "proto/limits.h"
 #include "proto/rpc.h"
 #include "proto/wire.h"
-
-#define require(x)                                                                      \
-        do {                                                                            \
-                if (!(x)) {                                                             \
-                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #x); \
-                        abort();                                                        \
-                }                                                                       \
-        } while (0)
 
 FuzzDaemon fuzz_daemon;
 

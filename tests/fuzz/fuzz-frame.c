@@ -25,14 +25,7 @@
 #include "proto/limits.h"
 #include "proto/rpc.h"
 #include "proto/scan.h"
-
-#define require(x)                                                                      \
-        do {                                                                            \
-                if (!(x)) {                                                             \
-                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #x); \
-                        abort();                                                        \
-                }                                                                       \
-        } while (0)
+#include "fuzz-require.h"
 
 #define MAX_FRAMES 256
 

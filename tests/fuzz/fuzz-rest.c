@@ -35,6 +35,7 @@
 #include <rolesd/rest.h>
 
 #include "fuzz-common.h"
+#include "fuzz-require.h"
 #include "proto/limits.h"
 
 #if defined(FUZZ_DIALECT_PARTOO)
@@ -44,14 +45,6 @@
 #else
 #  error "define FUZZ_DIALECT_PARTOO or FUZZ_DIALECT_ROCKETCHAT"
 #endif
-
-#define require(x)                                                                      \
-        do {                                                                            \
-                if (!(x)) {                                                             \
-                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #x); \
-                        abort();                                                        \
-                }                                                                       \
-        } while (0)
 
 #define HEADERS_MAX 64
 #define LINE_MAX_ 8192

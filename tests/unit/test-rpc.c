@@ -11,16 +11,7 @@
 #include "proto/limits.h"
 #include "proto/rpc.h"
 
-static unsigned checks;
-
-#define ASSERT(x) do {                                                          \
-                checks++;                                                       \
-                if (!(x)) {                                                     \
-                        fprintf(stderr, "%s:%d: %s: assertion failed: %s\n",    \
-                                __FILE__, __LINE__, __func__, #x);              \
-                        exit(1);                                                \
-                }                                                               \
-        } while (0)
+#include "check.h"
 
 static bool str_is(const msgpack_object *o, const char *s) {
         return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&

@@ -9,16 +9,7 @@
 #include "proto/limits.h"
 #include "proto/scan.h"
 
-static unsigned checks;
-
-#define ASSERT(x) do {                                                          \
-                checks++;                                                       \
-                if (!(x)) {                                                     \
-                        fprintf(stderr, "%s:%d: %s: assertion failed: %s\n",    \
-                                __FILE__, __LINE__, __func__, #x);              \
-                        exit(1);                                                \
-                }                                                               \
-        } while (0)
+#include "check.h"
 
 /* Feeds buf[0..n) at once to a fresh scanner. */
 static ScanResult scan_once(const void *buf, size_t n, size_t limit, unsigned depth, size_t *ret_size) {

@@ -14,16 +14,7 @@
 #include "proto/wire-role.h"
 #include "proto/wire.h"
 
-static unsigned checks;
-
-#define ASSERT(x) do {                                                          \
-                checks++;                                                       \
-                if (!(x)) {                                                     \
-                        fprintf(stderr, "%s:%d: %s: assertion failed: %s\n",    \
-                                __FILE__, __LINE__, __func__, #x);              \
-                        exit(1);                                                \
-                }                                                               \
-        } while (0)
+#include "check.h"
 
 static bool STREQ(const char *a, const char *b) {
         return a && b && strcmp(a, b) == 0;
