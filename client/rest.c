@@ -86,16 +86,20 @@ void rolesd_rest_response_done(rolesd_rest_response *r) {
         *r = (rolesd_rest_response) {0};
 }
 
-static int reply_text(RestCtx *ctx, unsigned status, const char *text) {
-        char *s = strdup(text);
-
-        if (!s)
+/* The answer: status and body (taken over: malloc()ed, NUL-terminated,
+ * len bytes before the NUL; NULL means allocation failed). */
+static int reply_body(RestCtx *ctx, unsigned status, char *body, size_t len) {
+        if (!body)
                 return -ENOMEM;
         free(ctx->res->body);
         ctx->res->status = status;
-        ctx->res->body = s;
-        ctx->res->body_len = strlen(s);
+        ctx->res->body = body;
+        ctx->res->body_len = len;
         return 0;
+}
+
+static int reply_text(RestCtx *ctx, unsigned status, const char *text) {
+        return reply_body(ctx, status, strdup(text), strlen(text));
 }
 
 int rest_reply_json(RestCtx *ctx, unsigned status, json_t *body) {
@@ -105,13 +109,7 @@ int rest_reply_json(RestCtx *ctx, unsigned status, json_t *body) {
                 return -ENOMEM;
         s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(body);
-        if (!s)
-                return -ENOMEM;
-        free(ctx->res->body);
-        ctx->res->status = status;
-        ctx->res->body = s;
-        ctx->res->body_len = strlen(s);
-        return 0;
+        return reply_body(ctx, status, s, s ? strlen(s) : 0);
 }
 
 int rest_reply_error(RestCtx *ctx, rolesd_rest_dialect d, unsigned status) {
@@ -278,16 +276,16 @@ int rest_json_mp_bool(Buf *b, const msgpack_object *o) {
 }
 
 int rest_reply_buf(RestCtx *ctx, unsigned status, Buf *b) {
+        size_t len = buf_pending(b);
+        char *body;
+
         if (b->oom || buf_append(b, "", 1) < 0) {       /* NUL-terminated */
                 buf_done(b);
                 return -ENOMEM;
         }
-        free(ctx->res->body);
-        ctx->res->status = status;
-        ctx->res->body_len = buf_pending(b) - 1;
-        ctx->res->body = b->data;                       /* start is 0: only appended to */
+        body = b->data;                                 /* start is 0: only appended to */
         *b = (Buf) {0};
-        return 0;
+        return reply_body(ctx, status, body, len);
 }
 
 /* ---- the request ---- */
