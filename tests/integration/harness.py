@@ -122,6 +122,26 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def unix_connections(pid):
+    """Connected AF_UNIX stream sockets process pid holds (its fds matched
+    against /proc/net/unix, state 03)."""
+    connected = set()
+    with open("/proc/net/unix") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            if parts[4] == "0001" and parts[5] == "03":
+                connected.add(parts[6])
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in connected:
+            n += 1
+    return n
+
+
 def rss_kib(pid):
     """Resident memory of process pid, KiB."""
     with open("/proc/%d/status" % pid) as f:
