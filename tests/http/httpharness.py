@@ -554,13 +554,14 @@ class ShimTestCase(unittest.TestCase):
     stderr logs when a test of the class fails."""
 
     shim_kwargs = {}
+    daemon_kwargs = {}
     do_provision = True
     _uniq = itertools.count(1)
 
     @classmethod
     def setUpClass(cls):
         cls._failed = False
-        cls.d = Daemon()
+        cls.d = Daemon(**cls.daemon_kwargs)
         cls.shim = None
         try:
             cls.creds = provision(cls.d) if cls.do_provision else None

@@ -12,8 +12,8 @@ import socket
 import subprocess
 import unittest
 
-from httpharness import (ORG_A, WAIT, Daemon, Shim, ShimTestCase, fetch_shim_doc,
-                         http_call, load_seed_docs, main, provision, shim_path, wait_for)
+from httpharness import (ORG_A, WAIT, Daemon, Shim, ShimTestCase,
+                         http_call, main, provision, shim_path, wait_for)
 
 
 def established_to(port):
@@ -284,24 +284,8 @@ class FrozenDaemon(ShimTestCase):
 
 class ShimBeforeDaemon(ShimTestCase):
     """The shim starts while rolesd is not there yet."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls._failed = False
-        cls.d = Daemon(start=False)
-        cls.shim = None
-        cls.creds = None
-        try:
-            cls.shim = Shim(cls.d.sock_path)
-            cls.shim.start()
-            cls.seed_docs = load_seed_docs()
-            cls.shim_doc, cls.shim_doc_problem = fetch_shim_doc(cls.shim.port)
-        except BaseException:
-            cls._dump_logs()
-            if cls.shim:
-                cls.shim.close()
-            cls.d.close()
-            raise
+    daemon_kwargs = {"start": False}
+    do_provision = False
 
     def test_503_then_serves(self):
         self.assertPartooDialect(self.call("POST", "/v2/custom_role", self.partoo_body(),
