@@ -549,7 +549,7 @@ def fetch_shim_doc(port):
 # --------------------------------------------------------------------------
 # Test base
 
-class ShimTestCase(unittest.TestCase):
+class ShimTestCase(harness.FailureTrackingTestCase):
     """One daemon (harness.Daemon) and one shim per test class; prints both
     stderr logs when a test of the class fails."""
 
@@ -598,15 +598,6 @@ class ShimTestCase(unittest.TestCase):
             if cls.shim is not None:
                 cls.shim.close()
             cls.d.close()
-
-    def run(self, result=None):
-        if result is None:
-            result = self.defaultTestResult()
-        before = len(result.failures) + len(result.errors)
-        r = super().run(result)
-        if len(result.failures) + len(result.errors) > before:
-            type(self)._failed = True
-        return r
 
     # --- helpers
     def uniq(self, prefix="role"):

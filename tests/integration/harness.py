@@ -645,7 +645,22 @@ def run_rolesctl(*args, json=False, check=True, socket_path=None, env=None,
 # --------------------------------------------------------------------------
 # Test base
 
-class DaemonTestCase(unittest.TestCase):
+class FailureTrackingTestCase(unittest.TestCase):
+    """Sets the class's _failed when one of its tests fails, so that
+    tearDownClass can print the logs of the processes it ran."""
+    _failed = False
+
+    def run(self, result=None):
+        if result is None:
+            result = self.defaultTestResult()
+        before = len(result.failures) + len(result.errors)
+        r = super().run(result)
+        if len(result.failures) + len(result.errors) > before:
+            type(self)._failed = True
+        return r
+
+
+class DaemonTestCase(FailureTrackingTestCase):
     """One daemon per test class (setUpClass), shared by its tests; its
     stderr is printed when a test of the class fails."""
 
@@ -664,15 +679,6 @@ class DaemonTestCase(unittest.TestCase):
             sys.stderr.write("\n----- rolesd stderr (%s) -----\n%s\n-----\n"
                              % (cls.__name__, d.stderr_text()[-20000:]))
         d.close()
-
-    def run(self, result=None):
-        if result is None:
-            result = self.defaultTestResult()
-        before = len(result.failures) + len(result.errors)
-        r = super().run(result)
-        if len(result.failures) + len(result.errors) > before:
-            type(self)._failed = True
-        return r
 
     # assertions
     def assertError(self, err, code, field=None, msg=None):
