@@ -131,6 +131,9 @@ void lmdb_ref_run(const char *dir, double seconds, LmdbRef *ret);
 /* Forks a single-threaded epoll server echoing each frame; returns its pid. */
 pid_t echo_server_start(const char *path);
 void child_stop(pid_t pid);
+/* In a forked child before exec: stdin from /dev/null, stdout and stderr
+ * appended to log (_exit(127) if either cannot be opened). */
+void child_stdio(const char *log);
 
 /* ---- http.c ---- */
 typedef struct WrkResult {

@@ -4,7 +4,6 @@
  * figures (CPU time, Private_Dirty). */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -99,13 +98,7 @@ void daemon_start(Daemon *d) {
         if (pid < 0)
                 die("fork: %s", strerror(errno));
         if (pid == 0) {
-                int lfd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-                int nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (lfd < 0 || nfd < 0)
-                        _exit(127);
-                dup2(nfd, 0);
-                dup2(lfd, 1);
-                dup2(lfd, 2);
+                child_stdio(d->log);
                 char *env_notify = fmt("NOTIFY_SOCKET=%s", d->notify);
                 unsetenv("LISTEN_FDS");
                 unsetenv("LISTEN_PID");

@@ -459,13 +459,7 @@ static unsigned http_start(void) {
         if (http_pid < 0)
                 die("fork: %s", strerror(errno));
         if (http_pid == 0) {
-                int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-                int nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (lfd < 0 || nfd < 0)
-                        _exit(127);
-                dup2(nfd, 0);
-                dup2(lfd, 1);
-                dup2(lfd, 2);
+                child_stdio(log);
                 /* fd 3 without FD_CLOEXEC (dup2 onto itself keeps the flag) */
                 if ((sfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(sfd, 3)) < 0)
                         _exit(127);

@@ -4,6 +4,7 @@
  * (2) a bare single-threaded Unix-socket server that echoes every frame
  * (cut with the same scanner) back. */
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -202,6 +203,17 @@ pid_t echo_server_start(const char *path) {
         }
         close(lfd);
         return pid;
+}
+
+void child_stdio(const char *log) {
+        int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+        if (lfd < 0 || nfd < 0)
+                _exit(127);
+        dup2(nfd, 0);
+        dup2(lfd, 1);
+        dup2(lfd, 2);
 }
 
 void child_stop(pid_t pid) {
