@@ -171,7 +171,9 @@ int manager_new(const ManagerConfig *cfg, Manager **ret) {
                 return -ENOMEM;
         }
 
-        r = sd_event_default(&m->event);
+        /* Not sd_event_default(): that one checks its thread with a
+         * gettid() system call on every iteration, i.e. every request. */
+        r = sd_event_new(&m->event);
         if (r < 0)
                 goto fail;
         sigset_t ss;
