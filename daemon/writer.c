@@ -5,12 +5,21 @@
  * fsync. An operation that fails its checks has written nothing; one that
  * fails after writing makes the batch run again one operation per
  * transaction, so that only it fails. (Not nested transactions: each
- * costs LMDB 3 MiB of dirty-list allocations, which glibc keeps.) */
+ * costs LMDB 3 MiB of dirty-list allocations, which glibc keeps.)
+ *
+ * Gathering: clients whose writes were just committed usually write
+ * again as soon as they have the reply. Committing whatever is queued at
+ * once would split them into two half batches, each client waiting for
+ * the commit in progress and then its own. So the thread expects as many
+ * writes as the last batch plus those that queued during its commit, and
+ * waits for them, at most half a commit (WRITE_GATHER_MAX_USEC). One
+ * client writing alone is never kept waiting: it expects one write. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -27,7 +36,11 @@ struct Writer {
         pthread_cond_t wake;
         WriteOp *queue_head, *queue_tail;       /* to the thread */
         WriteOp *done_head, *done_tail;         /* back to the loop */
+        unsigned queued;                        /* in the queue to the thread */
         unsigned pending;                       /* submitted, not yet completed */
+        unsigned expect;                        /* writes the next batch waits for */
+        unsigned gathering;                     /* while waiting: wake at this many queued */
+        uint64_t commit_usec;                   /* moving average of a batch's duration */
         bool quit;
         uint64_t batches, ops;
 
@@ -146,6 +159,35 @@ static void run_batch(Writer *w, WriteOp *batch) {
                 }
 }
 
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* With the lock held and something queued: waits until the expected
+ * writes are queued, half a commit has passed, or the thread must quit. */
+static void gather(Writer *w) {
+        uint64_t wait = w->commit_usec;
+        struct timespec deadline;
+
+        if (wait > WRITE_GATHER_MAX_USEC)
+                wait = WRITE_GATHER_MAX_USEC;
+        if (w->queued >= w->expect || wait == 0 || w->quit)
+                return;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_nsec += (long) (wait * 1000u);
+        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+        deadline.tv_nsec %= 1000000000L;
+
+        w->gathering = w->expect;
+        while (w->queued < w->gathering && !w->quit)
+                if (pthread_cond_timedwait(&w->wake, &w->lock, &deadline) == ETIMEDOUT)
+                        break;
+        w->gathering = 0;
+}
+
 static void *writer_thread(void *userdata) {
         Writer *w = userdata;
 
@@ -154,6 +196,7 @@ static void *writer_thread(void *userdata) {
         for (;;) {
                 WriteOp *batch = NULL, *tail = NULL;
                 unsigned n = 0;
+                uint64_t start;
 
                 pthread_mutex_lock(&w->lock);
                 while (!w->queue_head && !w->quit)
@@ -162,6 +205,7 @@ static void *writer_thread(void *userdata) {
                         pthread_mutex_unlock(&w->lock);
                         break;
                 }
+                gather(w);
                 while (w->queue_head && n < WRITE_BATCH_MAX) {
                         WriteOp *op = w->queue_head;
                         w->queue_head = op->next;
@@ -170,9 +214,12 @@ static void *writer_thread(void *userdata) {
                 }
                 if (!w->queue_head)
                         w->queue_tail = NULL;
+                w->queued -= n;
                 pthread_mutex_unlock(&w->lock);
 
+                start = now_usec();
                 run_batch(w, batch);
+                start = now_usec() - start;
 
                 pthread_mutex_lock(&w->lock);
                 for (WriteOp *op = batch, *next; op; op = next) {
@@ -181,6 +228,8 @@ static void *writer_thread(void *userdata) {
                 }
                 w->batches++;
                 w->ops += n;
+                w->commit_usec = w->commit_usec ? (w->commit_usec * 7 + start) / 8 : start;
+                w->expect = n + w->queued < WRITE_BATCH_MAX ? n + w->queued : WRITE_BATCH_MAX;
                 pthread_mutex_unlock(&w->lock);
 
                 uint64_t one = 1;
@@ -229,7 +278,11 @@ int writer_new(Store *s, sd_event *e, WriterComplete complete, void *userdata, W
         w->complete = complete;
         w->userdata = userdata;
         pthread_mutex_init(&w->lock, NULL);
-        pthread_cond_init(&w->wake, NULL);
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);      /* gather()'s deadline */
+        pthread_cond_init(&w->wake, &attr);
+        pthread_condattr_destroy(&attr);
 
         w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->efd < 0) {
@@ -256,8 +309,11 @@ fail:
 void writer_submit(Writer *w, WriteOp *op) {
         pthread_mutex_lock(&w->lock);
         append(&w->queue_head, &w->queue_tail, op);
+        w->queued++;
         w->pending++;
-        pthread_cond_signal(&w->wake);
+        /* While gathering, the thread wakes once, when the batch is complete. */
+        if (w->queued == 1 || w->queued >= w->gathering)
+                pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->lock);
 }
 
