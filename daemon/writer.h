@@ -1,5 +1,6 @@
 /* writer.h: the writer thread. Requests that change the store are queued
- * here; the thread takes everything queued (up to WRITE_BATCH_MAX), runs
+ * here; the thread gathers the writes it expects (see writer.c), takes
+ * everything queued (up to WRITE_BATCH_MAX), runs
  * them in one write transaction, commits once (one fsync for the batch:
  * group commit), and only then hands the finished operations back to the
  * main thread, which sends the replies. MDB_MAP_FULL grows the map and
