@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,7 +68,19 @@ static void send_refusal(int fd, RpcCode code, const char *message) {
         buf_done(&b);
 }
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+/* Watches events on the socket in the manager's connection epoll; 0
+ * removes it (epoll reports hangups even for an empty event set). */
+static int watch(Conn *c, uint32_t events) {
+        struct epoll_event ev = { .events = events, .data.ptr = c };
+        int op = events == 0 ? EPOLL_CTL_DEL : c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+
+        if (events == c->events)
+                return 0;
+        if (epoll_ctl(c->manager->conn_epoll, op, c->fd, &ev) < 0)
+                return -errno;
+        c->events = events;
+        return 0;
+}
 
 int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
         struct ucred cred = {0};
@@ -103,7 +116,7 @@ int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
         scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
         c->scan.element_limit = RPC_ELEMENTS_MAX;
 
-        r = sd_event_add_io(m->event, &c->io, fd, EPOLLIN, on_io, c);
+        r = watch(c, EPOLLIN);
         if (r < 0) {
                 close(fd);
                 free(c);
@@ -131,9 +144,10 @@ Conn *conn_unref(Conn *c) {
                 return NULL;
         if (--c->refs > 0)
                 return NULL;
-        sd_event_source_disable_unref(c->io);
-        if (c->fd >= 0)
+        if (c->fd >= 0) {
+                (void) watch(c, 0);
                 close(c->fd);
+        }
         buf_done(&c->in);
         buf_done(&c->out);
         free(c);
@@ -145,7 +159,7 @@ void conn_close(Conn *c) {
 
         if (c->fd < 0)
                 return;
-        c->io = sd_event_source_disable_unref(c->io);
+        (void) watch(c, 0);
         close(c->fd);
         c->fd = -1;
         buf_done(&c->in);
@@ -316,9 +330,7 @@ void conn_kick(Conn *c) {
                 events |= EPOLLIN;
         if (buf_pending(&c->out) > 0)
                 events |= EPOLLOUT;
-        r = sd_event_source_set_io_events(c->io, events);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(c->io, events ? SD_EVENT_ON : SD_EVENT_OFF);
+        r = watch(c, events);
         if (r < 0) {
                 log_error_errno(r, "Cannot update events of a connection");
                 conn_close(c);
@@ -344,10 +356,11 @@ void conn_write_done(Conn *c) {
         conn_kick(c);
 }
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Conn *c = userdata;
+void conn_on_io(Conn *c, uint32_t revents) {
         int r = 0;
 
+        if (c->fd < 0)
+                return;
         conn_ref(c);
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
                 r = conn_read(c);
@@ -357,5 +370,4 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         }
         conn_kick(c);
         conn_unref(c);
-        return 0;
 }

@@ -17,7 +17,7 @@ typedef struct Conn {
         Manager *manager;
         struct Conn *prev, *next;       /* in manager->conns */
         int fd;                         /* -1 once closed */
-        sd_event_source *io;
+        uint32_t events;                /* watched in the manager's connection epoll; 0: not in it */
         Buf in, out;
         Scanner scan;
         unsigned refs;                  /* the manager's own, plus one per queued write */
@@ -43,6 +43,8 @@ void conn_close(Conn *c);
 void conn_flush(Conn *c);
 /* Re-evaluates whether to read, write, close; call after completions. */
 void conn_kick(Conn *c);
+/* The connection's socket is ready (revents from epoll). */
+void conn_on_io(Conn *c, uint32_t revents);
 /* The daemon is stopping: reads what the peer has already sent and answers
  * it (new requests get `unavailable`), then closes once nothing is due. */
 void conn_stop(Conn *c);

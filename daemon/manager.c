@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <systemd/sd-daemon.h>
 
 #include "listen.h"
@@ -153,6 +154,29 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+#define CONN_EVENTS_MAX 64u            /* connections served per dispatch */
+
+/* Every client socket is in one epoll set, which is one source of the
+ * loop: a dispatch serves all the connections that are ready. (With a
+ * source per connection, sd-event makes an epoll_wait() per connection
+ * served: one per request under load.) */
+static int on_conns(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct epoll_event evs[CONN_EVENTS_MAX];
+        int n;
+
+        n = epoll_wait(fd, evs, (int) ELEMENTSOF(evs), 0);
+        if (n < 0)
+                return errno == EINTR ? 0 : log_error_errno(errno, "Cannot wait for connections");
+        /* Serving one may close another of this batch: hold them all. */
+        for (int i = 0; i < n; i++)
+                conn_ref(evs[i].data.ptr);
+        for (int i = 0; i < n; i++)
+                conn_on_io(evs[i].data.ptr, evs[i].events);
+        for (int i = 0; i < n; i++)
+                conn_unref(evs[i].data.ptr);
+        return 0;
+}
+
 int manager_new(const ManagerConfig *cfg, Manager **ret) {
         Manager *m;
         int r;
@@ -160,6 +184,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret) {
         m = calloc(1, sizeof *m);
         if (!m)
                 return -ENOMEM;
+        m->conn_epoll = -1;
         m->max_conns = cfg->max_conns ? cfg->max_conns : CONN_MAX_DEFAULT;
         m->idle_timeout_usec = cfg->idle_timeout_usec ? cfg->idle_timeout_usec : CONN_IDLE_TIMEOUT_USEC;
         m->stall_timeout_usec = cfg->stall_timeout_usec ? cfg->stall_timeout_usec : CONN_STALL_TIMEOUT_USEC;
@@ -174,6 +199,14 @@ int manager_new(const ManagerConfig *cfg, Manager **ret) {
         /* Not sd_event_default(): that one checks its thread with a
          * gettid() system call on every iteration, i.e. every request. */
         r = sd_event_new(&m->event);
+        if (r < 0)
+                goto fail;
+        m->conn_epoll = epoll_create1(EPOLL_CLOEXEC);
+        if (m->conn_epoll < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_io(m->event, &m->conn_source, m->conn_epoll, EPOLLIN, on_conns, m);
         if (r < 0)
                 goto fail;
         sigset_t ss;
@@ -259,6 +292,9 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sweep);
         sd_event_source_disable_unref(m->idle_trim);
         sd_event_source_disable_unref(m->stop_timer);
+        sd_event_source_disable_unref(m->conn_source);
+        if (m->conn_epoll >= 0)
+                close(m->conn_epoll);
         m->store = store_close(m->store);
         sd_event_unref(m->event);
         free(m);

@@ -29,6 +29,8 @@ typedef struct Manager {
         unsigned n_listeners;
         char *bound_path;               /* socket we bound ourselves (unlinked at exit) */
         Conn *conns;                    /* open connections */
+        int conn_epoll;                 /* their sockets, one source of the loop */
+        sd_event_source *conn_source;
         unsigned n_conns;
         unsigned max_conns;
         uint64_t idle_timeout_usec;     /* close connections silent this long */
