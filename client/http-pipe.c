@@ -341,6 +341,7 @@ static void thread_lost(HttpPipe *p, int error, List *finished) {
 static void *pipe_thread(void *userdata) {
         HttpPipe *p = userdata;
 
+        (void) pthread_setname_np(pthread_self(), "rolesd-http-rpc");  /* for top -H and perf */
         for (;;) {
                 List finished = {0};
                 bool want_out;
