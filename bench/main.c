@@ -513,6 +513,27 @@ static unsigned http_start(void) {
 /* cg: the RPC role.create load, run again just before each HTTP create
  * run as its reference (adjacent, so that the machine's drift between
  * phases does not enter the ratio). */
+
+/* CPU seconds used so far by rolesd-http, rolesd and this process. */
+typedef struct CpuMark {
+        double shim, daemon, self;
+} CpuMark;
+
+static CpuMark cpu_mark(void) {
+        return (CpuMark) { .shim = proc_cpu_s(http_pid), .daemon = proc_cpu_s(daemon_.pid), .self = self_cpu_s() };
+}
+
+/* Records and formats the CPU rolesd-http and rolesd spent per request since c0. */
+static const char *cpu_per_request(const char *key, CpuMark c0, uint64_t requests) {
+        CpuMark c1 = cpu_mark();
+        double n = requests ? (double) requests : 1;
+        double shim = (c1.shim - c0.shim) * 1e6 / n, daemon = (c1.daemon - c0.daemon) * 1e6 / n;
+
+        fig(fmt("%s.shim_cpu_us_per_req", key), shim, "us");
+        fig(fmt("%s.daemon_cpu_us_per_req", key), daemon, "us");
+        return fmt("CPU us/req: rolesd-http %.1f + rolesd %.1f", shim, daemon);
+}
+
 static void http_section(uint64_t existing_main, LoadGroup *cg) {
         msgpack_unpacked u;
         Rpc c;
@@ -588,16 +609,21 @@ static void http_section(uint64_t existing_main, LoadGroup *cg) {
                 fig(fmt("%s.body_bytes", reads[i].key), (double) body_len, "bytes");
 
                 WrkResult ref = {0}, w = {0};
+                double ref_cpu = 0;
                 if (mhd_ref_available()) {
                         unsigned rport;
                         void *m = mhd_ref_start(opt.mhd_mode, opt.mhd_threads, body_len < 64 ? 64 : body_len, &rport);
+                        CpuMark c0 = cpu_mark();
                         wrk_run(fmt("%s/wrk-get.lua", opt.scripts), fmt("http://127.0.0.1:%u%s", rport, reads[i].path),
                                 opt.http_conns, 2, secs, reads[i].args, &ref);
+                        ref_cpu = cpu_mark().self - c0.self;     /* the reference's threads are ours */
                         mhd_ref_stop(m);
                 }
                 pid_t attached = attach_start(reads[i].key);
+                CpuMark c0 = cpu_mark();
                 wrk_run(fmt("%s/wrk-get.lua", opt.scripts), fmt("%s%s", base, reads[i].path), opt.http_conns, 2, secs,
                         reads[i].args, &w);
+                const char *cpu = cpu_per_request(reads[i].key, c0, w.requests);
                 attach_stop(attached);
                 if (!w.ran) {
                         row(reads[i].label, "wrk failed", w.error);
@@ -617,9 +643,12 @@ static void http_section(uint64_t existing_main, LoadGroup *cg) {
                 }
                 double rr = ref.ran ? ratio(w.rate, ref.rate) : -1;
                 fig(fmt("%s.ratio_to_mhd", reads[i].key), rr, "x");
+                if (ref.ran && ref.requests)
+                        fig(fmt("%s.mhd_ref_cpu_us_per_req", reads[i].key), ref_cpu * 1e6 / (double) ref.requests, "us");
                 row(fmt("%s (%zu B)", reads[i].label, body_len),
                     fmt("%10s  p50 %6.2f ms  p99 %6.2f ms", fmt_rate(w.rate), w.p50_ms, w.p99_ms),
-                    fmt("x%.2f of bare libmicrohttpd%s", rr,
+                    fmt("x%.2f of bare libmicrohttpd; %s (bare: %.1f)%s", rr, cpu,
+                        ref.requests ? ref_cpu * 1e6 / (double) ref.requests : 0,
                         w.non2xx || w.socket_errors ? fmt("; %" PRIu64 " non-2xx, %" PRIu64 " socket errors", w.non2xx, w.socket_errors) : ""));
                 if (w.non2xx)
                         fprintf(stderr, "rolesd-bench: %s: %" PRIu64 " non-2xx responses\n", reads[i].label, w.non2xx);
@@ -649,7 +678,9 @@ static void http_section(uint64_t existing_main, LoadGroup *cg) {
                 Measured rpc = measure(cgs, 1, fmt("%s.rpc_create_c64", posts[i].key));
                 row("role.create over RPC, 64 connections", lat(&rpc), "reference, just before");
                 pid_t attached = attach_start(posts[i].key);
+                CpuMark c0 = cpu_mark();
                 wrk_run(fmt("%s/wrk-post.lua", opt.scripts), base, opt.http_conns, 2, secs, args, &w);
+                const char *cpu = cpu_per_request(posts[i].key, c0, w.requests);
                 attach_stop(attached);
                 if (!w.ran) {
                         row(posts[i].label, "wrk failed", w.error);
@@ -666,7 +697,7 @@ static void http_section(uint64_t existing_main, LoadGroup *cg) {
                 fig(fmt("%s.non2xx", posts[i].key), (double) w.non2xx, "count");
                 fig(fmt("%s.ratio_to_rpc_create_c64", posts[i].key), cr, "x");
                 row(posts[i].label, fmt("%10s  p50 %6.2f ms  p99 %6.2f ms", fmt_rate(good), w.p50_ms, w.p99_ms),
-                    fmt("x%.2f of RPC role.create at 64 conns%s", cr,
+                    fmt("x%.2f of RPC role.create at 64 conns; %s (RPC: rolesd %.1f)%s", cr, cpu, rpc.daemon_cpu_us,
                         w.non2xx ? fmt("; %" PRIu64 " non-2xx of %" PRIu64, w.non2xx, w.requests) : ""));
                 if (w.non2xx)
                         fprintf(stderr, "rolesd-bench: %s: %" PRIu64 " non-2xx responses of %" PRIu64 "\n", posts[i].label,

@@ -250,13 +250,12 @@ static void writer_deliver(Writer *w) {
         pthread_mutex_lock(&w->lock);
         list = w->done_head;
         w->done_head = w->done_tail = NULL;
+        for (WriteOp *op = list; op; op = op->next)
+                w->pending--;
         pthread_mutex_unlock(&w->lock);
 
         for (WriteOp *op = list, *next; op; op = next) {
                 next = op->next;
-                pthread_mutex_lock(&w->lock);
-                w->pending--;
-                pthread_mutex_unlock(&w->lock);
                 w->complete(op, w->userdata);
         }
 }

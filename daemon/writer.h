@@ -37,7 +37,7 @@ typedef void (*WriterComplete)(WriteOp *op, void *userdata);
 int writer_new(Store *s, sd_event *e, WriterComplete complete, void *userdata, Writer **ret);
 /* Queues op (takes ownership). */
 void writer_submit(Writer *w, WriteOp *op);
-/* Ops queued or being applied, not yet completed. */
+/* Ops queued or being applied, not yet handed back to the loop. */
 unsigned writer_pending(Writer *w);
 /* Lets the thread finish everything queued, then joins it; completions
  * still due are delivered before returning. Accepts NULL, returns NULL. */
