@@ -12,8 +12,10 @@
  * once would split them into two half batches, each client waiting for
  * the commit in progress and then its own. So the thread expects as many
  * writes as the last batch plus those that queued during its commit, and
- * waits for them, at most half a commit (WRITE_GATHER_MAX_USEC). One
- * client writing alone is never kept waiting: it expects one write. */
+ * waits for them, at most one commit's time (WRITE_GATHER_MAX_USEC),
+ * applying each as it arrives, so that only the commit is left when the
+ * last one is in. One client writing alone is never kept waiting: it
+ * expects one write. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -39,7 +41,6 @@ struct Writer {
         unsigned queued;                        /* in the queue to the thread */
         unsigned pending;                       /* submitted, not yet completed */
         unsigned expect;                        /* writes the next batch waits for */
-        unsigned gathering;                     /* while waiting: wake at this many queued */
         uint64_t commit_usec;                   /* moving average of a batch's duration */
         bool quit;
         uint64_t batches, ops;
@@ -166,26 +167,99 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
-/* With the lock held and something queued: waits until the expected
- * writes are queued, half a commit has passed, or the thread must quit. */
-static void gather(Writer *w) {
-        uint64_t wait = w->commit_usec;
+/* With the lock held: takes up to max queued ops. */
+static unsigned take(Writer *w, unsigned max, WriteOp **ret_head) {
+        WriteOp *head = NULL, *tail = NULL;
+        unsigned n = 0;
+
+        while (w->queue_head && n < max) {
+                WriteOp *op = w->queue_head;
+                w->queue_head = op->next;
+                append(&head, &tail, op);
+                n++;
+        }
+        if (!w->queue_head)
+                w->queue_tail = NULL;
+        w->queued -= n;
+        *ret_head = head;
+        return n;
+}
+
+static struct timespec deadline_in(uint64_t usec) {
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        t.tv_nsec += (long) (usec * 1000u);
+        t.tv_sec += t.tv_nsec / 1000000000L;
+        t.tv_nsec %= 1000000000L;
+        return t;
+}
+
+/* Collects a batch (at least one op is queued): applies ops in one write
+ * transaction as they arrive, until the expected number is in, the
+ * gathering time is over, or the batch is full; then commits. Whatever
+ * goes wrong on the way (an op that failed after writing, a full map, a
+ * failed begin or commit) leaves the batch to run_batch(), which applies
+ * it again from the start. Returns the batch and its length. */
+static unsigned collect_and_commit(Writer *w, WriteOp **ret_batch) {
+        WriteOp *batch = NULL, *tail = NULL;
+        MDB_txn *txn = NULL;
+        bool clean, quit = false;
+        unsigned n = 0, expect;
         struct timespec deadline;
+        uint64_t wait;
 
-        if (wait > WRITE_GATHER_MAX_USEC)
-                wait = WRITE_GATHER_MAX_USEC;
-        if (w->queued >= w->expect || wait == 0 || w->quit)
-                return;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_nsec += (long) (wait * 1000u);
-        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-        deadline.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&w->lock);
+        expect = w->expect;
+        wait = w->commit_usec < WRITE_GATHER_MAX_USEC ? w->commit_usec : WRITE_GATHER_MAX_USEC;
+        pthread_mutex_unlock(&w->lock);
+        deadline = deadline_in(wait);
 
-        w->gathering = w->expect;
-        while (w->queued < w->gathering && !w->quit)
-                if (pthread_cond_timedwait(&w->wake, &w->lock, &deadline) == ETIMEDOUT)
+        clean = store_write_begin(w->store, &txn) >= 0;
+        for (;;) {
+                WriteOp *chunk;
+                unsigned k;
+
+                pthread_mutex_lock(&w->lock);
+                k = take(w, WRITE_BATCH_MAX - n, &chunk);
+                if (k == 0 && clean && n < expect && !w->quit && wait > 0) {
+                        /* Wait for the next one (writer_submit signals each). */
+                        if (pthread_cond_timedwait(&w->wake, &w->lock, &deadline) == ETIMEDOUT)
+                                wait = 0;
+                        k = take(w, WRITE_BATCH_MAX - n, &chunk);
+                }
+                quit = w->quit;
+                pthread_mutex_unlock(&w->lock);
+
+                for (WriteOp *op = chunk, *next; op; op = next) {
+                        next = op->next;
+                        if (clean) {
+                                int r = writeop_apply(w->store, txn, op);
+                                clean = r != -ENOSPC && !op->partial;
+                        }
+                        append(&batch, &tail, op);
+                }
+                n += k;
+                if (n >= WRITE_BATCH_MAX || !clean || (k == 0 && (n >= expect || wait == 0 || quit)))
                         break;
-        w->gathering = 0;
+        }
+
+        uint64_t start = now_usec();
+        if (clean) {
+                clean = store_write_commit(w->store, txn) >= 0;
+                txn = NULL;
+        }
+        if (txn)
+                store_write_abort(w->store, txn);
+        if (!clean)
+                run_batch(w, batch);
+        start = now_usec() - start;
+
+        pthread_mutex_lock(&w->lock);
+        w->commit_usec = w->commit_usec ? (w->commit_usec * 7 + start) / 8 : start;
+        pthread_mutex_unlock(&w->lock);
+        *ret_batch = batch;
+        return n;
 }
 
 static void *writer_thread(void *userdata) {
@@ -194,9 +268,8 @@ static void *writer_thread(void *userdata) {
         (void) pthread_setname_np(pthread_self(), "rolesd-writer");     /* for top -H and perf */
 
         for (;;) {
-                WriteOp *batch = NULL, *tail = NULL;
-                unsigned n = 0;
-                uint64_t start;
+                WriteOp *batch = NULL;
+                unsigned n;
 
                 pthread_mutex_lock(&w->lock);
                 while (!w->queue_head && !w->quit)
@@ -205,21 +278,9 @@ static void *writer_thread(void *userdata) {
                         pthread_mutex_unlock(&w->lock);
                         break;
                 }
-                gather(w);
-                while (w->queue_head && n < WRITE_BATCH_MAX) {
-                        WriteOp *op = w->queue_head;
-                        w->queue_head = op->next;
-                        append(&batch, &tail, op);
-                        n++;
-                }
-                if (!w->queue_head)
-                        w->queue_tail = NULL;
-                w->queued -= n;
                 pthread_mutex_unlock(&w->lock);
 
-                start = now_usec();
-                run_batch(w, batch);
-                start = now_usec() - start;
+                n = collect_and_commit(w, &batch);
 
                 pthread_mutex_lock(&w->lock);
                 for (WriteOp *op = batch, *next; op; op = next) {
@@ -228,7 +289,6 @@ static void *writer_thread(void *userdata) {
                 }
                 w->batches++;
                 w->ops += n;
-                w->commit_usec = w->commit_usec ? (w->commit_usec * 7 + start) / 8 : start;
                 w->expect = n + w->queued < WRITE_BATCH_MAX ? n + w->queued : WRITE_BATCH_MAX;
                 pthread_mutex_unlock(&w->lock);
 
@@ -279,7 +339,7 @@ int writer_new(Store *s, sd_event *e, WriterComplete complete, void *userdata, W
         pthread_mutex_init(&w->lock, NULL);
         pthread_condattr_t attr;
         pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);      /* gather()'s deadline */
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);      /* the gathering deadline */
         pthread_cond_init(&w->wake, &attr);
         pthread_condattr_destroy(&attr);
 
@@ -310,9 +370,7 @@ void writer_submit(Writer *w, WriteOp *op) {
         append(&w->queue_head, &w->queue_tail, op);
         w->queued++;
         w->pending++;
-        /* While gathering, the thread wakes once, when the batch is complete. */
-        if (w->queued == 1 || w->queued >= w->gathering)
-                pthread_cond_signal(&w->wake);
+        pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->lock);
 }
 
