@@ -199,11 +199,12 @@ typedef struct Measured {
         double daemon_runq_us;  /* daemon threads' wait for a CPU per completed op */
         double bench_cpu_us;
         double writes_per_commit;       /* of the daemon's write batches in the run */
+        double commit_us;               /* their mean commit time */
         uint64_t ok, errors;
 } Measured;
 
 /* The daemon's group-commit counters (server.status). */
-static void writer_counters(uint64_t *ret_batches, uint64_t *ret_writes) {
+static void writer_counters(uint64_t *ret_batches, uint64_t *ret_writes, uint64_t *ret_commit_us) {
         msgpack_unpacked u;
         Rpc c;
 
@@ -213,6 +214,7 @@ static void writer_counters(uint64_t *ret_batches, uint64_t *ret_writes) {
         const msgpack_object *status = call(&c, "server.status", (KV[]) { {0} }, &u);
         *ret_batches = res_u64(status, "write_batches");
         *ret_writes = res_u64(status, "writes");
+        *ret_commit_us = res_u64(status, "write_commit_us");
         msgpack_unpacked_destroy(&u);
         rpc_close(&c);
 }
@@ -250,15 +252,15 @@ static void attach_stop(pid_t pid) {
 }
 
 static Measured measure(LoadGroup *const *groups, size_t n, const char *key) {
-        uint64_t b0, w0, b1, w1;
-        writer_counters(&b0, &w0);
+        uint64_t b0, w0, c0, b1, w1, c1;
+        writer_counters(&b0, &w0, &c0);
         pid_t attached = attach_start(key);
         double dc0 = proc_cpu_s(daemon_.pid), bc0 = self_cpu_s(), rq0 = proc_runq_wait_s(daemon_.pid);
         double el = load_run(groups, n, opt.warmup, opt.duration, NULL);
         attach_stop(attached);
         double dc = proc_cpu_s(daemon_.pid) - dc0, bc = self_cpu_s() - bc0;
         double rq = proc_runq_wait_s(daemon_.pid) - rq0;
-        writer_counters(&b1, &w1);
+        writer_counters(&b1, &w1, &c1);
         uint64_t done = 0;
         LoadGroup *g = groups[0];
         Measured m = {
@@ -273,6 +275,7 @@ static Measured measure(LoadGroup *const *groups, size_t n, const char *key) {
         m.bench_cpu_us = done ? bc * 1e6 / (double) done : 0;
         m.daemon_runq_us = done ? rq * 1e6 / (double) done : 0;
         m.writes_per_commit = b1 > b0 ? (double) (w1 - w0) / (double) (b1 - b0) : 0;
+        m.commit_us = b1 > b0 ? (double) (c1 - c0) / (double) (b1 - b0) : 0;
         (void) el;
 
         fig(fmt("%s.ops_per_s", key), m.rate, "ops/s");
@@ -282,8 +285,10 @@ static Measured measure(LoadGroup *const *groups, size_t n, const char *key) {
         fig(fmt("%s.daemon_cpu_us_per_op", key), m.daemon_cpu_us, "us");
         fig(fmt("%s.bench_cpu_us_per_op", key), m.bench_cpu_us, "us");
         fig(fmt("%s.daemon_runqueue_wait_us_per_op", key), m.daemon_runq_us, "us");
-        if (m.writes_per_commit > 0)
+        if (m.writes_per_commit > 0) {
                 fig(fmt("%s.writes_per_commit", key), m.writes_per_commit, "writes");
+                fig(fmt("%s.commit_us", key), m.commit_us, "us");
+        }
         if (m.errors)
                 fprintf(stderr, "rolesd-bench: %s: %" PRIu64 " errors, first: %s\n", key, m.errors, g->first_error);
         if (m.ok == 0)
@@ -974,9 +979,9 @@ int main(int argc, char **argv) {
                 fig(fmt("%s.ratio_to_lmdb_rate", cphases[i].key), ratio(cm[i].rate, lref.rate), "x");
                 fig(fmt("%s.p99_ratio_to_lmdb_commit_mean", cphases[i].key), ratio((double) cm[i].p99, commit_ns), "x");
                 row(cphases[i].label, lat(&cm[i]),
-                    fmt("x%.2f LMDB rate; p99 = %.1f mean LMDB commits; %.1f writes/commit; %.0f us daemon CPU/op",
+                    fmt("x%.2f LMDB rate; p99 = %.1f mean LMDB commits; %.1f writes per %.0f us commit; %.0f us daemon CPU/op",
                         ratio(cm[i].rate, lref.rate), ratio((double) cm[i].p99, commit_ns), cm[i].writes_per_commit,
-                        cm[i].daemon_cpu_us));
+                        cm[i].commit_us, cm[i].daemon_cpu_us));
         }
         target("role.create at 16 connections >= 3x raw one-commit-per-record LMDB", ratio(cm[1].rate, lref.rate), ">=", 3,
                true);

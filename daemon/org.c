@@ -266,7 +266,7 @@ int user_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcEr
 int server_status_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                        RpcErr *err) {
         static const ParamField table[] = { {0} };
-        uint64_t orgs, roles, batches, ops, now = 0;
+        uint64_t orgs, roles, batches, ops, commit_usec, now = 0;
         int r;
 
         r = params_parse(params, table, NULL, NULL, &err->field);
@@ -275,10 +275,10 @@ int server_status_read(Manager *m, MDB_txn *txn, const msgpack_object *params, m
         r = store_stats(m->store, txn, &orgs, &roles);
         if (r < 0)
                 return r;
-        writer_stats(m->writer, &batches, &ops);
+        writer_stats(m->writer, &batches, &ops, &commit_usec);
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
 
-        msgpack_pack_map(pk, 8);
+        msgpack_pack_map(pk, 9);
         mp_pack_kv_str(pk, "version", ROLESD_VERSION);
         mp_pack_kv_u64(pk, "organizations", orgs);
         mp_pack_kv_u64(pk, "roles", roles);
@@ -286,5 +286,6 @@ int server_status_read(Manager *m, MDB_txn *txn, const msgpack_object *params, m
         mp_pack_kv_u64(pk, "map_size", store_mapsize(m->store));
         mp_pack_kv_u64(pk, "uptime_ms", (now - m->start_usec) / 1000u);
         mp_pack_kv_u64(pk, "write_batches", batches);
+        mp_pack_kv_u64(pk, "write_commit_us", commit_usec);
         return mp_pack_kv_u64(pk, "writes", ops) < 0 ? -ENOMEM : 0;
 }

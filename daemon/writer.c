@@ -41,7 +41,8 @@ struct Writer {
         unsigned queued;                        /* in the queue to the thread */
         unsigned pending;                       /* submitted, not yet completed */
         unsigned expect;                        /* writes the next batch waits for */
-        uint64_t commit_usec;                   /* moving average of a batch's duration */
+        uint64_t commit_usec;                   /* moving average of a batch's commit */
+        uint64_t commit_usec_total;             /* all commits' time, for server.status */
         bool quit;
         uint64_t batches, ops;
 
@@ -257,6 +258,7 @@ static unsigned collect_and_commit(Writer *w, WriteOp **ret_batch) {
 
         pthread_mutex_lock(&w->lock);
         w->commit_usec = w->commit_usec ? (w->commit_usec * 7 + start) / 8 : start;
+        w->commit_usec_total += start;
         pthread_mutex_unlock(&w->lock);
         *ret_batch = batch;
         return n;
@@ -383,10 +385,11 @@ unsigned writer_pending(Writer *w) {
         return n;
 }
 
-void writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops) {
+void writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops, uint64_t *ret_commit_usec) {
         pthread_mutex_lock(&w->lock);
         *ret_batches = w->batches;
         *ret_ops = w->ops;
+        *ret_commit_usec = w->commit_usec_total;
         pthread_mutex_unlock(&w->lock);
 }
 

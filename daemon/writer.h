@@ -50,5 +50,6 @@ WriteOp *writeop_free(WriteOp *op);
  * of memory, a corrupt record) sets op->partial: the transaction must be
  * aborted. */
 int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op);
-/* Batches and ops committed so far (for status and benchmarks). */
-void writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops);
+/* Batches and ops committed so far, and the time their commits took
+ * (for status and benchmarks). */
+void writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops, uint64_t *ret_commit_usec);

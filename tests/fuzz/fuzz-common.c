@@ -48,9 +48,9 @@ uint32_t __wrap_randombytes_uniform(uint32_t upper) {
 
 /* ---- the writer, synchronous ---- */
 
-void __wrap_writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops);
-void __wrap_writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops) {
-        *ret_batches = *ret_ops = 0;
+void __wrap_writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops, uint64_t *ret_commit_usec);
+void __wrap_writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops, uint64_t *ret_commit_usec) {
+        *ret_batches = *ret_ops = *ret_commit_usec = 0;
 }
 
 void __wrap_writer_submit(Writer *w, WriteOp *op);

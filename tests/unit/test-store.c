@@ -974,7 +974,7 @@ static void test_writer_partial_failure(void) {
                           mkrole("w-c", 0, "WC", "Writer C") };
         const Method *methods[4] = { &block, &insert_ok, &insert_fail, &insert_ok };
         Completions done = {0};
-        uint64_t batches, ops;
+        uint64_t batches, ops, commit_usec;
         Writer *w = NULL;
         Store *s;
         Role got;
@@ -1003,7 +1003,7 @@ static void test_writer_partial_failure(void) {
         check_eq(done.r[1], 0);
         check_eq(done.r[2], -EIO);
         check_eq(done.r[3], 0);
-        writer_stats(w, &batches, &ops);
+        writer_stats(w, &batches, &ops, &commit_usec);
         check_eq(batches, 1);           /* A, B, C joined the blocker's open batch */
         check_eq(ops, 4);
         check_eq(get_role(s, 0, "id", "w-a", &got), 0);
