@@ -13,8 +13,8 @@
  * the commit in progress and then its own. So the thread expects as many
  * writes as the last batch plus those that queued during its commit, and
  * waits for them, at most one commit's time (WRITE_GATHER_MAX_USEC),
- * applying each as it arrives, so that only the commit is left when the
- * last one is in. One client writing alone is never kept waiting: it
+ * applying them as they arrive, a few at a time (WRITE_GATHER_CHUNK), so
+ * that little more than the commit is left when the last one is in. One client writing alone is never kept waiting: it
  * expects one write. */
 #include <errno.h>
 #include <pthread.h>
@@ -41,6 +41,7 @@ struct Writer {
         unsigned queued;                        /* in the queue to the thread */
         unsigned pending;                       /* submitted, not yet completed */
         unsigned expect;                        /* writes the next batch waits for */
+        unsigned wake_at;                       /* writer_submit wakes the thread at this many queued */
         uint64_t commit_usec;                   /* moving average of a batch's commit */
         uint64_t commit_usec_total;             /* all commits' time, for server.status */
         bool quit;
@@ -224,9 +225,15 @@ static unsigned collect_and_commit(Writer *w, WriteOp **ret_batch) {
                 pthread_mutex_lock(&w->lock);
                 k = take(w, WRITE_BATCH_MAX - n, &chunk);
                 if (k == 0 && clean && n < expect && !w->quit && wait > 0) {
-                        /* Wait for the next one (writer_submit signals each). */
-                        if (pthread_cond_timedwait(&w->wake, &w->lock, &deadline) == ETIMEDOUT)
-                                wait = 0;
+                        /* Wait for the next few: a wakeup per write would
+                         * cost more CPU than applying them costs. */
+                        w->wake_at = expect - n < WRITE_GATHER_CHUNK ? expect - n : WRITE_GATHER_CHUNK;
+                        while (w->queued < w->wake_at && !w->quit)
+                                if (pthread_cond_timedwait(&w->wake, &w->lock, &deadline) == ETIMEDOUT) {
+                                        wait = 0;
+                                        break;
+                                }
+                        w->wake_at = 1;
                         k = take(w, WRITE_BATCH_MAX - n, &chunk);
                 }
                 quit = w->quit;
@@ -335,6 +342,7 @@ int writer_new(Store *s, sd_event *e, WriterComplete complete, void *userdata, W
         if (!w)
                 return -ENOMEM;
         w->efd = -1;
+        w->wake_at = 1;
         w->store = s;
         w->complete = complete;
         w->userdata = userdata;
@@ -372,7 +380,8 @@ void writer_submit(Writer *w, WriteOp *op) {
         append(&w->queue_head, &w->queue_tail, op);
         w->queued++;
         w->pending++;
-        pthread_cond_signal(&w->wake);
+        if (w->queued >= w->wake_at)
+                pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->lock);
 }
 

@@ -29,6 +29,7 @@
 #define STORE_MAX_READERS       126u
 #define WRITE_BATCH_MAX         256u            /* writes committed in one transaction */
 #define WRITE_GATHER_MAX_USEC   500u            /* longest wait for a batch's expected writers */
+#define WRITE_GATHER_CHUNK      8u              /* writes applied per wakeup while gathering */
 
 #define RPC_CALL_TIMEOUT_USEC   (2ull * 1000000ull) /* rolesd-http gives up on a call (503) after this */
 
