@@ -18,6 +18,8 @@ typedef struct Conn {
         struct Conn *prev, *next;       /* in manager->conns */
         int fd;                         /* -1 once closed */
         uint32_t events;                /* watched in the manager's connection epoll; 0: not in it */
+        struct Conn *flush_next;        /* in manager->flush_list, holding a reference */
+        bool flush_queued;
         Buf in, out;
         Scanner scan;
         unsigned refs;                  /* the manager's own, plus one per queued write */

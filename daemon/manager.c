@@ -23,17 +23,38 @@
 #define STOP_GRACE_USEC         (10ull * 1000000ull)
 
 static void on_write_complete(WriteOp *op, void *userdata) {
+        Manager *m = userdata;
         Conn *c = op->conn;
 
         c->inflight--;
         if (c->fd >= 0) {
                 dispatch_write_reply(c, op);
-                conn_write_done(c);
+                /* Sent by on_writes_flush(): a pipelining client gets
+                 * the replies of one commit in one write. */
+                if (!c->flush_queued) {
+                        c->flush_queued = true;
+                        c->flush_next = m->flush_list;
+                        m->flush_list = conn_ref(c);
+                }
         }
         conn_unref(c);
         writeop_free(op);
         manager_note_burst(userdata);
         manager_check_stop(userdata);
+}
+
+static void on_writes_flush(void *userdata) {
+        Manager *m = userdata;
+
+        while (m->flush_list) {
+                Conn *c = m->flush_list;
+
+                m->flush_list = c->flush_next;
+                c->flush_next = NULL;
+                c->flush_queued = false;
+                conn_write_done(c);
+                conn_unref(c);
+        }
 }
 
 /* A burst of requests (thousands pipelined), a large buffer freed, or
@@ -241,7 +262,7 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
         r = store_open(cfg->db_path, &(StoreOptions) {0}, &m->store);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the role database in %s", cfg->db_path);
-        r = writer_new(m->store, m->event, on_write_complete, m, &m->writer);
+        r = writer_new(m->store, m->event, on_write_complete, on_writes_flush, m, &m->writer);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the writer thread");
         r = listen_open(m, cfg->socket_path);

@@ -30,6 +30,7 @@ typedef struct Manager {
         char *bound_path;               /* socket we bound ourselves (unlinked at exit) */
         Conn *conns;                    /* open connections */
         int conn_epoll;                 /* their sockets, one source of the loop */
+        Conn *flush_list;               /* got replies from the writer, not yet sent */
         sd_event_source *conn_source;
         unsigned n_conns;
         unsigned max_conns;

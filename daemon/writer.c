@@ -50,6 +50,7 @@ struct Writer {
         int efd;
         sd_event_source *source;
         WriterComplete complete;
+        WriterFlush flush;
         void *userdata;
 };
 
@@ -327,6 +328,8 @@ static void writer_deliver(Writer *w) {
                 next = op->next;
                 w->complete(op, w->userdata);
         }
+        if (list && w->flush)
+                w->flush(w->userdata);
 }
 
 static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -334,7 +337,7 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-int writer_new(Store *s, sd_event *e, WriterComplete complete, void *userdata, Writer **ret) {
+int writer_new(Store *s, sd_event *e, WriterComplete complete, WriterFlush flush, void *userdata, Writer **ret) {
         Writer *w;
         int r;
 
@@ -345,6 +348,7 @@ int writer_new(Store *s, sd_event *e, WriterComplete complete, void *userdata, W
         w->wake_at = 1;
         w->store = s;
         w->complete = complete;
+        w->flush = flush;
         w->userdata = userdata;
         pthread_mutex_init(&w->lock, NULL);
         pthread_condattr_t attr;

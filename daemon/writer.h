@@ -31,10 +31,13 @@ typedef struct WriteOp {
 
 typedef struct Writer Writer;
 typedef void (*WriterComplete)(WriteOp *op, void *userdata);
+typedef void (*WriterFlush)(void *userdata);
 
 /* Starts the thread. complete runs on the event loop's thread for each
- * finished op (in queue order) and must free it with writeop_free. */
-int writer_new(Store *s, sd_event *e, WriterComplete complete, void *userdata, Writer **ret);
+ * finished op (in queue order) and must free it with writeop_free; flush
+ * (may be NULL) runs after the completions of one delivery, so that
+ * replies to one connection go out in one write. */
+int writer_new(Store *s, sd_event *e, WriterComplete complete, WriterFlush flush, void *userdata, Writer **ret);
 /* Queues op (takes ownership). */
 void writer_submit(Writer *w, WriteOp *op);
 /* Ops queued or being applied, not yet handed back to the loop. */

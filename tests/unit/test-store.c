@@ -984,7 +984,7 @@ static void test_writer_partial_failure(void) {
         check_eq(sd_event_new(&done.e), 0);
         check_eq(sem_init(&writer_blocked, 0, 0), 0);
         check_eq(sem_init(&writer_release, 0, 0), 0);
-        check_eq(writer_new(s, done.e, on_complete, &done, &w), 0);
+        check_eq(writer_new(s, done.e, on_complete, NULL, &done, &w), 0);
 
         for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
                 WriteOp *op = calloc(1, sizeof *op);
