@@ -693,9 +693,14 @@ static void http_section(uint64_t existing_main, LoadGroup *cg) {
                 Measured rpc = measure(cgs, 1, fmt("%s.rpc_create_c64", posts[i].key));
                 row("role.create over RPC, 64 connections", lat(&rpc), "reference, just before");
                 pid_t attached = attach_start(posts[i].key);
+                uint64_t b0, w0, t0, b1, w1, t1;
+                writer_counters(&b0, &w0, &t0);
                 CpuMark c0 = cpu_mark();
                 wrk_run(fmt("%s/wrk-post.lua", opt.scripts), base, opt.http_conns, 2, secs, args, &w);
                 const char *cpu = cpu_per_request(posts[i].key, c0, w.requests);
+                writer_counters(&b1, &w1, &t1);
+                double wpc = b1 > b0 ? (double) (w1 - w0) / (double) (b1 - b0) : 0;
+                fig(fmt("%s.writes_per_commit", posts[i].key), wpc, "writes");
                 attach_stop(attached);
                 if (!w.ran) {
                         row(posts[i].label, "wrk failed", w.error);
@@ -712,7 +717,8 @@ static void http_section(uint64_t existing_main, LoadGroup *cg) {
                 fig(fmt("%s.non2xx", posts[i].key), (double) w.non2xx, "count");
                 fig(fmt("%s.ratio_to_rpc_create_c64", posts[i].key), cr, "x");
                 row(posts[i].label, fmt("%10s  p50 %6.2f ms  p99 %6.2f ms", fmt_rate(good), w.p50_ms, w.p99_ms),
-                    fmt("x%.2f of RPC role.create at 64 conns; %s (RPC: rolesd %.1f)%s", cr, cpu, rpc.daemon_cpu_us,
+                    fmt("x%.2f of RPC role.create at 64 conns; %.1f writes/commit (RPC: %.1f); %s (RPC: rolesd %.1f)%s", cr,
+                        wpc, rpc.writes_per_commit, cpu, rpc.daemon_cpu_us,
                         w.non2xx ? fmt("; %" PRIu64 " non-2xx of %" PRIu64, w.non2xx, w.requests) : ""));
                 if (w.non2xx)
                         fprintf(stderr, "rolesd-bench: %s: %" PRIu64 " non-2xx responses of %" PRIu64 "\n", posts[i].label,
