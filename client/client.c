@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <time.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "proto/buf.h"
+#include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
@@ -72,13 +72,6 @@ struct rolesd {
         Buf pending;
         bool has_pending, pending_read_only, read_only;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 /* Waits until the socket is ready for events or the call's deadline
  * passes (-ETIMEDOUT). Without a deadline, returns at once: the blocking

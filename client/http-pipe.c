@@ -21,12 +21,12 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rolesd/client.h>
 
 #include "proto/buf.h"
+#include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
@@ -75,13 +75,6 @@ struct HttpPipe {
         Buf in;                         /* the thread's own */
         Scanner scan;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 static void list_push(List *l, Call *c) {
         c->next = NULL;

@@ -11,13 +11,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "dispatch.h"
 #include "log.h"
 #include "manager.h"
+#include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
@@ -25,13 +25,6 @@
 #define READ_CHUNK      (64u * 1024u)
 #define READ_BUDGET     (256u * 1024u)  /* bytes read per wakeup, for fairness */
 #define CONN_BUF_KEEP   (256u * 1024u)  /* an empty buffer larger than this is freed */
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 static bool peer_allowed(int fd, bool has_gid, gid_t gid, struct ucred *ret_cred) {
         struct ucred cred;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "writer.h"
@@ -161,13 +162,6 @@ static void run_batch(Writer *w, WriteOp *batch) {
                         run_batch(w, op);
                         op->next = next;
                 }
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 /* With the lock held: takes up to max queued ops. */
