@@ -326,11 +326,13 @@ static void reply_done(Reply *rep) {
 }
 #define _cleanup_reply_ _cleanup_(reply_done)
 
-/* Takes one response frame (copied into rep): 0 with *ret_result set,
- * 1 when it answers another msgid, or the failure it reports. *ret_fatal
- * is set when the connection cannot go on (out of memory, or a frame
- * that is not a valid response); a wire error leaves it usable. */
-static int reply_take(const char *frame, size_t size, uint32_t msgid, Reply *rep,
+/* Takes one response frame: 0 with *ret_result set, 1 when it answers
+ * another msgid, or the failure it reports. With copy the frame is copied
+ * into rep (the caller's buffer moves on); without, the result points into
+ * frame, which must outlive rep (a replay handle's recorded reply).
+ * *ret_fatal is set when the connection cannot go on (out of memory, or a
+ * frame that is not a valid response); a wire error leaves it usable. */
+static int reply_take(const char *frame, size_t size, bool copy, uint32_t msgid, Reply *rep,
                       const msgpack_object **ret_result, bool *ret_fatal, rolesd_error *err) {
         RpcMessage m = { 0 };
         const char *why = NULL;
@@ -338,10 +340,13 @@ static int reply_take(const char *frame, size_t size, uint32_t msgid, Reply *rep
 
         *ret_fatal = true;
         reply_done(rep);
-        rep->frame = malloc(size ? size : 1);
-        if (!rep->frame)
-                return fail_oom(err);
-        memcpy(rep->frame, frame, size);
+        if (copy) {
+                rep->frame = malloc(size ? size : 1);
+                if (!rep->frame)
+                        return fail_oom(err);
+                memcpy(rep->frame, frame, size);
+                frame = rep->frame;
+        }
         /* A zone sized to the frame: msgpack-c's default first chunk is
          * 8 KiB, a malloc() large enough to make glibc consolidate its
          * free lists on every reply. The zone grows if this is short. */
@@ -350,7 +355,7 @@ static int reply_take(const char *frame, size_t size, uint32_t msgid, Reply *rep
                 if (!rep->u.zone)
                         return fail_oom(err);
         }
-        r = rpc_decode(rep->frame, size, &rep->u, &m, &why);
+        r = rpc_decode(frame, size, &rep->u, &m, &why);
         if (r == -ENOMEM)
                 return fail_oom(err);
         if (r < 0 || m.type != RPC_RESPONSE)
@@ -408,7 +413,7 @@ static int conn_wait(rolesd *c, uint32_t msgid, int write_r, Reply *rep,
                 }
 
                 bool fatal;
-                int r = reply_take(buf_head(&c->in), size, msgid, rep, ret_result, &fatal, err);
+                int r = reply_take(buf_head(&c->in), size, true, msgid, rep, ret_result, &fatal, err);
                 buf_consume(&c->in, size);
                 if (r == 1)
                         continue;       /* an answer to a call we gave up on */
@@ -539,7 +544,7 @@ static int replay_call(rolesd *c, uint32_t msgid, Reply *rep, const msgpack_obje
                             strerror(-x->error));
         /* The pipeline gave the call a msgid of its own connection. */
         (void) rpc_frame_msgid(x->frame, x->len, RPC_RESPONSE, &msgid);
-        r = reply_take(x->frame, x->len, msgid, rep, ret_result, &fatal, err);
+        r = reply_take(x->frame, x->len, false, msgid, rep, ret_result, &fatal, err);
         if (r == 1)
                 return fail(err, -EIO, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: wrong msgid");
         return r;
