@@ -213,20 +213,34 @@ typedef struct Measured {
         uint64_t ok, errors;
 } Measured;
 
-/* The daemon's group-commit counters (server.status). */
-static void writer_counters(uint64_t *ret_batches, uint64_t *ret_writes, uint64_t *ret_commit_us) {
+/* The daemon's group-commit counters (server.status) at one moment. */
+typedef struct WriterMark {
+        uint64_t batches, writes, commit_us;
+} WriterMark;
+
+static WriterMark writer_mark(void) {
         msgpack_unpacked u;
+        WriterMark w;
         Rpc c;
 
         if (rpc_open(&c, daemon_.sock) < 0)
                 die("cannot connect to %s: %s", daemon_.sock, strerror(errno));
         msgpack_unpacked_init(&u);
         const msgpack_object *status = call(&c, "server.status", (KV[]) { {0} }, &u);
-        *ret_batches = res_u64(status, "write_batches");
-        *ret_writes = res_u64(status, "writes");
-        *ret_commit_us = res_u64(status, "write_commit_us");
+        w = (WriterMark) { .batches = res_u64(status, "write_batches"), .writes = res_u64(status, "writes"),
+                           .commit_us = res_u64(status, "write_commit_us") };
         msgpack_unpacked_destroy(&u);
         rpc_close(&c);
+        return w;
+}
+
+/* Writes per commit and the mean commit time since w0 (0 without commits). */
+static void writer_since(WriterMark w0, double *ret_writes_per_commit, double *ret_commit_us) {
+        WriterMark w1 = writer_mark();
+        double batches = (double) (w1.batches - w0.batches);
+
+        *ret_writes_per_commit = batches > 0 ? (double) (w1.writes - w0.writes) / batches : 0;
+        *ret_commit_us = batches > 0 ? (double) (w1.commit_us - w0.commit_us) / batches : 0;
 }
 
 /* --attach FIGURE:CMD runs CMD (with $PID = the daemon's pid) while that
@@ -262,15 +276,15 @@ static void attach_stop(pid_t pid) {
 }
 
 static Measured measure(LoadGroup *const *groups, size_t n, const char *key) {
-        uint64_t b0, w0, c0, b1, w1, c1;
-        writer_counters(&b0, &w0, &c0);
+        WriterMark w0 = writer_mark();
         pid_t attached = attach_start(key);
         double dc0 = proc_cpu_s(daemon_.pid), bc0 = self_cpu_s(), rq0 = proc_runq_wait_s(daemon_.pid);
         double el = load_run(groups, n, opt.warmup, opt.duration, NULL);
         attach_stop(attached);
         double dc = proc_cpu_s(daemon_.pid) - dc0, bc = self_cpu_s() - bc0;
         double rq = proc_runq_wait_s(daemon_.pid) - rq0;
-        writer_counters(&b1, &w1, &c1);
+        double writes_per_commit, commit_us;
+        writer_since(w0, &writes_per_commit, &commit_us);
         uint64_t done = 0;
         LoadGroup *g = groups[0];
         Measured m = {
@@ -284,8 +298,8 @@ static Measured measure(LoadGroup *const *groups, size_t n, const char *key) {
         m.daemon_cpu_us = done ? dc * 1e6 / (double) done : 0;
         m.bench_cpu_us = done ? bc * 1e6 / (double) done : 0;
         m.daemon_runq_us = done ? rq * 1e6 / (double) done : 0;
-        m.writes_per_commit = b1 > b0 ? (double) (w1 - w0) / (double) (b1 - b0) : 0;
-        m.commit_us = b1 > b0 ? (double) (c1 - c0) / (double) (b1 - b0) : 0;
+        m.writes_per_commit = writes_per_commit;
+        m.commit_us = commit_us;
         (void) el;
 
         fig(fmt("%s.ops_per_s", key), m.rate, "ops/s");
@@ -693,14 +707,14 @@ static void http_section(uint64_t existing_main, LoadGroup *cg) {
                 Measured rpc = measure(cgs, 1, fmt("%s.rpc_create_c64", posts[i].key));
                 row("role.create over RPC, 64 connections", lat(&rpc), "reference, just before");
                 pid_t attached = attach_start(posts[i].key);
-                uint64_t b0, w0, t0, b1, w1, t1;
-                writer_counters(&b0, &w0, &t0);
+                WriterMark w0 = writer_mark();
                 CpuMark c0 = cpu_mark();
                 wrk_run(fmt("%s/wrk-post.lua", opt.scripts), base, opt.http_conns, 2, secs, args, &w);
                 const char *cpu = cpu_per_request(posts[i].key, c0, w.requests);
-                writer_counters(&b1, &w1, &t1);
-                double wpc = b1 > b0 ? (double) (w1 - w0) / (double) (b1 - b0) : 0;
+                double wpc, commit_us;
+                writer_since(w0, &wpc, &commit_us);
                 fig(fmt("%s.writes_per_commit", posts[i].key), wpc, "writes");
+                fig(fmt("%s.commit_us", posts[i].key), commit_us, "us");
                 attach_stop(attached);
                 if (!w.ran) {
                         row(posts[i].label, "wrk failed", w.error);
