@@ -70,7 +70,6 @@ typedef int (*RestCallFn)(rolesd *c, void *userdata, rolesd_error *err);
  * if nothing was sent, or if read_only. */
 int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, rolesd_error *err);
 
-
 /* rest_call_with() of call_visit(): the result handed to visit as
  * MessagePack (see client-internal.h). */
 int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, bool read_only, CallVisit visit,

@@ -39,8 +39,8 @@ static void on_write_complete(WriteOp *op, void *userdata) {
         }
         conn_unref(c);
         writeop_free(op);
-        manager_note_burst(userdata);
-        manager_check_stop(userdata);
+        manager_note_burst(m);
+        manager_check_stop(m);
 }
 
 static void on_writes_flush(void *userdata) {

@@ -14,8 +14,8 @@
  * writes as the last batch plus those that queued during its commit, and
  * waits for them, at most one commit's time (WRITE_GATHER_MAX_USEC),
  * applying them as they arrive, a few at a time (WRITE_GATHER_CHUNK), so
- * that little more than the commit is left when the last one is in. One client writing alone is never kept waiting: it
- * expects one write. */
+ * that little more than the commit is left when the last one is in. One
+ * client writing alone is never kept waiting: it expects one write. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
