@@ -39,6 +39,7 @@ struct HttpServer {
         pthread_mutex_t lock;
         HttpPipe *pipes[HTTP_THREADS];  /* under lock: made by the workers as they need them */
         unsigned n_pipes;
+        bool stopping;                  /* under lock: no new pipe (it would not be stopped) */
 };
 
 /* One request, from its request line to its completion. */
@@ -223,19 +224,28 @@ static void target_split(char *t, const char **ret_path, const char **ret_query)
         *ret_query = q;
 }
 
-/* The worker thread's pipe to rolesd, made on its first request. */
-static HttpPipe *worker_pipe(HttpServer *s) {
+/* The worker thread's pipe to rolesd, made on its first request; none
+ * once the server stops (-ESHUTDOWN). */
+static int worker_pipe(HttpServer *s, HttpPipe **ret) {
         HttpPipe *p = pthread_getspecific(s->pipe_key);
+        int r = 0;
 
-        if (p)
-                return p;
-        pthread_mutex_lock(&s->lock);
-        if (s->n_pipes < ELEMENTSOF(s->pipes) && http_pipe_new(s->socket_path, &p) >= 0) {
-                s->pipes[s->n_pipes++] = p;
-                (void) pthread_setspecific(s->pipe_key, p);     /* the key exists: cannot fail */
+        if (!p) {
+                pthread_mutex_lock(&s->lock);
+                if (s->stopping)
+                        r = -ESHUTDOWN;
+                else if (s->n_pipes >= ELEMENTSOF(s->pipes))
+                        r = -ENOMEM;    /* more workers than pipes: cannot happen */
+                else
+                        r = http_pipe_new(s->socket_path, &p);
+                if (r >= 0) {
+                        s->pipes[s->n_pipes++] = p;
+                        (void) pthread_setspecific(s->pipe_key, p);     /* the key exists: cannot fail */
+                }
+                pthread_mutex_unlock(&s->lock);
         }
-        pthread_mutex_unlock(&s->lock);
-        return p;
+        *ret = p;
+        return r;
 }
 
 /* A call's outcome, on the pipe's thread: recorded in the task, then the
@@ -287,8 +297,7 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                 r = rolesd_rest_task_run(q->task, &req, &res, &frame, &len, &read_only);
                 if (r != 0)
                         break;
-                p = worker_pipe(s);
-                r = p ? 0 : -ENOMEM;
+                r = worker_pipe(s, &p);
                 if (r >= 0) {
                         /* Suspended before the call goes out: its answer resumes it. */
                         q->con = con;
@@ -429,7 +438,14 @@ HttpServer *http_server_stop(HttpServer *s) {
         if (!s)
                 return NULL;
         /* Every suspended request is answered (503) and resumed before
-         * libmicrohttpd stops, as it requires; later calls fail at once. */
+         * libmicrohttpd stops, as it requires; later calls fail at once,
+         * and a worker that has no pipe yet gets none (a pipe made now
+         * would leave its request suspended: libmicrohttpd aborts). */
+        if (s->have_key) {
+                pthread_mutex_lock(&s->lock);
+                s->stopping = true;
+                pthread_mutex_unlock(&s->lock);
+        }
         for (unsigned i = 0; i < s->n_pipes; i++)
                 http_pipe_stop(s->pipes[i]);
         if (s->mhd)
