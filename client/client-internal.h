@@ -35,6 +35,16 @@ void replay_rewind(rolesd *c);
 int replay_add(rolesd *c, const void *frame, size_t len);
 int replay_add_error(rolesd *c, int error);
 
+/* The calls answered so far will not be made again (the caller keeps
+ * what it made of their replies): their recorded replies are dropped,
+ * and a run after the next rewind gets, for its first call, the reply of
+ * the call that follows them. What keeps a task that pages through a
+ * long list linear: each run goes on from where the last one stopped. */
+void replay_forget(rolesd *c);
+
+/* Recorded replies held (those not forgotten). */
+size_t replay_recorded(const rolesd *c);
+
 /* Whether the calls that follow only read (they may be sent again on a
  * new connection if one is lost). */
 void replay_set_read_only(rolesd *c, bool read_only);

@@ -490,6 +490,20 @@ int replay_add_error(rolesd *c, int error) {
         return replay_record(c, NULL, 0, error < 0 ? error : -EIO);
 }
 
+void replay_forget(rolesd *c) {
+        if (c->next_reply == 0)
+                return;
+        for (size_t i = 0; i < c->next_reply; i++)
+                free(c->replies[i].frame);
+        memmove(c->replies, c->replies + c->next_reply, (c->n_replies - c->next_reply) * sizeof *c->replies);
+        c->n_replies -= c->next_reply;
+        c->next_reply = 0;
+}
+
+size_t replay_recorded(const rolesd *c) {
+        return c->n_replies;
+}
+
 void replay_set_read_only(rolesd *c, bool read_only) {
         c->read_only = read_only;
 }

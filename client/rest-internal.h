@@ -23,6 +23,13 @@ typedef struct BodyMemo {
         json_t *v;
 } BodyMemo;
 
+/* What an endpoint that makes a series of calls (paging) has done so
+ * far, kept by a task across its runs (rest_progress). */
+typedef struct RestProgress {
+        void *state;
+        void (*done)(void *state);      /* releases what state holds, not state itself */
+} RestProgress;
+
 typedef struct RestCtx {
         rolesd **conn;                  /* the caller's connection slot, or NULL */
         const char *socket_path;        /* for (re)connecting; NULL: the default */
@@ -32,6 +39,7 @@ typedef struct RestCtx {
         rolesd_rest_response *res;      /* where the answer goes */
         char *headers[4];               /* trimmed header values rest_header() made */
         BodyMemo *body_memo;            /* a task's, or NULL */
+        RestProgress *progress;         /* a task's, or the request's own */
 } RestCtx;
 
 /* ---- responses: each sets ctx->res and returns 0, or -ENOMEM ---- */
@@ -79,6 +87,22 @@ int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, bool read_
  * success *ret (if ret is not NULL) is a new reference. */
 int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, json_t **ret,
               rolesd_error *err);
+
+/* The state of an endpoint that makes a series of calls: size zeroed
+ * bytes on the first run of a request, the same block (as the previous
+ * run left it) on every later run; done (may be NULL) releases what it
+ * holds when the request ends. NULL when out of memory. */
+void *rest_progress(RestCtx *ctx, size_t size, void (*done)(void *state));
+
+/* Says that the calls made so far, and what they did to the progress
+ * state, are done: a later run of the task does not make them again but
+ * goes on from the state, at the call that follows. Without it a task
+ * replays every call from the first, each run: quadratic in the calls. */
+void rest_checkpoint(RestCtx *ctx);
+
+/* Replies a task holds for its next run (tests: a paging task holds none
+ * of the pages before its checkpoint). */
+size_t rest_task_recorded(const rolesd_rest_task *t);
 
 /* ---- the request ---- */
 

@@ -448,11 +448,25 @@ static int list_page_visit(const msgpack_object *result, void *userdata, const c
         return 0;
 }
 
+/* How far roles.list has got, across the runs of its task. */
+typedef struct ListProgress {
+        bool started;
+        Buf out;                /* the body so far */
+        bool first;             /* no role written yet */
+        uint64_t page;          /* the page asked next */
+        char *after;            /* its cursor; NULL: the first page */
+} ListProgress;
+
+static void list_progress_done(void *state) {
+        ListProgress *pr = state;
+
+        buf_done(&pr->out);
+        free(pr->after);
+}
+
 int rocketchat_list(RestCtx *ctx) {
         _cleanup_(json_decrefp) json_t *auth = NULL;
-        _cleanup_free_ char *after = NULL;
-        _cleanup_(buf_done) Buf b = {0};
-        ListPage l = { .out = &b, .first = true };
+        ListProgress *pr;
         bool missing;
 
         auth = auth_new(ctx, &missing);
@@ -460,21 +474,31 @@ int rocketchat_list(RestCtx *ctx) {
                 return reply_401(ctx);
         if (!auth)
                 return -ENOMEM;
+        pr = rest_progress(ctx, sizeof *pr, list_progress_done);
+        if (!pr)
+                return -ENOMEM;
 
         /* Every page, following the cursors (each page says how many
          * there are now, so roles created meanwhile are followed too). */
-        (void) rest_json_raw(&b, "{\"roles\":[");
-        for (uint64_t page = 1;; page++) {
+        if (!pr->started) {
+                (void) rest_json_raw(&pr->out, "{\"roles\":[");
+                pr->first = true;
+                pr->page = 1;
+                pr->started = true;
+        }
+        for (;; pr->page++) {
                 _cleanup_(json_decrefp) json_t *params = NULL;
+                ListPage l = { .out = &pr->out, .first = pr->first };
                 rolesd_error err;
                 int r;
 
+                rest_checkpoint(ctx);   /* the pages before are in pr->out */
                 params = json_pack("{s:O, s:i, s:i}", "auth", auth, "org", WORKSPACE_ORG,
                                    "per_page", (int) ROLE_LIST_PER_PAGE_MAX);
-                if (!params || (after && json_object_set_new(params, "after", json_string(after)) < 0))
+                if (!params || (pr->after && json_object_set_new(params, "after", json_string(pr->after)) < 0))
                         return -ENOMEM;
-                l.next = NULL;
                 r = rest_call_visit(ctx, "role.list", params, true, list_page_visit, &l, &err);
+                pr->first = l.first;
                 if (r == -ENOMEM) {
                         free(l.next);
                         return -ENOMEM;
@@ -485,13 +509,13 @@ int rocketchat_list(RestCtx *ctx) {
                 }
                 if (!l.next)
                         break;
-                if (page >= l.max_page + 1 || (after && strcmp(after, l.next) == 0)) {
+                if (pr->page >= l.max_page + 1 || (pr->after && strcmp(pr->after, l.next) == 0)) {
                         free(l.next);
                         return reply_malformed(ctx, "role.list");       /* a cursor that goes nowhere */
                 }
-                free(after);
-                after = TAKE_PTR(l.next);
+                free(pr->after);
+                pr->after = TAKE_PTR(l.next);
         }
-        (void) rest_json_raw(&b, "],\"success\":true}");
-        return rest_reply_buf(ctx, 200, &b);
+        (void) rest_json_raw(&pr->out, "],\"success\":true}");
+        return rest_reply_buf(ctx, 200, &pr->out);
 }

@@ -215,6 +215,28 @@ int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, bool read_
                                              .userdata = userdata }, err);
 }
 
+void *rest_progress(RestCtx *ctx, size_t size, void (*done)(void *state)) {
+        RestProgress *p = ctx->progress;
+
+        if (!p->state) {
+                p->state = calloc(1, size);
+                p->done = done;
+        }
+        return p->state;
+}
+
+void rest_checkpoint(RestCtx *ctx) {
+        if (ctx->conn && replay_is(*ctx->conn))
+                replay_forget(*ctx->conn);
+}
+
+static void progress_done(RestProgress *p) {
+        if (p->state && p->done)
+                p->done(p->state);
+        free(p->state);
+        *p = (RestProgress) {0};
+}
+
 /* ---- JSON written directly ---- */
 
 int rest_json_raw(Buf *b, const char *s) {
@@ -532,8 +554,9 @@ static int dispatch(RestCtx *ctx) {
         return ep(ctx);
 }
 
-static int handle(rolesd **conn, const char *socket_path, BodyMemo *body_memo, const rolesd_rest_request *req,
-                  rolesd_rest_response *ret) {
+static int handle(rolesd **conn, const char *socket_path, BodyMemo *body_memo, RestProgress *progress,
+                  const rolesd_rest_request *req, rolesd_rest_response *ret) {
+        RestProgress own = {0};
         RestCtx ctx;
         int r;
 
@@ -550,8 +573,10 @@ static int handle(rolesd **conn, const char *socket_path, BodyMemo *body_memo, c
                 .query = req->query,
                 .res = ret,
                 .body_memo = body_memo,
+                .progress = progress ? progress : &own,
         };
         r = dispatch(&ctx);
+        progress_done(&own);
         for (size_t i = 0; i < ELEMENTSOF(ctx.headers); i++)
                 free(ctx.headers[i]);
         if (r < 0) {
@@ -564,7 +589,7 @@ static int handle(rolesd **conn, const char *socket_path, BodyMemo *body_memo, c
 
 int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest_request *req,
                        rolesd_rest_response *ret) {
-        return handle(conn, socket_path, NULL, req, ret);
+        return handle(conn, socket_path, NULL, NULL, req, ret);
 }
 
 /* ---- tasks: the same, without blocking ---- */
@@ -572,6 +597,7 @@ int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest
 struct rolesd_rest_task {
         rolesd *replay;
         BodyMemo body;
+        RestProgress progress;
 };
 
 rolesd_rest_task *rolesd_rest_task_new(void) {
@@ -592,6 +618,7 @@ rolesd_rest_task *rolesd_rest_task_free(rolesd_rest_task *t) {
                 return NULL;
         rolesd_free(t->replay);
         json_decref(t->body.v);
+        progress_done(&t->progress);
         free(t);
         return NULL;
 }
@@ -604,7 +631,7 @@ int rolesd_rest_task_run(rolesd_rest_task *t, const rolesd_rest_request *req, ro
         if (!t || !ret_frame || !ret_len || !ret_read_only)
                 return -EINVAL;
         replay_rewind(t->replay);
-        r = handle(&t->replay, NULL, &t->body, req, ret);
+        r = handle(&t->replay, NULL, &t->body, &t->progress, req, ret);
         frame = replay_pending(t->replay, ret_len, ret_read_only);
         if (!frame)
                 return r < 0 ? r : 1;
@@ -612,6 +639,10 @@ int rolesd_rest_task_run(rolesd_rest_task *t, const rolesd_rest_request *req, ro
         rolesd_rest_response_done(ret);
         *ret_frame = frame;
         return 0;
+}
+
+size_t rest_task_recorded(const rolesd_rest_task *t) {
+        return replay_recorded(t->replay);
 }
 
 int rolesd_rest_task_reply(rolesd_rest_task *t, const void *frame, size_t len) {

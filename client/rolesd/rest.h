@@ -114,7 +114,9 @@ int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest
  *
  * Each run starts the request over and answers its calls from the
  * recorded replies (the translation is deterministic), so req must
- * describe the same request every time; the waiting is the caller's
+ * describe the same request every time; a request that pages through a
+ * list goes on from its last page instead, so each run costs one page,
+ * however many came before. The waiting is the caller's
  * business (suspend the HTTP connection, resume it when the reply is in).
  * A call with ro set only reads: the caller may send it again on a new
  * connection when one is lost before its reply. */

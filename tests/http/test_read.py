@@ -240,6 +240,25 @@ class RocketChatRead(ShimTestCase):
         roles, _ = self.listed("bob")
         self.assertIn("admin", roles)
 
+    def test_many_pages(self):
+        # roles.list has no paging: rolesd-http follows role.list's cursors
+        # (100 roles a page) to the end, one RPC per page.
+        names = ["page-%04d" % i for i in range(350)]
+        with self.rpc() as c:
+            for n in names:
+                c.send_request("role.create", {"org": 0, "name": n})
+            replies = c.recv_replies(len(names))
+        self.assertTrue(all(err is None for err, _ in replies.values()), replies)
+        r = self.roles_list()
+        body = self.check_json(r, 200)
+        listed = [x["name"] for x in body["roles"]]
+        self.assertEqual(len(listed), len(set(listed)), "a role listed twice")
+        self.assertEqual([n for n in listed if n.startswith("page-")], names,
+                         "every role once, in creation order")
+        with self.rpc() as c:
+            total = c.ok("role.list", {"org": 0, "per_page": 1})["count"]
+        self.assertEqual(len(listed), total)
+
     def test_unauthenticated(self):
         self.assertRC401(self.call("GET", "/api/v1/roles.list"))
         self.assertRC401(self.call("GET", "/api/v1/roles.list", headers={
