@@ -192,10 +192,11 @@ static int pipe_write(HttpPipe *p) {
 /* Queues a call's frame on the connection (connecting first if needed)
  * and sends what the socket takes. A failure to connect or to queue
  * finishes the call. Returns whether the thread needs waking: a new
- * connection to watch, bytes left for it to write, or a first deadline
- * (with nothing in flight it sleeps without one). */
+ * connection to watch, or bytes left for it to write. A call's deadline
+ * needs none: an idle thread wakes within RPC_CALL_TIMEOUT_USEC anyway
+ * (a wakeup per burst of requests was a context switch each). */
 static bool call_start(HttpPipe *p, Call *c, List *finished) {
-        bool connected = false, was_idle, first = !p->inflight.head;
+        bool connected = false, was_idle;
 
         if (p->fd < 0) {
                 int r = pipe_connect(p);
@@ -221,7 +222,7 @@ static bool call_start(HttpPipe *p, Call *c, List *finished) {
 
         if (was_idle)
                 (void) pipe_write(p);   /* a failure shows on the thread's next read */
-        return connected || first || buf_pending(&p->out) > 0;
+        return connected || buf_pending(&p->out) > 0;
 }
 
 /* The connection is gone (error is why). Calls that cannot have run, or
@@ -349,6 +350,10 @@ static void *pipe_thread(void *userdata) {
                 }
                 fd = p->fd;
                 want_out = buf_pending(&p->out) > 0;
+                if (fd >= 0)
+                        /* Calls may be sent while it sleeps: their deadlines
+                         * are at least this far away. */
+                        timeout = (int) (RPC_CALL_TIMEOUT_USEC / 1000);
                 if (p->inflight.head) {
                         uint64_t now = now_usec(), d = UINT64_MAX;
                         for (Call *c = p->inflight.head; c; c = c->next)
