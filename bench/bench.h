@@ -69,6 +69,8 @@ struct LoadGroup {
         uint64_t counter;
         /* results of the measured window */
         Hist *hist;
+        Hist *hist_odd;         /* set: replies to odd msgids go here instead (a generator
+                                 * alternating two kinds of request by msgid) */
         uint64_t ok, errors, sent, done;
         double rate;
         char first_error[256];

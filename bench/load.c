@@ -59,6 +59,8 @@ void load_group_reset(LoadGroup *g) {
         if (!g->hist)
                 g->hist = hist_new();
         memset(g->hist, 0, sizeof *g->hist);
+        if (g->hist_odd)
+                memset(g->hist_odd, 0, sizeof *g->hist_odd);
         g->ok = g->errors = g->sent = g->done = 0;
         g->rate = 0;
         g->first_error[0] = 0;
@@ -191,7 +193,7 @@ static void read_replies(LConn *c, uint64_t win_start, uint64_t win_end) {
                                         record_error(g, (const char *) f, size);
                                 Slot *s = &c->slots[id & c->mask];
                                 if (s->msgid == id && ok && g->total == 0)
-                                        hist_add(g->hist, t - s->ts);
+                                        hist_add(g->hist_odd && (id & 1) ? g->hist_odd : g->hist, t - s->ts);
                         } else if (!g->ignore_errors && f[eo] != 0xc0 && !g->first_error[0])
                                 record_error(g, (const char *) f, size), g->errors--;
                         buf_consume(&c->in, size);

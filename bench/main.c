@@ -125,9 +125,7 @@ typedef struct ListGen {
         const char *after;
 } ListGen;
 
-static void pack_list(LoadGroup *g, msgpack_packer *pk, uint32_t msgid) {
-        ListGen *lg = g->userdata;
-
+static void pack_list_gen(const ListGen *lg, msgpack_packer *pk, uint32_t msgid) {
         rpc_pack_request_begin(pk, msgid, "role.list");
         msgpack_pack_map(pk, 2 + (lg->page > 0) + !!lg->after);
         mp_pack_kv_u64(pk, "org", lg->org);
@@ -136,6 +134,18 @@ static void pack_list(LoadGroup *g, msgpack_packer *pk, uint32_t msgid) {
                 mp_pack_kv_u64(pk, "page", lg->page);
         if (lg->after)
                 mp_pack_kv_str(pk, "after", lg->after);
+}
+
+static void pack_list(LoadGroup *g, msgpack_packer *pk, uint32_t msgid) {
+        pack_list_gen(g->userdata, pk, msgid);
+}
+
+/* Two lists, one request each in turn: even msgids ask gens[0], odd
+ * ones gens[1] (LoadGroup.hist_odd keeps their latencies apart). */
+static void pack_list_alternating(LoadGroup *g, msgpack_packer *pk, uint32_t msgid) {
+        const ListGen *gens = g->userdata;
+
+        pack_list_gen(&gens[msgid & 1], pk, msgid);
 }
 
 /* ---- synchronous calls ---- */
@@ -394,75 +404,108 @@ typedef struct ListFigs {
         uint64_t deep_page;
 } ListFigs;
 
-static ListFigs list_figures(uint64_t org, uint64_t n_roles, const char *key) {
-        ListFigs lf = {0};
+/* One organization's part of the list figures. */
+typedef struct ListSide {
+        uint64_t org, n_roles;
+        const char *key;
+        ListFigs *figs;
+        char *cursor;           /* after the deep page */
+} ListSide;
+
+/* Reads the deep page (90 % of the way through) once, for its cursor and
+ * the organization's count. */
+static void list_side_prepare(ListSide *sd) {
+        ListFigs *lf = sd->figs;
         msgpack_unpacked u;
         Rpc c;
-        char *cursor;
-        double saved = opt.duration;
 
-        /* deep page: 90% of the way through */
-        lf.deep_page = (n_roles * 9 / 10) / PER_PAGE;
-        if (lf.deep_page < 2)
-                lf.deep_page = 2;
-
+        *lf = (ListFigs) { .deep_page = (sd->n_roles * 9 / 10) / PER_PAGE };
+        if (lf->deep_page < 2)
+                lf->deep_page = 2;
         if (rpc_open(&c, daemon_.sock) < 0)
                 die("cannot connect: %s", strerror(errno));
         msgpack_unpacked_init(&u);
         const msgpack_object *r = call(&c, "role.list",
-                                       (KV[]) { { "org", .u = org, .is_u = true },
-                                                { "page", .u = lf.deep_page, .is_u = true },
+                                       (KV[]) { { "org", .u = sd->org, .is_u = true },
+                                                { "page", .u = lf->deep_page, .is_u = true },
                                                 { "per_page", .u = PER_PAGE, .is_u = true }, {0} }, &u);
-        cursor = res_str(r, "next");
-        lf.count_value = res_u64(r, "count");
-        if (!cursor)
-                die("role.list page %" PRIu64 " of org %" PRIu64 " has no next cursor", lf.deep_page, org);
+        sd->cursor = res_str(r, "next");
+        lf->count_value = res_u64(r, "count");
+        if (!sd->cursor)
+                die("role.list page %" PRIu64 " of org %" PRIu64 " has no next cursor", lf->deep_page, sd->org);
         msgpack_unpacked_destroy(&u);
         rpc_close(&c);
-
-        opt.duration = saved / 2 > 0.25 ? saved / 2 : 0.25;
-        ListGen g_first = { .org = org, .per_page = PER_PAGE };
-        ListGen g_deep = { .org = org, .page = lf.deep_page, .per_page = PER_PAGE };
-        ListGen g_cont = { .org = org, .per_page = PER_PAGE, .after = cursor };
-        ListGen g_count = { .org = org, .per_page = 1 };
-        LoadGroup lg = { .label = "role.list", .socket = daemon_.sock, .conns = 1, .depth = 1, .pack = pack_list };
-        LoadGroup *gs[] = { &lg };
-
-        lg.userdata = &g_first;
-        lf.first = measure(gs, 1, fmt("%s.first_page", key));
-        lg.userdata = &g_deep;
-        lf.deep = measure(gs, 1, fmt("%s.deep_page_by_number", key));
-        lg.userdata = &g_cont;
-        lf.cont = measure(gs, 1, fmt("%s.continuation_after_cursor", key));
-        lg.userdata = &g_count;
-        lf.count = measure(gs, 1, fmt("%s.count_per_page_1", key));
-        opt.duration = saved;
-        free(lg.hist);
-
-        fig(fmt("%s.count", key), (double) lf.count_value, "roles");
-        fig(fmt("%s.deep_page", key), (double) lf.deep_page, "page");
-        if (lf.count_value != n_roles + PARTOO_BUILTINS)
-                fprintf(stderr, "rolesd-bench: %s: count is %" PRIu64 ", expected %" PRIu64 "\n", key,
-                        lf.count_value, n_roles + PARTOO_BUILTINS);
-        free(cursor);
-        return lf;
 }
 
-static void best_of(Measured *a, const Measured *b, const char *key) {
-        if (b->p50 < a->p50)
-                *a = *b;
-        fig(fmt("%s.ops_per_s", key), a->rate, "ops/s");
-        fig(fmt("%s.p50_us", key), (double) a->p50 / 1e3, "us");
-        fig(fmt("%s.p99_us", key), (double) a->p99 / 1e3, "us");
-        fig(fmt("%s.daemon_cpu_us_per_op", key), a->daemon_cpu_us, "us");
-}
+/* The list figures (first page, a deep page by number, the page after it
+ * through the cursor, the count) of one organization, or of two in turn:
+ * one connection, their requests alternating, each latency kept with its
+ * organization, so that whatever the machine does meanwhile (where the
+ * scheduler puts the two processes, write-back) weighs on both alike
+ * while each request still has the daemon to itself. Measured one
+ * window after the other, the same call's p50 moved 6x (13 us while the
+ * bench and the daemon happened to share a CPU, 80 us otherwise). The
+ * daemon's CPU per op is the window's, over both. */
+static void list_figures(ListSide *sides, size_t n) {
+        static const struct { const char *name; size_t offset; } kinds[] = {
+                { "first_page",                offsetof(ListFigs, first) },
+                { "deep_page_by_number",       offsetof(ListFigs, deep) },
+                { "continuation_after_cursor", offsetof(ListFigs, cont) },
+                { "count_per_page_1",          offsetof(ListFigs, count) },
+        };
+        ListGen gens[2];
+        LoadGroup g = { .label = "role.list", .socket = daemon_.sock, .conns = 1, .depth = 1, .userdata = gens,
+                        .pack = n == 2 ? pack_list_alternating : pack_list };
+        LoadGroup *gs[] = { &g };
 
-/* Keeps, figure by figure, the run with the lower p50 in *a. */
-static void list_best(ListFigs *a, const ListFigs *b, const char *key) {
-        best_of(&a->first, &b->first, fmt("%s.first_page", key));
-        best_of(&a->deep, &b->deep, fmt("%s.deep_page_by_number", key));
-        best_of(&a->cont, &b->cont, fmt("%s.continuation_after_cursor", key));
-        best_of(&a->count, &b->count, fmt("%s.count_per_page_1", key));
+        if (n == 2)
+                g.hist_odd = hist_new();
+        for (size_t i = 0; i < n; i++)
+                list_side_prepare(&sides[i]);
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                for (size_t i = 0; i < n; i++) {
+                        ListSide *sd = &sides[i];
+
+                        gens[i] = (ListGen) { .org = sd->org, .per_page = PER_PAGE };
+                        if (k == 1)
+                                gens[i].page = sd->figs->deep_page;
+                        else if (k == 2)
+                                gens[i].after = sd->cursor;
+                        else if (k == 3)
+                                gens[i].per_page = 1;
+                }
+                Measured m = measure(gs, 1, fmt("%s.%s", sides[0].key, kinds[k].name));
+                for (size_t i = 0; i < n; i++) {
+                        Measured *mi = (Measured *) ((char *) sides[i].figs + kinds[k].offset);
+                        const Hist *h = i == 0 ? g.hist : g.hist_odd;
+
+                        *mi = m;
+                        if (n == 2) {
+                                /* measure() saw both: each has half the requests */
+                                mi->rate = m.rate / 2;
+                                mi->p50 = hist_pct(h, 50);
+                                mi->p99 = hist_pct(h, 99);
+                        }
+                        if (i > 0 || n == 2) {
+                                const char *key = fmt("%s.%s", sides[i].key, kinds[k].name);
+                                fig(fmt("%s.ops_per_s", key), mi->rate, "ops/s");
+                                fig(fmt("%s.p50_us", key), (double) mi->p50 / 1e3, "us");
+                                fig(fmt("%s.p99_us", key), (double) mi->p99 / 1e3, "us");
+                        }
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                ListSide *sd = &sides[i];
+
+                fig(fmt("%s.count", sd->key), (double) sd->figs->count_value, "roles");
+                fig(fmt("%s.deep_page", sd->key), (double) sd->figs->deep_page, "page");
+                if (sd->figs->count_value != sd->n_roles + PARTOO_BUILTINS)
+                        fprintf(stderr, "rolesd-bench: %s: count is %" PRIu64 ", expected %" PRIu64 "\n", sd->key,
+                                sd->figs->count_value, sd->n_roles + PARTOO_BUILTINS);
+                free(sd->cursor);
+        }
+        free(g.hist);
+        free(g.hist_odd);
 }
 
 static void list_rows(const ListFigs *lf, const ListFigs *base, const char *n_label) {
@@ -1062,7 +1105,8 @@ int main(int argc, char **argv) {
         /* ---- role.list at small N (baseline) ---- */
         uint64_t small_counter = 0;
         bulk_create(ORG_SMALL, "s", &small_counter, opt.small_n, "loading the small organization");
-        ListFigs lsmall = list_figures(ORG_SMALL, opt.small_n, "list.small");
+        ListFigs lsmall;
+        list_figures((ListSide[]) { { .org = ORG_SMALL, .n_roles = opt.small_n, .key = "list.small", .figs = &lsmall } }, 1);
 
         /* ---- HTTP (before the big load: same database state as the RPC creates) ---- */
         http_section(main_counter, &cg);
@@ -1100,18 +1144,15 @@ int main(int argc, char **argv) {
         fig("db.total_roles", (double) roles_after, "roles");
 
         /* Let the write-back of the load settle, then measure the small org
-         * again and the big one, twice, interleaved (small, big, small, big),
-         * keeping each figure's better run: single-connection latencies move
-         * with whatever else the machine runs. */
+         * again and the big one, in turn. */
         usleep(opt.quick ? 200000 : 1000000);
-        ListFigs lsmall2 = list_figures(ORG_SMALL, opt.small_n, "list.small_after_load");
-        ListFigs lbig = list_figures(ORG_BIG, opt.big_n, "list.big");
-        ListFigs lsmall3 = list_figures(ORG_SMALL, opt.small_n, "list.small_after_load");
-        ListFigs lbig2 = list_figures(ORG_BIG, opt.big_n, "list.big");
-        list_best(&lsmall2, &lsmall3, "list.small_after_load");
-        list_best(&lbig, &lbig2, "list.big");
-        row_section(fmt("role.list, org %u with %s roles vs org %u with %" PRIu64 " roles (same database, interleaved, best of 2)",
-                        ORG_BIG, big_label, ORG_SMALL, opt.small_n));
+        ListFigs lsmall2, lbig;
+        list_figures((ListSide[]) {
+                { .org = ORG_SMALL, .n_roles = opt.small_n, .key = "list.small_after_load", .figs = &lsmall2 },
+                { .org = ORG_BIG, .n_roles = opt.big_n, .key = "list.big", .figs = &lbig },
+        }, 2);
+        row_section(fmt("role.list, org %u with %s roles vs org %u with %" PRIu64 " roles (same database, "
+                        "requests alternating on one connection)", ORG_BIG, big_label, ORG_SMALL, opt.small_n));
         list_rows(&lsmall2, NULL, fmt("%" PRIu64, opt.small_n));
         list_rows(&lbig, &lsmall2, big_label);
         row(fmt("N=%" PRIu64 " measured before the load", opt.small_n), "",
