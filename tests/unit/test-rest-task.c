@@ -86,10 +86,13 @@ static void page_frame(Buf *b, unsigned k) {
         ASSERT(!b->oom);
 }
 
+/* GET /api/v1/roles.list with a user id and token (the answers are written here). */
+static const rolesd_rest_request list_request = {
+        .method = "GET", .path = "/api/v1/roles.list", .header = header,
+};
+
 static void test_roles_list_pages_once(void) {
-        rolesd_rest_request req = {
-                .method = "GET", .path = "/api/v1/roles.list", .header = header,
-        };
+        const rolesd_rest_request req = list_request;
         rolesd_rest_task *t = rolesd_rest_task_new();
         rolesd_rest_response res = {0};
         Buf reply = {0};
@@ -147,9 +150,7 @@ static void test_roles_list_pages_once(void) {
 /* A page that fails (the connection to the daemon lost) ends the list
  * with 503, whatever came before it. */
 static void test_roles_list_failure_midway(void) {
-        rolesd_rest_request req = {
-                .method = "GET", .path = "/api/v1/roles.list", .header = header,
-        };
+        const rolesd_rest_request req = list_request;
         rolesd_rest_task *t = rolesd_rest_task_new();
         rolesd_rest_response res = {0};
         Buf reply = {0};
