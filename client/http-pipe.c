@@ -325,6 +325,15 @@ static int responses(HttpPipe *p) {
         }
 }
 
+/* fail_all() on the thread: what was read of the old connection goes
+ * too (a half frame left there would be taken for the start of the next
+ * connection's first response). */
+static void thread_fail_all(HttpPipe *p, int error, List *finished) {
+        buf_done(&p->in);
+        scanner_init(&p->scan, PIPE_RESPONSE_MAX, RPC_DEPTH_MAX);
+        fail_all(p, error, finished);
+}
+
 /* connection_lost() on the thread, which also owns the input side. */
 static void thread_lost(HttpPipe *p, int error, List *finished) {
         buf_done(&p->in);
@@ -387,7 +396,7 @@ static void *pipe_thread(void *userdata) {
                         if (r >= 0 && buf_pending(&p->out) > 0)
                                 r = pipe_write(p);
                         if (r == -ETIMEDOUT)
-                                fail_all(p, r, &finished);
+                                thread_fail_all(p, r, &finished);
                         else if (r < 0)
                                 thread_lost(p, r, &finished);
                 }
