@@ -225,6 +225,19 @@ static bool call_start(HttpPipe *p, Call *c, List *finished) {
         return connected || buf_pending(&p->out) > 0;
 }
 
+/* Drops the connection and both its streams: what was not sent, and what
+ * was read of it (a half frame left there would be taken for the start
+ * of the next connection's first response). On the thread, which owns
+ * the input side. */
+static void pipe_close(HttpPipe *p) {
+        if (p->fd >= 0)
+                close(p->fd);
+        p->fd = -1;
+        buf_done(&p->out);
+        buf_done(&p->in);
+        scanner_init(&p->scan, PIPE_RESPONSE_MAX, RPC_DEPTH_MAX);
+}
+
 /* The connection is gone (error is why). Calls that cannot have run, or
  * that only read, go out again on a new connection; the others fail. */
 static void connection_lost(HttpPipe *p, int error, List *finished) {
@@ -240,9 +253,7 @@ static void connection_lost(HttpPipe *p, int error, List *finished) {
                 else
                         finish_later(finished, c, error);
         }
-        close(p->fd);
-        p->fd = -1;
-        buf_done(&p->out);
+        pipe_close(p);
         for (Call *c; (c = again.head); ) {
                 list_remove(&again, c);
                 (void) call_start(p, c, finished);      /* the thread is running: no wake needed */
@@ -256,10 +267,7 @@ static void fail_all(HttpPipe *p, int error, List *finished) {
                 (void) inflight_take(p, c->msgid);
                 finish_later(finished, c, error);
         }
-        if (p->fd >= 0)
-                close(p->fd);
-        p->fd = -1;
-        buf_done(&p->out);
+        pipe_close(p);
 }
 
 /* ---- the thread ---- */
@@ -325,22 +333,6 @@ static int responses(HttpPipe *p) {
         }
 }
 
-/* fail_all() on the thread: what was read of the old connection goes
- * too (a half frame left there would be taken for the start of the next
- * connection's first response). */
-static void thread_fail_all(HttpPipe *p, int error, List *finished) {
-        buf_done(&p->in);
-        scanner_init(&p->scan, PIPE_RESPONSE_MAX, RPC_DEPTH_MAX);
-        fail_all(p, error, finished);
-}
-
-/* connection_lost() on the thread, which also owns the input side. */
-static void thread_lost(HttpPipe *p, int error, List *finished) {
-        buf_done(&p->in);
-        scanner_init(&p->scan, PIPE_RESPONSE_MAX, RPC_DEPTH_MAX);
-        connection_lost(p, error, finished);
-}
-
 static void *pipe_thread(void *userdata) {
         HttpPipe *p = userdata;
 
@@ -396,9 +388,9 @@ static void *pipe_thread(void *userdata) {
                         if (r >= 0 && buf_pending(&p->out) > 0)
                                 r = pipe_write(p);
                         if (r == -ETIMEDOUT)
-                                thread_fail_all(p, r, &finished);
+                                fail_all(p, r, &finished);
                         else if (r < 0)
-                                thread_lost(p, r, &finished);
+                                connection_lost(p, r, &finished);
                 }
 
                 /* Calls past their deadline fail (503). A daemon that leaves
@@ -417,7 +409,7 @@ static void *pipe_thread(void *userdata) {
                         }
                 }
                 if (expired && p->fd >= 0)
-                        thread_lost(p, -ETIMEDOUT, &finished);
+                        connection_lost(p, -ETIMEDOUT, &finished);
                 pthread_mutex_unlock(&p->lock);
                 finish_all(&finished);
         }
