@@ -450,10 +450,9 @@ static int list_page_visit(const msgpack_object *result, void *userdata, const c
 
 /* How far roles.list has got, across the runs of its task. */
 typedef struct ListProgress {
-        bool started;
         Buf out;                /* the body so far */
         bool first;             /* no role written yet */
-        uint64_t page;          /* the page asked next */
+        uint64_t page;          /* the page asked next, from 1; 0: not started */
         char *after;            /* its cursor; NULL: the first page */
 } ListProgress;
 
@@ -480,11 +479,10 @@ int rocketchat_list(RestCtx *ctx) {
 
         /* Every page, following the cursors (each page says how many
          * there are now, so roles created meanwhile are followed too). */
-        if (!pr->started) {
+        if (pr->page == 0) {
                 (void) rest_json_raw(&pr->out, "{\"roles\":[");
                 pr->first = true;
                 pr->page = 1;
-                pr->started = true;
         }
         for (;; pr->page++) {
                 _cleanup_(json_decrefp) json_t *params = NULL;
