@@ -477,17 +477,17 @@ static void list_figures(ListSide *sides, size_t n) {
                 Measured m = measure(gs, 1, fmt("%s.%s", sides[0].key, kinds[k].name));
                 for (size_t i = 0; i < n; i++) {
                         Measured *mi = (Measured *) ((char *) sides[i].figs + kinds[k].offset);
-                        const Hist *h = i == 0 ? g.hist : g.hist_odd;
 
                         *mi = m;
                         if (n == 2) {
-                                /* measure() saw both: each has half the requests */
+                                /* measure() saw both: each has half the
+                                 * requests and its own latencies */
+                                const Hist *h = i == 0 ? g.hist : g.hist_odd;
+                                const char *key = fmt("%s.%s", sides[i].key, kinds[k].name);
+
                                 mi->rate = m.rate / 2;
                                 mi->p50 = hist_pct(h, 50);
                                 mi->p99 = hist_pct(h, 99);
-                        }
-                        if (i > 0 || n == 2) {
-                                const char *key = fmt("%s.%s", sides[i].key, kinds[k].name);
                                 fig(fmt("%s.ops_per_s", key), mi->rate, "ops/s");
                                 fig(fmt("%s.p50_us", key), (double) mi->p50 / 1e3, "us");
                                 fig(fmt("%s.p99_us", key), (double) mi->p99 / 1e3, "us");
