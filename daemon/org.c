@@ -3,11 +3,11 @@
  * is refused, whatever the credential. */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth.h"
 #include "handlers.h"
 #include "manager.h"
+#include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/utf8.h"
@@ -80,19 +80,12 @@ int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
-}
-
 int org_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
         OrgAddArgs *a = args;
         Org o = { .id = a->id.v, .name = a->name, .provider = a->provider };
         int r;
 
-        r = store_org_add(s, txn, &o, now_ms());
+        r = store_org_add(s, txn, &o, wall_ms());
         if (r == -EEXIST)
                 return fail(err, r, "id", "organization already exists");
         if (r < 0)

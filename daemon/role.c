@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "manager.h"
+#include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/utf8.h"
@@ -54,13 +55,6 @@ void role_create_free(void *args) {
         free(a->scope);
         strv_free(a->permissions);
         free(a);
-}
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
 }
 
 static int fail(RpcErr *err, int r, const char *field, const char *message) {
@@ -208,7 +202,7 @@ int role_create_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, Rp
                 .scope = a->scope ? a->scope : "Users",
                 .permissions = a->permissions ? a->permissions : (char **) no_permissions,
                 .mandatory2fa = a->mandatory2fa,
-                .created_at = now_ms(),
+                .created_at = wall_ms(),
         };
         role.updated_at = role.created_at;
 

@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "daemon/catalog.h"
 #include "daemon/store.h"
+#include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/wire.h"
@@ -162,12 +162,6 @@ static MDB_val key_seq(uint8_t buf[static 16], uint64_t org, uint64_t seq) {
         be64_put(buf, org);
         be64_put(buf + 8, seq);
         return (MDB_val) { .mv_size = 16, .mv_data = buf };
-}
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
 }
 
 /* ---- record helpers ---- */
@@ -1106,7 +1100,7 @@ static int strv_builder_add(const char *name, void *userdata) {
 static int seed_workspace(Store *s, MDB_txn *txn) {
         _cleanup_free_ char **all = NULL;
         StrvBuilder b = { 0 };
-        uint64_t now = now_ms();
+        uint64_t now = wall_ms();
         Org org = { .id = 0, .name = (char *) "Rocket.Chat workspace", .provider = NULL };
         int r;
 
