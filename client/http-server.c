@@ -46,12 +46,21 @@ struct HttpServer {
 typedef struct Request {
         struct MHD_Connection *con;
         char *uri;              /* the request target as received, from the URI callback */
+        char *target;           /* a copy of it, cut into req's path and query */
+        rolesd_rest_request req;/* what the task translates, once the body is in */
         rolesd_rest_task *task; /* its translation, run again as each RPC answer comes */
         char *body;             /* what arrived of the body, NUL-terminated */
         size_t len, cap;
         bool started;           /* the handler's first call has been answered */
         bool too_big;           /* the body went past HTTP_BODY_MAX: discard, answer 413 */
         size_t discarded;       /* body bytes dropped since */
+        /* An answer sent in parts (rolesd/rest.h: res.more), from the
+         * content reader: the part being sent, and whether more follow. */
+        HttpServer *server;
+        unsigned status;
+        char *part;
+        size_t part_len, part_sent;
+        bool more;
 } Request;
 
 /* ---- logging ---- */
@@ -155,7 +164,9 @@ static void request_completed(void *cls, struct MHD_Connection *con, void **con_
                 return;
         rolesd_rest_task_free(q->task);
         free(q->uri);
+        free(q->target);
         free(q->body);
+        free(q->part);
         free(q);
         *con_cls = NULL;
 }
@@ -259,44 +270,20 @@ static void on_reply(void *userdata, const char *frame, size_t len, int error) {
         MHD_resume_connection(q->con);                          /* q may be gone from here on */
 }
 
-static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request *q, const char *url,
-                              const char *method) {
-        _cleanup_free_ char *target = NULL;
-        rolesd_rest_response res = {0};
-        rolesd_rest_request req;
-        const char *path = url, *query = NULL;
-        const void *frame;
-        size_t len;
-        bool read_only;
-        int r;
-
-        if (q->uri) {
-                target = strdup(q->uri);
-                if (!target)
-                        return respond_error(con, url, 500);
-                target_split(target, &path, &query);
-        }
-        req = (rolesd_rest_request) {
-                .method = method,
-                .path = path,
-                .query = query,
-                .header = header_get,
-                .header_userdata = con,
-                .body = q->body,
-                .body_len = q->len,
-        };
-        if (!q->task) {
-                q->task = rolesd_rest_task_new();
-                if (!q->task)
-                        return respond_error(con, path, 500);
-        }
-
+/* Runs q's task as far as the answers so far allow: 1 with the answer,
+ * or its next part, in *res; 0 when it waits for rolesd (the connection
+ * suspended until the call's answer resumes it); a negative errno. */
+static int task_step(HttpServer *s, struct MHD_Connection *con, Request *q, rolesd_rest_response *res) {
         for (;;) {
+                const void *frame;
+                size_t len;
+                bool read_only;
                 HttpPipe *p;
+                int r;
 
-                r = rolesd_rest_task_run(q->task, &req, &res, &frame, &len, &read_only);
+                r = rolesd_rest_task_run(q->task, &q->req, res, &frame, &len, &read_only);
                 if (r != 0)
-                        break;
+                        return r;
                 r = worker_pipe(s, &p);
                 if (r >= 0) {
                         /* Suspended before the call goes out: its answer resumes it. */
@@ -304,25 +291,131 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                         MHD_suspend_connection(con);
                         r = http_pipe_submit(p, frame, len, read_only, on_reply, q);
                         if (r >= 0)
-                                return MHD_YES;
+                                return 0;
                         MHD_resume_connection(con);
                 }
-                if (rolesd_rest_task_fail(q->task, r) < 0) {
-                        r = -ENOMEM;
-                        break;
-                }
+                if (rolesd_rest_task_fail(q->task, r) < 0)
+                        return -ENOMEM;
         }
+}
+
+static void log_failure(Request *q, int r, const rolesd_rest_response *res) {
+        if (!log_ratelimit(&log_last_request))
+                return;
+        if (r < 0)
+                http_log(LOG_ERR, "%s %.200s: %s", q->req.method, q->req.path, strerror(-r));
+        else
+                http_log(LOG_WARNING, "%s %.200s: %u: %s", q->req.method, q->req.path, res->status,
+                         res->detail ? res->detail : "internal error");
+}
+
+/* The content reader of an answer in parts: copies out the part at hand,
+ * and when it is sent, runs the task for the next (suspending the
+ * connection while rolesd is asked). An answer that fails midway cannot
+ * change its status any more: the connection is closed before the body's
+ * end, so the client sees it truncated. */
+static ssize_t parts_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        Request *q = cls;
+        size_t n;
+
+        (void) pos;
+        while (q->part_sent == q->part_len) {
+                rolesd_rest_response res = {0};
+                int r;
+
+                if (!q->more)
+                        return MHD_CONTENT_READER_END_OF_STREAM;
+                r = task_step(q->server, q->con, q, &res);
+                if (r == 0)
+                        return 0;       /* suspended: called again when the page is in */
+                if (r < 0 || !res.body || res.status != q->status) {
+                        log_failure(q, r < 0 ? r : 0, &res);
+                        rolesd_rest_response_done(&res);
+                        return MHD_CONTENT_READER_END_WITH_ERROR;
+                }
+                free(q->part);
+                q->part = TAKE_PTR(res.body);
+                q->part_len = res.body_len;
+                q->part_sent = 0;
+                q->more = res.more;
+                rolesd_rest_response_done(&res);
+        }
+        n = q->part_len - q->part_sent;
+        if (n > max)
+                n = max;
+        memcpy(buf, q->part + q->part_sent, n);
+        q->part_sent += n;
+        return (ssize_t) n;
+}
+
+/* The first part of an answer in parts, sent chunked (or, to an HTTP/1.0
+ * client, until the connection closes). */
+static enum MHD_Result respond_parts(struct MHD_Connection *con, Request *q, rolesd_rest_response *res) {
+        struct MHD_Response *resp;
+        enum MHD_Result r;
+
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_PART_BLOCK, parts_read, q, NULL);
+        if (!resp)
+                return MHD_NO;
+        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") == MHD_NO) {
+                MHD_destroy_response(resp);
+                return MHD_NO;
+        }
+        q->con = con;
+        q->status = res->status;
+        q->part = TAKE_PTR(res->body);
+        q->part_len = res->body_len;
+        q->part_sent = 0;
+        q->more = true;
+        r = http_queue_response(con, res->status, resp);
+        MHD_destroy_response(resp);
+        return r;
+}
+
+static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request *q, const char *url,
+                              const char *method) {
+        rolesd_rest_response res = {0};
+        enum MHD_Result ret;
+        int r;
+
+        if (!q->task) {
+                const char *path = url, *query = NULL;
+
+                if (q->uri) {
+                        q->target = strdup(q->uri);
+                        if (!q->target)
+                                return respond_error(con, url, 500);
+                        target_split(q->target, &path, &query);
+                }
+                q->req = (rolesd_rest_request) {
+                        .method = method,       /* libmicrohttpd's: valid until the request completes */
+                        .path = path,
+                        .query = query,
+                        .header = header_get,
+                        .header_userdata = con,
+                        .body = q->body,
+                        .body_len = q->len,
+                };
+                q->server = s;
+                q->task = rolesd_rest_task_new();
+                if (!q->task)
+                        return respond_error(con, path, 500);
+        }
+
+        r = task_step(s, con, q, &res);
+        if (r == 0)
+                return MHD_YES;
         if (r < 0 || !res.body) {
                 rolesd_rest_response_done(&res);
-                if (log_ratelimit(&log_last_request))
-                        http_log(LOG_ERR, "%s %.200s: %s", method, path, strerror(-r));
-                return respond_error(con, path, 500);
+                log_failure(q, r < 0 ? r : -ENOMEM, &res);
+                return respond_error(con, q->req.path, 500);
         }
-        if (res.status >= 500 && log_ratelimit(&log_last_request))
-                http_log(LOG_WARNING, "%s %.200s: %u: %s", method, path, res.status,
-                         res.detail ? res.detail : "internal error");
-
-        enum MHD_Result ret = respond(con, res.status, TAKE_PTR(res.body), res.body_len, true, res.allow);
+        if (res.status >= 500)
+                log_failure(q, 0, &res);
+        if (res.more)
+                ret = respond_parts(con, q, &res);
+        else
+                ret = respond(con, res.status, TAKE_PTR(res.body), res.body_len, true, res.allow);
         rolesd_rest_response_done(&res);
         return ret;
 }

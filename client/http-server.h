@@ -25,6 +25,8 @@
                                                  * in AddressSanitizer's quarantine under floods) */
 #define HTTP_BODY_DISCARD_MAX           (16u * 1024u * 1024u) /* body bytes read and dropped after HTTP_BODY_MAX
                                                   * (chunked uploads), before closing instead of 413 */
+#define HTTP_PART_BLOCK                 (16u * 1024u) /* an answer in parts (a long roles.list) is
+                                                 * handed to libmicrohttpd this much at a time */
 #define HTTP_LISTEN_BACKLOG             512     /* pending connections of a socket we bind */
 
 /* How the worker threads wait. libmicrohttpd before 1.0.0 misses, in

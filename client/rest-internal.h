@@ -57,6 +57,12 @@ int rest_reply_rpc_failure(RestCtx *ctx, rolesd_rest_dialect d, const char *meth
  * -ENOMEM) as the body with status. */
 int rest_reply_buf(RestCtx *ctx, unsigned status, Buf *b);
 
+/* The same as one part of a longer answer (rolesd/rest.h: res.more), b
+ * emptied for the next; only where rest_parts() says the caller takes
+ * parts. */
+int rest_reply_part(RestCtx *ctx, unsigned status, Buf *b);
+bool rest_parts(const RestCtx *ctx);
+
 /* JSON written straight into a buffer, for bodies too hot for a jansson
  * tree: s as a JSON string (quoted and escaped; s is valid UTF-8), and s
  * as it is. Return buf_append()'s result. */

@@ -450,7 +450,7 @@ static int list_page_visit(const msgpack_object *result, void *userdata, const c
 
 /* How far roles.list has got, across the runs of its task. */
 typedef struct ListProgress {
-        Buf out;                /* the body so far */
+        Buf out;                /* the body since the last part sent */
         bool first;             /* no role written yet */
         uint64_t page;          /* the page asked next, from 1; 0: not started */
         char *after;            /* its cursor; NULL: the first page */
@@ -478,19 +478,20 @@ int rocketchat_list(RestCtx *ctx) {
                 return -ENOMEM;
 
         /* Every page, following the cursors (each page says how many
-         * there are now, so roles created meanwhile are followed too). */
+         * there are now, so roles created meanwhile are followed too). A
+         * task sends the body in parts once it is long: memory stays
+         * bounded however many roles there are. */
         if (pr->page == 0) {
                 (void) rest_json_raw(&pr->out, "{\"roles\":[");
                 pr->first = true;
                 pr->page = 1;
         }
-        for (;; pr->page++) {
+        for (;;) {
                 _cleanup_(json_decrefp) json_t *params = NULL;
                 ListPage l = { .out = &pr->out, .first = pr->first };
                 rolesd_error err;
                 int r;
 
-                rest_checkpoint(ctx);   /* the pages before are in pr->out */
                 params = json_pack("{s:O, s:i, s:i}", "auth", auth, "org", WORKSPACE_ORG,
                                    "per_page", (int) ROLE_LIST_PER_PAGE_MAX);
                 if (!params || (pr->after && json_object_set_new(params, "after", json_string(pr->after)) < 0))
@@ -505,6 +506,7 @@ int rocketchat_list(RestCtx *ctx) {
                         free(l.next);
                         return reply_rpc_error(ctx, "role.list", &err);
                 }
+                rest_checkpoint(ctx);   /* this page is in pr->out */
                 if (!l.next)
                         break;
                 if (pr->page >= l.max_page + 1 || (pr->after && strcmp(pr->after, l.next) == 0)) {
@@ -513,6 +515,9 @@ int rocketchat_list(RestCtx *ctx) {
                 }
                 free(pr->after);
                 pr->after = TAKE_PTR(l.next);
+                pr->page++;
+                if (rest_parts(ctx) && buf_pending(&pr->out) >= ROLESD_REST_PART_SIZE)
+                        return rest_reply_part(ctx, 200, &pr->out);
         }
         (void) rest_json_raw(&pr->out, "],\"success\":true}");
         return rest_reply_buf(ctx, 200, &pr->out);

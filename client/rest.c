@@ -95,6 +95,7 @@ static int reply_body(RestCtx *ctx, unsigned status, char *body, size_t len) {
         ctx->res->status = status;
         ctx->res->body = body;
         ctx->res->body_len = len;
+        ctx->res->more = false;
         return 0;
 }
 
@@ -308,6 +309,18 @@ int rest_reply_buf(RestCtx *ctx, unsigned status, Buf *b) {
         body = b->data;                                 /* start is 0: only appended to */
         *b = (Buf) {0};
         return reply_body(ctx, status, body, len);
+}
+
+bool rest_parts(const RestCtx *ctx) {
+        return ctx->conn && replay_is(*ctx->conn);     /* a task: run again for each part */
+}
+
+int rest_reply_part(RestCtx *ctx, unsigned status, Buf *b) {
+        int r = rest_reply_buf(ctx, status, b);
+
+        if (r >= 0)
+                ctx->res->more = true;
+        return r;
 }
 
 /* ---- the request ---- */

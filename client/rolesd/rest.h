@@ -69,6 +69,8 @@ typedef struct rolesd_rest_response {
         const char *allow;      /* for 405: the Allow header's value (static), else NULL */
         char *detail;           /* for 5xx: one line for the operator's log saying
                                  * why (never contains credentials), else NULL */
+        bool more;              /* body is one part of the answer, more follow (tasks
+                                 * only, see below); status is that of the whole */
 } rolesd_rest_response;
 
 /* Frees what a response holds and zeroes it. Accepts NULL. */
@@ -119,7 +121,18 @@ int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest
  * however many came before. The waiting is the caller's
  * business (suspend the HTTP connection, resume it when the reply is in).
  * A call with ro set only reads: the caller may send it again on a new
- * connection when one is lost before its reply. */
+ * connection when one is lost before its reply.
+ *
+ * A long answer (GET /api/v1/roles.list past ROLESD_REST_PART_SIZE
+ * bytes) comes in parts, so that memory does not grow with the list:
+ * res.more says the body is one part and the task must be run again (and
+ * its calls answered) for the next one, until a run answers with more
+ * false. Send the parts as they come (chunked). A later run may end with
+ * another status (the daemon lost midway: 503): the answer cannot be
+ * completed, and the caller closes the connection without ending the
+ * body, so that the client sees it truncated. */
+#define ROLESD_REST_PART_SIZE (256u * 1024u)
+
 typedef struct rolesd_rest_task rolesd_rest_task;
 
 rolesd_rest_task *rolesd_rest_task_new(void);                   /* NULL: out of memory */

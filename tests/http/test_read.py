@@ -3,10 +3,14 @@
 /v2/permissions, /api/v1/roles.list), visibility between HTTP, RPC and
 rolesctl in both directions, and keep-alive on one connection."""
 
+import json
+import os
+import signal
+import socket
 import urllib.parse
 
-from harness import ORG0_BUILTINS, PARTOO_BUILTINS, catalog_names, list_all
-from httpharness import (ORG_A, ORG_B, ORG_C, ORG_UNKNOWN, PARTOO_EXAMPLE, ShimTestCase,
+from harness import ORG0_BUILTINS, PARTOO_BUILTINS, catalog_names, list_all, wait_for
+from httpharness import (ORG_A, ORG_B, ORG_C, ORG_UNKNOWN, PARTOO_EXAMPLE, WAIT, ShimTestCase,
                          main)
 
 
@@ -263,6 +267,141 @@ class RocketChatRead(ShimTestCase):
         self.assertRC401(self.call("GET", "/api/v1/roles.list"))
         self.assertRC401(self.call("GET", "/api/v1/roles.list", headers={
             "X-User-Id": self.creds["users"]["alice"]["userId"], "X-Auth-Token": "bad"}))
+
+
+def raw_get(port, path, headers, version="HTTP/1.1", rcvbuf=None, after_head=None,
+            timeout=WAIT):
+    """GET with raw bytes, reading the answer until the server closes (HTTP/1.0)
+    or ends the chunked body. rcvbuf: the socket's receive buffer (a small one
+    keeps the server from getting far ahead of the reader); after_head: called
+    once the status line and headers are in. Returns (head, body bytes as
+    received, whether the server closed the connection)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(timeout)
+        s.connect(("127.0.0.1", port))
+        req = "GET %s %s\r\nHost: 127.0.0.1\r\n" % (path, version)
+        req += "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+        s.sendall(req.encode("latin-1"))
+        data = b""
+        while b"\r\n\r\n" not in data:
+            d = s.recv(1024)
+            if not d:
+                raise AssertionError("connection closed before the head: %r" % data)
+            data += d
+        head, body = data.split(b"\r\n\r\n", 1)
+        if after_head:
+            after_head()
+        closed = False
+        while not body.endswith(b"\r\n0\r\n\r\n") or version != "HTTP/1.1":
+            d = s.recv(65536)
+            if not d:
+                closed = True
+                break
+            body += d
+        return head.decode("latin-1"), body, closed
+    finally:
+        s.close()
+
+
+def dechunk(body):
+    """The payload of a chunked body, and whether its last chunk arrived."""
+    out, pos = b"", 0
+    while True:
+        eol = body.find(b"\r\n", pos)
+        if eol < 0:
+            return out, False
+        n = int(body[pos:eol].split(b";")[0], 16)
+        if n == 0:
+            return out, True
+        if eol + 2 + n + 2 > len(body):
+            return out + body[eol + 2:eol + 2 + n], False
+        out += body[eol + 2:eol + 2 + n]
+        pos = eol + 2 + n + 2
+
+
+class LongList(ShimTestCase):
+    """GET /api/v1/roles.list of a workspace whose list is megabytes long:
+    rolesd-http sends it in parts as it pages through role.list (chunked),
+    so that its memory does not grow with the list; a daemon lost midway
+    cuts the body short instead of ending it."""
+
+    ROLES = 4000
+    DESCRIPTION = "d" * 2000    # about 2 KB of JSON a role: 8 MB in all
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.names = ["long-%05d" % i for i in range(cls.ROLES)]
+        with cls.d.rpc() as c:
+            for i in range(0, cls.ROLES, 500):
+                batch = cls.names[i:i + 500]
+                for n in batch:
+                    c.send_request("role.create", {"org": 0, "name": n,
+                                                   "description": cls.DESCRIPTION})
+                replies = c.recv_replies(len(batch))
+                assert all(err is None for err, _ in replies.values()), replies
+
+    def roles_list(self):
+        return self.call("GET", "/api/v1/roles.list", headers=self.rc_auth())
+
+    def check_list(self, body):
+        listed = [x["name"] for x in body["roles"]]
+        self.assertEqual(len(listed), len(set(listed)), "a role listed twice")
+        self.assertEqual([n for n in listed if n.startswith("long-")], self.names,
+                         "every role once, in creation order")
+        with self.rpc() as c:
+            self.assertEqual(len(listed), c.ok("role.list", {"org": 0, "per_page": 1})["count"])
+        self.assertTrue(body["success"])
+
+    def test_sent_in_parts(self):
+        r = self.roles_list()
+        self.assertGreater(len(r.body), 8_000_000)
+        self.assertEqual((r.header("Transfer-Encoding") or "").lower(), "chunked", str(r)[:2000])
+        self.assertIsNone(r.header("Content-Length"))
+        self.check_list(self.check_json(r, 200, validate=False))
+
+    def test_keep_alive_after_parts(self):
+        conn = self.shim.conn()
+        self.addCleanup(conn.close)
+        for _ in range(2):
+            r = self.call("GET", "/api/v1/roles.list", headers=self.rc_auth(), conn=conn)
+            self.check_list(self.check_json(r, 200, validate=False))
+        sock = conn.sock
+        self.check_json(self.call("GET", "/openapi.json", conn=conn), 200, validate=False)
+        self.assertIs(conn.sock, sock, "the connection was not kept after a chunked answer")
+
+    def test_http10_client_gets_it_until_close(self):
+        head, body, closed = raw_get(self.shim.port, "/api/v1/roles.list", self.rc_auth(),
+                                     version="HTTP/1.0")
+        self.assertTrue(head.startswith("HTTP/1.") and " 200 " in head.split("\r\n")[0], head)
+        self.assertNotIn("chunked", head.lower())
+        self.assertTrue(closed)
+        self.check_list(json.loads(body))
+
+    def test_cut_short_when_rolesd_stops_answering_midway(self):
+        # The reader holds the shim back (a 4 KiB receive buffer; the shim's
+        # own send buffer is at most 4 MiB, net.ipv4.tcp_wmem): once the
+        # head is in, rolesd freezes; the shim runs out of pages, gives up
+        # on the next after its RPC timeout, and closes without the last
+        # chunk, so the client cannot take what it got for the whole list.
+        pid = self.d.proc.pid
+        self.addCleanup(lambda: self.d.running() and os.kill(pid, signal.SIGCONT))
+        head, body, closed = raw_get(self.shim.port, "/api/v1/roles.list", self.rc_auth(),
+                                     rcvbuf=4096, after_head=lambda: os.kill(pid, signal.SIGSTOP))
+        os.kill(pid, signal.SIGCONT)
+        self.assertIn(" 200 ", head.split("\r\n")[0], head)
+        self.assertIn("transfer-encoding: chunked", head.lower())
+        self.assertTrue(closed, "the shim kept the connection after a failed answer")
+        payload, ended = dechunk(body)
+        self.assertFalse(ended, "a list cut short was ended as if complete")
+        self.assertTrue(payload.startswith(b'{"roles":['), payload[:100])
+        self.assertLess(len(payload), 8_000_000)
+        # Still serving, the whole list again once rolesd is back.
+        wait_for(lambda: self.roles_list().status == 200, what="roles.list after SIGCONT")
+        self.check_list(self.check_json(self.roles_list(), 200, validate=False))
 
 
 class KeepAlive(ShimTestCase):

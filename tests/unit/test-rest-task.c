@@ -5,7 +5,8 @@
  * page gave, without replaying the pages before (a run per page that
  * replayed every earlier one made a list of N pages cost N²/2 pages:
  * minutes for a million roles). The body must hold every role once, in
- * order. The REST sources are compiled in, for rest_task_recorded(). */
+ * order, and a long one comes in bounded parts. The REST sources are
+ * compiled in, for rest_task_recorded(). */
 #include <errno.h>
 #include <jansson.h>
 #include <msgpack.h>
@@ -56,8 +57,9 @@ static void pack_str(msgpack_packer *pk, const char *s) {
         msgpack_pack_str_body(pk, s, strlen(s));
 }
 
-/* Page k of PAGES (from 1): one role, "role-k", and the cursor of the next. */
-static void page_frame(Buf *b, unsigned k) {
+/* Page k of PAGES (from 1): per roles, "role-k" (per == 1) or
+ * "role-k-i", and the cursor of the next. */
+static void page_frame(Buf *b, unsigned k, unsigned per) {
         msgpack_packer pk;
         char name[32], cursor[32];
 
@@ -66,17 +68,22 @@ static void page_frame(Buf *b, unsigned k) {
         ASSERT(rpc_pack_result_begin(&pk, 7) == 0);
         msgpack_pack_map(&pk, k < PAGES ? 5 : 4);
         pack_str(&pk, "roles");
-        msgpack_pack_array(&pk, 1);
-        snprintf(name, sizeof name, "role-%u", k);
-        msgpack_pack_map(&pk, 7);
-        pack_str(&pk, "id"), pack_str(&pk, name);
-        pack_str(&pk, "name"), pack_str(&pk, name);
-        pack_str(&pk, "scope"), pack_str(&pk, "Users");
-        pack_str(&pk, "description"), msgpack_pack_nil(&pk);
-        pack_str(&pk, "protected"), msgpack_pack_false(&pk);
-        pack_str(&pk, "mandatory2fa"), msgpack_pack_false(&pk);
-        pack_str(&pk, "updated_at"), msgpack_pack_uint64(&pk, 1700000000000ull);
-        pack_str(&pk, "count"), msgpack_pack_uint32(&pk, PAGES);
+        msgpack_pack_array(&pk, per);
+        for (unsigned i = 0; i < per; i++) {
+                if (per == 1)
+                        snprintf(name, sizeof name, "role-%u", k);
+                else
+                        snprintf(name, sizeof name, "role-%u-%u", k, i);
+                msgpack_pack_map(&pk, 7);
+                pack_str(&pk, "id"), pack_str(&pk, name);
+                pack_str(&pk, "name"), pack_str(&pk, name);
+                pack_str(&pk, "scope"), pack_str(&pk, "Users");
+                pack_str(&pk, "description"), pack_str(&pk, "a role listed to fill the answer past one part");
+                pack_str(&pk, "protected"), msgpack_pack_false(&pk);
+                pack_str(&pk, "mandatory2fa"), msgpack_pack_false(&pk);
+                pack_str(&pk, "updated_at"), msgpack_pack_uint64(&pk, 1700000000000ull);
+        }
+        pack_str(&pk, "count"), msgpack_pack_uint32(&pk, PAGES * per);
         pack_str(&pk, "page"), msgpack_pack_uint32(&pk, k);
         pack_str(&pk, "max_page"), msgpack_pack_uint32(&pk, PAGES);
         if (k < PAGES) {
@@ -124,7 +131,7 @@ static void test_roles_list_pages_once(void) {
                 }
                 free(after);
                 ASSERT(answered < PAGES);
-                page_frame(&reply, ++answered);
+                page_frame(&reply, ++answered, 1);
                 ASSERT(rolesd_rest_task_reply(t, buf_head(&reply), buf_pending(&reply)) == 0);
         }
         ASSERT(r == 1);
@@ -160,7 +167,7 @@ static void test_roles_list_failure_midway(void) {
 
         ASSERT(t);
         ASSERT(rolesd_rest_task_run(t, &req, &res, &frame, &len, &ro) == 0);
-        page_frame(&reply, 1);
+        page_frame(&reply, 1, 1);
         ASSERT(rolesd_rest_task_reply(t, buf_head(&reply), buf_pending(&reply)) == 0);
         ASSERT(rolesd_rest_task_run(t, &req, &res, &frame, &len, &ro) == 0);
         ASSERT(rolesd_rest_task_fail(t, -ECONNRESET) == 0);
@@ -172,9 +179,107 @@ static void test_roles_list_failure_midway(void) {
         rolesd_rest_task_free(t);
 }
 
+/* A list too long for one answer comes in parts: each part but the last
+ * says more follow, none much longer than ROLESD_REST_PART_SIZE, and
+ * together they are the one body (every role once, in order). Each run
+ * still asks only the page after the last, holding no reply before it.
+ * A page lost after the first part ends the answer with another status,
+ * which the server turns into a truncated body. */
+static void test_roles_list_in_parts(void) {
+        const rolesd_rest_request req = list_request;
+        rolesd_rest_task *t = rolesd_rest_task_new();
+        const unsigned per = 100;
+        Buf reply = {0}, whole = {0};
+        unsigned answered = 0, parts = 0;
+        json_t *body, *roles;
+        json_error_t e;
+        bool more = true;
+
+        ASSERT(t);
+        while (more) {
+                rolesd_rest_response res = {0};
+                const void *frame;
+                size_t len;
+                bool ro;
+                int r = rolesd_rest_task_run(t, &req, &res, &frame, &len, &ro);
+
+                ASSERT(rest_task_recorded(t) <= 1);
+                if (r == 0) {
+                        ASSERT(rest_task_recorded(t) == 0);
+                        ASSERT(answered < PAGES);
+                        page_frame(&reply, ++answered, per);
+                        ASSERT(rolesd_rest_task_reply(t, buf_head(&reply), buf_pending(&reply)) == 0);
+                        continue;
+                }
+                ASSERT(r == 1);
+                ASSERT(res.status == 200 && res.body);
+                parts++;
+                more = res.more;
+                if (more)
+                        ASSERT(res.body_len >= ROLESD_REST_PART_SIZE &&
+                               res.body_len < ROLESD_REST_PART_SIZE + 2 * buf_pending(&reply));
+                ASSERT(buf_append(&whole, res.body, res.body_len) == 0);
+                rolesd_rest_response_done(&res);
+        }
+        ASSERT(answered == PAGES);
+        ASSERT(parts >= 3);
+        body = json_loadb(buf_head(&whole), buf_pending(&whole), 0, &e);
+        ASSERT(body);
+        ASSERT(json_is_true(json_object_get(body, "success")));
+        roles = json_object_get(body, "roles");
+        ASSERT(json_array_size(roles) == PAGES * per);
+        for (unsigned k = 1; k <= PAGES; k++)
+                for (unsigned i = 0; i < per; i++) {
+                        char name[32];
+
+                        snprintf(name, sizeof name, "role-%u-%u", k, i);
+                        ASSERT(strcmp(json_string_value(json_object_get(json_array_get(roles, (k - 1) * per + i),
+                                                                        "name")), name) == 0);
+                }
+        json_decref(body);
+        rolesd_rest_task_free(t);
+
+        /* The daemon lost after the first part. */
+        t = rolesd_rest_task_new();
+        ASSERT(t);
+        answered = 0;
+        for (;;) {
+                rolesd_rest_response res = {0};
+                const void *frame;
+                size_t len;
+                bool ro;
+                int r = rolesd_rest_task_run(t, &req, &res, &frame, &len, &ro);
+
+                if (r == 1) {
+                        ASSERT(res.status == 200 && res.more);
+                        rolesd_rest_response_done(&res);
+                        break;
+                }
+                ASSERT(r == 0);
+                page_frame(&reply, ++answered, per);
+                ASSERT(rolesd_rest_task_reply(t, buf_head(&reply), buf_pending(&reply)) == 0);
+        }
+        {
+                rolesd_rest_response res = {0};
+                const void *frame;
+                size_t len;
+                bool ro;
+
+                ASSERT(rolesd_rest_task_run(t, &req, &res, &frame, &len, &ro) == 0);
+                ASSERT(rolesd_rest_task_fail(t, -ECONNRESET) == 0);
+                ASSERT(rolesd_rest_task_run(t, &req, &res, &frame, &len, &ro) == 1);
+                ASSERT(res.status == 503 && !res.more);
+                rolesd_rest_response_done(&res);
+        }
+        rolesd_rest_task_free(t);
+        buf_done(&whole);
+        buf_done(&reply);
+}
+
 int main(void) {
         test_roles_list_pages_once();
         test_roles_list_failure_midway();
+        test_roles_list_in_parts();
         printf("test-rest-task: %u checks passed\n", checks);
         return 0;
 }
