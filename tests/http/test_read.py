@@ -10,8 +10,8 @@ import socket
 import urllib.parse
 
 from harness import ORG0_BUILTINS, PARTOO_BUILTINS, catalog_names, list_all, wait_for
-from httpharness import (ORG_A, ORG_B, ORG_C, ORG_UNKNOWN, PARTOO_EXAMPLE, WAIT, ShimTestCase,
-                         main)
+from httpharness import (ORG_A, ORG_B, ORG_C, ORG_UNKNOWN, PARTOO_EXAMPLE, WAIT, Shim,
+                         ShimTestCase, main)
 
 
 class PartooRead(ShimTestCase):
@@ -270,7 +270,7 @@ class RocketChatRead(ShimTestCase):
 
 
 def raw_get(port, path, headers, version="HTTP/1.1", rcvbuf=None, after_head=None,
-            timeout=WAIT):
+            timeout=WAIT, progress=None):
     """GET with raw bytes, reading the answer until the server closes (HTTP/1.0)
     or ends the chunked body. rcvbuf: the socket's receive buffer (a small one
     keeps the server from getting far ahead of the reader); after_head: called
@@ -301,6 +301,8 @@ def raw_get(port, path, headers, version="HTTP/1.1", rcvbuf=None, after_head=Non
                 closed = True
                 break
             body += d
+            if progress is not None:
+                progress[0] = len(body)
         return head.decode("latin-1"), body, closed
     finally:
         s.close()
@@ -401,6 +403,48 @@ class LongList(ShimTestCase):
         self.assertLess(len(payload), 8_000_000)
         # Still serving, the whole list again once rolesd is back.
         wait_for(lambda: self.roles_list().status == 200, what="roles.list after SIGCONT")
+        self.check_list(self.check_json(self.roles_list(), 200, validate=False))
+
+
+    def test_sigterm_while_a_part_waits_on_rolesd(self):
+        # A shim of its own, stopped while the list's next page waits on a
+        # frozen rolesd: it exits 0 (libmicrohttpd must not be stopped with
+        # the connection suspended) and the client sees the body cut short.
+        import threading
+        import time
+        sh = Shim(self.d.sock_path)
+        self.addCleanup(sh.close)
+        sh.start()
+        pid = self.d.proc.pid
+        self.addCleanup(lambda: self.d.running() and os.kill(pid, signal.SIGCONT))
+        got, out = [0], []
+
+        def get():
+            try:
+                out.append(raw_get(sh.port, "/api/v1/roles.list", self.rc_auth(), rcvbuf=4096,
+                                   after_head=lambda: os.kill(pid, signal.SIGSTOP), progress=got))
+            except OSError as e:
+                out.append(e)
+        t = threading.Thread(target=get, daemon=True)
+        t.start()
+        # Until the client stops getting bytes: the shim waits for a page.
+        last = [-1, time.monotonic()]
+
+        def settled():
+            if got[0] != last[0]:
+                last[:] = [got[0], time.monotonic()]
+            return got[0] > 0 and time.monotonic() - last[1] > 0.3
+        wait_for(settled, what="the shim to send what it had")
+        rc = sh.stop(signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)
+        t.join(WAIT)
+        self.assertEqual(rc, 0, "rolesd-http exit status after SIGTERM mid-list; stderr:\n%s"
+                         % sh.stderr_text())
+        self.assertEqual(len(out), 1)
+        if not isinstance(out[0], OSError):     # a reset is cut short too
+            head, body, closed = out[0]
+            self.assertTrue(closed)
+            self.assertFalse(dechunk(body)[1], "a list cut short was ended as if complete")
         self.check_list(self.check_json(self.roles_list(), 200, validate=False))
 
 
