@@ -365,13 +365,15 @@ class LongList(ShimTestCase):
         self.assertIsNone(r.header("Content-Length"))
         self.check_list(self.check_json(r, 200, validate=False))
 
-    def test_keep_alive_after_parts(self):
+    def test_keep_alive_after_parts_and_head(self):
         conn = self.shim.conn()
         self.addCleanup(conn.close)
         for _ in range(2):
             r = self.call("GET", "/api/v1/roles.list", headers=self.rc_auth(), conn=conn)
             self.check_list(self.check_json(r, 200, validate=False))
         sock = conn.sock
+        r = self.call("HEAD", "/api/v1/roles.list", headers=self.rc_auth(), conn=conn)
+        self.assertEqual((r.status, r.body), (200, b""), str(r)[:2000])
         self.check_json(self.call("GET", "/openapi.json", conn=conn), 200, validate=False)
         self.assertIs(conn.sock, sock, "the connection was not kept after a chunked answer")
 
