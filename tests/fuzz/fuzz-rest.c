@@ -115,9 +115,13 @@ static void check_dialect_error(const json_t *body, unsigned status) {
 }
 
 /* The request as a task, its calls answered by the in-process daemon one
- * by one. Returns rolesd_rest_task_run()'s final result. */
+ * by one; an answer in parts (res.more) is put back together, each part
+ * with the status of the first. Returns rolesd_rest_task_run()'s final
+ * result. */
 static int answer_as_task(const rolesd_rest_request *req, rolesd_rest_response *resp) {
         rolesd_rest_task *t = rolesd_rest_task_new();
+        Buf parts = {0};
+        unsigned status = 0;
         int r;
 
         require(t);
@@ -127,6 +131,13 @@ static int answer_as_task(const rolesd_rest_request *req, rolesd_rest_response *
                 bool read_only;
 
                 r = rolesd_rest_task_run(t, req, resp, &frame, &len, &read_only);
+                if (r == 1 && resp->more) {
+                        require(resp->body && (status == 0 || resp->status == status));
+                        status = resp->status;
+                        require(buf_append(&parts, resp->body, resp->body_len) == 0);
+                        rolesd_rest_response_done(resp);
+                        continue;
+                }
                 if (r != 0)
                         break;
                 require(calls < 64);            /* role.list pages are few here */
@@ -136,6 +147,15 @@ static int answer_as_task(const rolesd_rest_request *req, rolesd_rest_response *
                 if (r < 0)
                         (void) rolesd_rest_task_fail(t, r);     /* as rolesd-http: the next run answers 500 */
         }
+        if (r == 1 && buf_pending(&parts) > 0 && resp->body) {
+                require(resp->status == status);
+                require(buf_append(&parts, resp->body, resp->body_len + 1) == 0);      /* with its NUL */
+                free(resp->body);
+                resp->body_len = buf_pending(&parts) - 1;
+                resp->body = parts.data;                        /* start is 0: only appended to */
+                parts = (Buf) {0};
+        }
+        buf_done(&parts);
         rolesd_rest_task_free(t);
         return r;
 }
