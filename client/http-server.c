@@ -406,8 +406,8 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
         if (r == 0)
                 return MHD_YES;
         if (r < 0 || !res.body) {
-                rolesd_rest_response_done(&res);
                 log_failure(q, r < 0 ? r : -ENOMEM, &res);
+                rolesd_rest_response_done(&res);
                 return respond_error(con, q->req.path, 500);
         }
         if (res.status >= 500)
