@@ -6,7 +6,8 @@
  * run it, and while it waits for an RPC answer, suspend the connection
  * and send the call down the worker's pipe; the answer resumes the
  * connection and the task runs again, until it has the response, sent as
- * application/json. Everything the APIs mean is rolesd/rest.h's business,
+ * application/json; a long one (roles.list) is sent chunked, part by part,
+ * from a content reader that drives the task the same way. Everything the APIs mean is rolesd/rest.h's business,
  * not this file's. */
 
 #include "http-server.h"
@@ -260,7 +261,8 @@ static int worker_pipe(HttpServer *s, HttpPipe **ret) {
 }
 
 /* A call's outcome, on the pipe's thread: recorded in the task, then the
- * connection is resumed and the handler runs the task again. */
+ * connection is resumed and the handler (or, for an answer in parts, the
+ * content reader) runs the task again. */
 static void on_reply(void *userdata, const char *frame, size_t len, int error) {
         Request *q = userdata;
         int r = frame ? rolesd_rest_task_reply(q->task, frame, len) : rolesd_rest_task_fail(q->task, error);
