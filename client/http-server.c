@@ -6,9 +6,9 @@
  * run it, and while it waits for an RPC answer, suspend the connection
  * and send the call down the worker's pipe; the answer resumes the
  * connection and the task runs again, until it has the response, sent as
- * application/json; a long one (roles.list) is sent chunked, part by part,
- * from a content reader that drives the task the same way. Everything the APIs mean is rolesd/rest.h's business,
- * not this file's. */
+ * application/json; a long one (roles.list) is sent chunked, part by
+ * part, from a content reader that drives the task the same way.
+ * Everything the APIs mean is rolesd/rest.h's business, not this file's. */
 
 #include "http-server.h"
 
