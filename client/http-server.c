@@ -62,6 +62,8 @@ typedef struct Request {
         char *part;
         size_t part_len, part_sent;
         bool more;
+        bool head;              /* a HEAD request: parts are counted, not sent */
+        uint64_t head_len;      /* their bytes so far */
 } Request;
 
 /* ---- logging ---- */
@@ -374,6 +376,33 @@ static enum MHD_Result respond_parts(struct MHD_Connection *con, Request *q, rol
         return r;
 }
 
+/* Never called: a HEAD request gets no body. */
+static ssize_t no_body_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        (void) cls, (void) pos, (void) buf, (void) max;
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* The answer to HEAD for an answer that comes in parts: its headers, with
+ * the length of all the parts. (Queued with an unknown length, it would be
+ * chunked, and libmicrohttpd 0.9.75 ends a chunked answer to HEAD with a
+ * last chunk, a body HEAD must not have: the client would take it for the
+ * start of the next response.) */
+static enum MHD_Result respond_head(struct MHD_Connection *con, unsigned status, uint64_t len) {
+        struct MHD_Response *resp;
+        enum MHD_Result r;
+
+        resp = MHD_create_response_from_callback(len, HTTP_PART_BLOCK, no_body_read, NULL, NULL);
+        if (!resp)
+                return MHD_NO;
+        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") == MHD_NO) {
+                MHD_destroy_response(resp);
+                return MHD_NO;
+        }
+        r = http_queue_response(con, status, resp);
+        MHD_destroy_response(resp);
+        return r;
+}
+
 static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request *q, const char *url,
                               const char *method) {
         rolesd_rest_response res = {0};
@@ -399,12 +428,18 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                         .body_len = q->len,
                 };
                 q->server = s;
+                q->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
                 q->task = rolesd_rest_task_new();
                 if (!q->task)
                         return respond_error(con, path, 500);
         }
 
         r = task_step(s, con, q, &res);
+        while (r == 1 && res.more && q->head) {
+                q->head_len += res.body_len;
+                rolesd_rest_response_done(&res);
+                r = task_step(s, con, q, &res);
+        }
         if (r == 0)
                 return MHD_YES;
         if (r < 0 || !res.body) {
@@ -416,6 +451,8 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                 log_failure(q, 0, &res);
         if (res.more)
                 ret = respond_parts(con, q, &res);
+        else if (q->head_len > 0 && res.status == 200)
+                ret = respond_head(con, res.status, q->head_len + res.body_len);
         else
                 ret = respond(con, res.status, TAKE_PTR(res.body), res.body_len, true, res.allow);
         rolesd_rest_response_done(&res);
