@@ -119,25 +119,29 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* ---- responses ---- */
 
+/* Queues resp (NULL: out of memory) as application/json, with an Allow
+ * header when allow is set; drops our reference to it either way. */
+static enum MHD_Result queue_json(struct MHD_Connection *con, unsigned status, struct MHD_Response *resp,
+                                  const char *allow) {
+        enum MHD_Result r = MHD_NO;
+
+        if (!resp)
+                return MHD_NO;
+        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") == MHD_YES &&
+            (!allow || MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) == MHD_YES))
+                r = http_queue_response(con, status, resp);
+        MHD_destroy_response(resp);     /* the connection holds its own reference */
+        return r;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *con, unsigned status, char *body, size_t len,
                                bool must_free, const char *allow) {
         struct MHD_Response *resp;
-        enum MHD_Result r;
 
         resp = MHD_create_response_from_buffer(len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-        if (!resp) {
-                if (must_free)
-                        free(body);
-                return MHD_NO;
-        }
-        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") == MHD_NO ||
-            (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) == MHD_NO)) {
-                MHD_destroy_response(resp);
-                return MHD_NO;
-        }
-        r = http_queue_response(con, status, resp);
-        MHD_destroy_response(resp);
-        return r;
+        if (!resp && must_free)
+                free(body);
+        return queue_json(con, status, resp, allow);
 }
 
 /* One of librolesd's fixed error bodies, in the dialect of path. */
@@ -355,25 +359,15 @@ static ssize_t parts_read(void *cls, uint64_t pos, char *buf, size_t max) {
 /* The first part of an answer in parts, sent chunked (or, to an HTTP/1.0
  * client, until the connection closes). */
 static enum MHD_Result respond_parts(struct MHD_Connection *con, Request *q, rolesd_rest_response *res) {
-        struct MHD_Response *resp;
-        enum MHD_Result r;
-
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_PART_BLOCK, parts_read, q, NULL);
-        if (!resp)
-                return MHD_NO;
-        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") == MHD_NO) {
-                MHD_destroy_response(resp);
-                return MHD_NO;
-        }
         q->con = con;
         q->status = res->status;
         q->part = TAKE_PTR(res->body);
         q->part_len = res->body_len;
         q->part_sent = 0;
         q->more = true;
-        r = http_queue_response(con, res->status, resp);
-        MHD_destroy_response(resp);
-        return r;
+        return queue_json(con, res->status,
+                          MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_PART_BLOCK, parts_read, q, NULL),
+                          NULL);
 }
 
 /* Never called: a HEAD request gets no body. */
@@ -388,19 +382,8 @@ static ssize_t no_body_read(void *cls, uint64_t pos, char *buf, size_t max) {
  * last chunk, a body HEAD must not have: the client would take it for the
  * start of the next response.) */
 static enum MHD_Result respond_head(struct MHD_Connection *con, unsigned status, uint64_t len) {
-        struct MHD_Response *resp;
-        enum MHD_Result r;
-
-        resp = MHD_create_response_from_callback(len, HTTP_PART_BLOCK, no_body_read, NULL, NULL);
-        if (!resp)
-                return MHD_NO;
-        if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") == MHD_NO) {
-                MHD_destroy_response(resp);
-                return MHD_NO;
-        }
-        r = http_queue_response(con, status, resp);
-        MHD_destroy_response(resp);
-        return r;
+        return queue_json(con, status, MHD_create_response_from_callback(len, HTTP_PART_BLOCK, no_body_read, NULL, NULL),
+                          NULL);
 }
 
 static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request *q, const char *url,
