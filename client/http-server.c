@@ -317,6 +317,15 @@ static void log_failure(Request *q, int r, const rolesd_rest_response *res) {
                          res->detail ? res->detail : "internal error");
 }
 
+/* Takes res's body over as the part to send next. */
+static void part_take(Request *q, rolesd_rest_response *res) {
+        free(q->part);
+        q->part = TAKE_PTR(res->body);
+        q->part_len = res->body_len;
+        q->part_sent = 0;
+        q->more = res->more;
+}
+
 /* The content reader of an answer in parts: copies out the part at hand,
  * and when it is sent, runs the task for the next (suspending the
  * connection while rolesd is asked). An answer that fails midway cannot
@@ -341,11 +350,7 @@ static ssize_t parts_read(void *cls, uint64_t pos, char *buf, size_t max) {
                         rolesd_rest_response_done(&res);
                         return MHD_CONTENT_READER_END_WITH_ERROR;
                 }
-                free(q->part);
-                q->part = TAKE_PTR(res.body);
-                q->part_len = res.body_len;
-                q->part_sent = 0;
-                q->more = res.more;
+                part_take(q, &res);
                 rolesd_rest_response_done(&res);
         }
         n = q->part_len - q->part_sent;
@@ -361,10 +366,7 @@ static ssize_t parts_read(void *cls, uint64_t pos, char *buf, size_t max) {
 static enum MHD_Result respond_parts(struct MHD_Connection *con, Request *q, rolesd_rest_response *res) {
         q->con = con;
         q->status = res->status;
-        q->part = TAKE_PTR(res->body);
-        q->part_len = res->body_len;
-        q->part_sent = 0;
-        q->more = true;
+        part_take(q, res);
         return queue_json(con, res->status,
                           MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_PART_BLOCK, parts_read, q, NULL),
                           NULL);
