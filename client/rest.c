@@ -133,6 +133,12 @@ int rest_reply_rpc_failure(RestCtx *ctx, rolesd_rest_dialect d, const char *meth
 
 /* ---- the daemon ---- */
 
+/* Whether the request runs as a task: its calls are answered from
+ * recorded replies, and it runs again after each new one. */
+static bool in_task(const RestCtx *ctx) {
+        return ctx->conn && replay_is(*ctx->conn);
+}
+
 int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, rolesd_error *err) {
         bool fresh = false;
         int r;
@@ -142,7 +148,7 @@ int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, 
                 snprintf(err->message, sizeof err->message, "no connection to rolesd");
                 return -ENOTCONN;
         }
-        if (replay_is(*ctx->conn)) {
+        if (in_task(ctx)) {
                 /* A task (below): the pipeline sends the call and deals with
                  * lost connections. */
                 replay_set_read_only(*ctx->conn, read_only);
@@ -227,7 +233,7 @@ void *rest_progress(RestCtx *ctx, size_t size, void (*done)(void *state)) {
 }
 
 void rest_checkpoint(RestCtx *ctx) {
-        if (ctx->conn && replay_is(*ctx->conn))
+        if (in_task(ctx))
                 replay_forget(*ctx->conn);
 }
 
@@ -312,7 +318,7 @@ int rest_reply_buf(RestCtx *ctx, unsigned status, Buf *b) {
 }
 
 bool rest_parts(const RestCtx *ctx) {
-        return ctx->conn && replay_is(*ctx->conn);     /* a task: run again for each part */
+        return in_task(ctx);   /* run again for each part */
 }
 
 int rest_reply_part(RestCtx *ctx, unsigned status, Buf *b) {
