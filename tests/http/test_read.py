@@ -7,11 +7,37 @@ import json
 import os
 import signal
 import socket
+import threading
+import time
 import urllib.parse
 
 from harness import ORG0_BUILTINS, PARTOO_BUILTINS, catalog_names, list_all, wait_for
 from httpharness import (ORG_A, ORG_B, ORG_C, ORG_UNKNOWN, PARTOO_EXAMPLE, WAIT, Shim,
                          ShimTestCase, main)
+
+
+def create_workspace_roles(d, names, **fields):
+    """Creates roles named names in the workspace (org 0), in that order,
+    over one pipelined RPC connection, 500 in flight at most."""
+    with d.rpc() as c:
+        for i in range(0, len(names), 500):
+            batch = names[i:i + 500]
+            for n in batch:
+                c.send_request("role.create", dict(fields, org=0, name=n))
+            replies = c.recv_replies(len(batch))
+            if not all(err is None for err, _ in replies.values()):
+                raise AssertionError("role.create failed: %r" % replies)
+
+
+def check_listed_once(tc, body, names, prefix):
+    """roles.list's body holds each role once, the names starting with
+    prefix being names in creation order, and as many as role.list counts."""
+    listed = [x["name"] for x in body["roles"]]
+    tc.assertEqual(len(listed), len(set(listed)), "a role listed twice")
+    tc.assertEqual([n for n in listed if n.startswith(prefix)], names,
+                   "every role once, in creation order")
+    with tc.rpc() as c:
+        tc.assertEqual(len(listed), c.ok("role.list", {"org": 0, "per_page": 1})["count"])
 
 
 class PartooRead(ShimTestCase):
@@ -248,20 +274,8 @@ class RocketChatRead(ShimTestCase):
         # roles.list has no paging: rolesd-http follows role.list's cursors
         # (100 roles a page) to the end, one RPC per page.
         names = ["page-%04d" % i for i in range(350)]
-        with self.rpc() as c:
-            for n in names:
-                c.send_request("role.create", {"org": 0, "name": n})
-            replies = c.recv_replies(len(names))
-        self.assertTrue(all(err is None for err, _ in replies.values()), replies)
-        r = self.roles_list()
-        body = self.check_json(r, 200)
-        listed = [x["name"] for x in body["roles"]]
-        self.assertEqual(len(listed), len(set(listed)), "a role listed twice")
-        self.assertEqual([n for n in listed if n.startswith("page-")], names,
-                         "every role once, in creation order")
-        with self.rpc() as c:
-            total = c.ok("role.list", {"org": 0, "per_page": 1})["count"]
-        self.assertEqual(len(listed), total)
+        create_workspace_roles(self.d, names)
+        check_listed_once(self, self.check_json(self.roles_list(), 200), names, "page-")
 
     def test_unauthenticated(self):
         self.assertRC401(self.call("GET", "/api/v1/roles.list"))
@@ -337,25 +351,13 @@ class LongList(ShimTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.names = ["long-%05d" % i for i in range(cls.ROLES)]
-        with cls.d.rpc() as c:
-            for i in range(0, cls.ROLES, 500):
-                batch = cls.names[i:i + 500]
-                for n in batch:
-                    c.send_request("role.create", {"org": 0, "name": n,
-                                                   "description": cls.DESCRIPTION})
-                replies = c.recv_replies(len(batch))
-                assert all(err is None for err, _ in replies.values()), replies
+        create_workspace_roles(cls.d, cls.names, description=cls.DESCRIPTION)
 
     def roles_list(self):
         return self.call("GET", "/api/v1/roles.list", headers=self.rc_auth())
 
     def check_list(self, body):
-        listed = [x["name"] for x in body["roles"]]
-        self.assertEqual(len(listed), len(set(listed)), "a role listed twice")
-        self.assertEqual([n for n in listed if n.startswith("long-")], self.names,
-                         "every role once, in creation order")
-        with self.rpc() as c:
-            self.assertEqual(len(listed), c.ok("role.list", {"org": 0, "per_page": 1})["count"])
+        check_listed_once(self, body, self.names, "long-")
         self.assertTrue(body["success"])
 
     def test_sent_in_parts(self):
@@ -428,13 +430,10 @@ class LongList(ShimTestCase):
         wait_for(lambda: self.roles_list().status == 200, what="roles.list after SIGCONT")
         self.check_list(self.check_json(self.roles_list(), 200, validate=False))
 
-
     def test_sigterm_while_a_part_waits_on_rolesd(self):
         # A shim of its own, stopped while the list's next page waits on a
         # frozen rolesd: it exits 0 (libmicrohttpd must not be stopped with
         # the connection suspended) and the client sees the body cut short.
-        import threading
-        import time
         sh = Shim(self.d.sock_path)
         self.addCleanup(sh.close)
         sh.start()
