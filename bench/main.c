@@ -21,7 +21,7 @@
 #include "proto/rpc.h"
 #include "proto/wire.h"
 #if HAVE_MHD
-#  include "client/http-server.h"      /* HTTP_THREADS: the reference uses the shim's threading */
+#  include "client/http/limits.h"      /* HTTP_THREADS: the reference uses the shim's threading */
 #else
 #  define HTTP_THREADS 1u
 #endif

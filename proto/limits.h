@@ -33,4 +33,3 @@
 
 #define RPC_CALL_TIMEOUT_USEC   (2ull * 1000000ull) /* rolesd-http gives up on a call (503) after this */
 
-#define HTTP_BODY_MAX           (64u * 1024u)

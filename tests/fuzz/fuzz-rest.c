@@ -36,7 +36,7 @@
 
 #include "fuzz-common.h"
 #include "fuzz-require.h"
-#include "proto/limits.h"
+#include "client/http/limits.h"   /* HTTP_BODY_MAX */
 
 #if defined(FUZZ_DIALECT_PARTOO)
 #  define PREFIX "/v2"

@@ -56,12 +56,12 @@ API_DIR = os.path.join(HERE, "api")
 
 BODY_LIMIT = 64 * 1024
 
-# rolesd-http's worker threads (client/http-server.h). Each makes its pipe to
+# rolesd-http's worker threads (client/http/limits.h). Each makes its pipe to
 # rolesd lazily, on its first request: an eventfd and a socket, so up to
 # twice this many descriptors appear after a baseline without being a leak.
 SHIM_WORKERS = int(re.search(r"#define HTTP_THREADS\s+(\d+)u",
                              open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                               "client", "http-server.h")).read()).group(1))
+                                               "client", "http", "limits.h")).read()).group(1))
 SHIM_LAZY_FDS = 2 * SHIM_WORKERS
 
 # Organizations and credentials every ShimTestCase gets (made by rolesctl).

@@ -19,7 +19,7 @@
 #include "proto/buf.h"
 #include "proto/rpc.h"
 #include "proto/wire.h"
-#include "rest-internal.h"
+#include "client/rest/rest-internal.h"
 
 #define PAGES 50u
 

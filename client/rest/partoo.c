@@ -1,4 +1,4 @@
-/* rest-partoo.c: the Partoo dialect (/v2). Owns the x-APIKey credential,
+/* partoo.c: the Partoo dialect (/v2). Owns the x-APIKey credential,
  * the query parameters (org_id, page, per_page) and the custom role body
  * with their marshmallow-style messages, the order in which Partoo
  * reports errors (credential 401, body not JSON 400, organization
@@ -18,7 +18,7 @@
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/wire.h"
-#include "rest-internal.h"
+#include "client/rest/rest-internal.h"
 
 #define D ROLESD_REST_PARTOO
 #define FORBIDDEN ",;/\\|<>"

@@ -1,4 +1,4 @@
-/* client-internal.h: librolesd's replay mode, for callers inside the
+/* lib/internal.h: librolesd's replay mode, for callers inside the
  * library (rest.c's tasks). A replay handle has no socket: each call is
  * answered from the replies recorded so far, in order, and the first call
  * without one is kept as the pending request and fails with -EINPROGRESS

@@ -1,6 +1,6 @@
-/* http-main.c: rolesd-http's command line and lifecycle. Parses argv,
+/* main.c: rolesd-http's command line and lifecycle. Parses argv,
  * takes the listening socket from systemd (LISTEN_FDS) or binds
- * --listen HOST:PORT itself, starts the server (http-server.c), tells
+ * --listen HOST:PORT itself, starts the server (server.c), tells
  * systemd READY=1 (and WATCHDOG=1 when asked), and stops cleanly on
  * SIGTERM or SIGINT. Exit status: 0 success, 1 failure, 2 usage error. */
 
@@ -22,7 +22,7 @@
 
 #include <rolesd/client.h>
 
-#include "http-server.h"
+#include "client/http/server.h"
 #include "proto/macro.h"
 
 #define LISTEN_DEFAULT "127.0.0.1:8080"

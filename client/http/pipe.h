@@ -1,4 +1,4 @@
-/* http-pipe.h: rolesd-http's pipelined connections to rolesd (one per
+/* pipe.h: rolesd-http's pipelined connections to rolesd (one per
  * HTTP worker thread, each driven by a thread of its own). */
 #pragma once
 

@@ -5,7 +5,7 @@
  * and the typed calls. Never logs, never exits, never raises SIGPIPE. */
 
 #include "rolesd/client.h"
-#include "client-internal.h"
+#include "client/lib/internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -63,7 +63,7 @@ struct rolesd {
         uint64_t timeout_usec;  /* bound on each call, 0: none */
         uint64_t deadline;      /* CLOCK_MONOTONIC usec when the current call gives up, 0: never */
 
-        /* Replay mode (client-internal.h): no socket; calls are answered
+        /* Replay mode (lib/internal.h): no socket; calls are answered
          * from replies, in order, and the first call without one is kept
          * in pending. */
         bool replay;

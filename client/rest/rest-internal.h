@@ -1,5 +1,5 @@
 /* rest-internal.h: what rest.c shares with the dialect modules
- * (rest-partoo.c, rest-rocketchat.c): the per-request context, building
+ * (partoo.c, rocketchat.c): the per-request context, building
  * the response, RPC calls that reconnect, header and query-string access,
  * body parsing. Not installed. */
 #pragma once
@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "client-internal.h"
+#include "client/lib/internal.h"
 #include "proto/buf.h"
 #include "rolesd/rest.h"
 
@@ -85,7 +85,7 @@ typedef int (*RestCallFn)(rolesd *c, void *userdata, rolesd_error *err);
 int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, rolesd_error *err);
 
 /* rest_call_with() of call_visit(): the result handed to visit as
- * MessagePack (see client-internal.h). */
+ * MessagePack (see lib/internal.h). */
 int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, bool read_only, CallVisit visit,
                     void *userdata, rolesd_error *err);
 

@@ -3,7 +3,7 @@
  * path and the static error bodies, the OpenAPI document, and the helpers
  * the dialect modules share: responses, RPC calls with reconnection,
  * headers, query strings, percent-decoding and body parsing. The
- * endpoints themselves live in rest-partoo.c and rest-rocketchat.c. */
+ * endpoints themselves live in partoo.c and rocketchat.c. */
 
 #include "rolesd/rest.h"
 
@@ -15,8 +15,8 @@
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/limits.h"
-#include "client-internal.h"
-#include "rest-internal.h"
+#include "client/lib/internal.h"
+#include "client/rest/rest-internal.h"
 
 /* ---- dialects and their fixed error bodies ---- */
 

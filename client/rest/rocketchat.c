@@ -1,4 +1,4 @@
-/* rest-rocketchat.c: the Rocket.Chat dialect (/api/v1). Owns the
+/* rocketchat.c: the Rocket.Chat dialect (/api/v1). Owns the
  * X-User-Id/X-Auth-Token login, the roles.create body with Rocket.Chat's
  * scalar coercion (ajv's coerceTypes: numbers and booleans become their
  * JavaScript text, null becomes "" or false, "true"/"false"/1/0 become
@@ -18,7 +18,7 @@
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/wire.h"
-#include "rest-internal.h"
+#include "client/rest/rest-internal.h"
 
 #define D ROLESD_REST_ROCKETCHAT
 #define WORKSPACE_ORG 0

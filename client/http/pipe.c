@@ -1,4 +1,4 @@
-/* http-pipe.c: a pipelined connection from rolesd-http to rolesd, and the
+/* pipe.c: a pipelined connection from rolesd-http to rolesd, and the
  * thread that reads it. An HTTP worker sends its request frame itself,
  * under the pipe's lock: the pipe gives the frame a msgid of its
  * connection and writes it after the others (connecting first if there is
@@ -10,7 +10,7 @@
  * have run (not yet sent) or that only read go out again on a new one
  * (once, keeping their deadlines); the others fail. */
 
-#include "http-pipe.h"
+#include "client/http/pipe.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,8 +1,8 @@
-/* http-server.c: rolesd-http's HTTP side. Owns the libmicrohttpd daemon
+/* server.c: rolesd-http's HTTP side. Owns the libmicrohttpd daemon
  * (a pool of internal polling threads, connection limits and timeout), the
  * per-request state (raw request target, body accumulated up to
  * HTTP_BODY_MAX, 413 beyond), one pipe to rolesd per worker thread
- * (http-pipe.c), and driving each complete request's rolesd_rest_task:
+ * (pipe.c), and driving each complete request's rolesd_rest_task:
  * run it, and while it waits for an RPC answer, suspend the connection
  * and send the call down the worker's pipe; the answer resumes the
  * connection and the task runs again, until it has the response, sent as
@@ -10,7 +10,7 @@
  * part, from a content reader that drives the task the same way.
  * Everything the APIs mean is rolesd/rest.h's business, not this file's. */
 
-#include "http-server.h"
+#include "client/http/server.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -28,7 +28,7 @@
 #include <rolesd/client.h>
 #include <rolesd/rest.h>
 
-#include "http-pipe.h"
+#include "client/http/pipe.h"
 
 #include "proto/macro.h"
 
