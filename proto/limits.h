@@ -31,5 +31,3 @@
 #define WRITE_GATHER_MAX_USEC   500u            /* longest wait for a batch's expected writers */
 #define WRITE_GATHER_CHUNK      8u              /* writes applied per wakeup while gathering */
 
-#define RPC_CALL_TIMEOUT_USEC   (2ull * 1000000ull) /* rolesd-http gives up on a call (503) after this */
-

@@ -33,7 +33,8 @@
 
 #include <rolesd/rest.h>
 
-#include "client/http/server.h"
+#include "client/http/errors.h"
+#include "client/http/log.h"
 
 /* What a connection's latest request line said. */
 typedef struct HttpConn {

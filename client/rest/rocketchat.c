@@ -387,7 +387,7 @@ int rocketchat_create(RestCtx *ctx) {
 
                 if (!p)
                         return -ENOMEM;
-                r = rest_call(ctx, "auth.check", p, true, NULL, &err);
+                r = rest_call(ctx, "auth.check", p, NULL, &err);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0 && err.code != ROLESD_PERMISSION_DENIED)
@@ -402,7 +402,7 @@ int rocketchat_create(RestCtx *ctx) {
             (b.description && json_object_set_new(params, "description", json_string(b.description)) < 0) ||
             (b.scope && json_object_set_new(params, "scope", json_string(b.scope)) < 0))
                 return -ENOMEM;
-        r = rest_call_visit(ctx, "role.create", params, false, create_visit, &out, &err);
+        r = rest_call_visit(ctx, "role.create", params, create_visit, &out, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -496,7 +496,7 @@ int rocketchat_list(RestCtx *ctx) {
                                    "per_page", (int) ROLE_LIST_PER_PAGE_MAX);
                 if (!params || (pr->after && json_object_set_new(params, "after", json_string(pr->after)) < 0))
                         return -ENOMEM;
-                r = rest_call_visit(ctx, "role.list", params, true, list_page_visit, &l, &err);
+                r = rest_call_visit(ctx, "role.list", params, list_page_visit, &l, &err);
                 pr->first = l.first;
                 if (r == -ENOMEM) {
                         free(l.next);
