@@ -284,7 +284,7 @@ static ssize_t parts_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
         (void) pos;
         while (q->part_sent == q->part_len) {
-                rolesd_rest_response res = {0};
+                rolesd_rest_response res = { .size = sizeof(rolesd_rest_response) };
                 int r;
 
                 if (!q->more)
@@ -337,7 +337,7 @@ static enum MHD_Result respond_head(struct MHD_Connection *con, unsigned status,
 
 static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request *q, const char *url,
                               const char *method) {
-        rolesd_rest_response res = {0};
+        rolesd_rest_response res = { .size = sizeof(rolesd_rest_response) };
         enum MHD_Result ret;
         int r;
 
@@ -351,6 +351,7 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                         target_split(q->target, &path, &query);
                 }
                 q->req = (rolesd_rest_request) {
+                        .size = sizeof(rolesd_rest_request),
                         .method = method,       /* libmicrohttpd's: valid until the request completes */
                         .path = path,
                         .query = query,

@@ -5,6 +5,7 @@
  * its callback, one code path for both. */
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,7 @@ static int extract_visit(rolesd_reply *reply, void *ret, rolesd_error *err) {
         if (r == -ENOMEM)
                 return fail_oom(err);
         if (r < 0)
-                return fail(err, -EIO, ROLESD_INTERNAL, NULL, "malformed %s result from rolesd: %s",
+                return fail(err, -EBADMSG, ROLESD_INTERNAL, NULL, "malformed %s result from rolesd: %s",
                             reply->call->method, why);
         return 0;
 }
@@ -212,7 +213,7 @@ static int role_from_wire(const msgpack_object *o, rolesd_role **ret) {
 static int fail_decode(rolesd_error *err, int r, const rolesd_reply *reply) {
         if (r == -ENOMEM)
                 return fail_oom(err);
-        return fail(err, -EIO, ROLESD_INTERNAL, NULL, "malformed %s result from rolesd", reply->call->method);
+        return fail(err, -EBADMSG, ROLESD_INTERNAL, NULL, "malformed %s result from rolesd", reply->call->method);
 }
 
 /* The result of r taken apart by decode (-EBADMSG: of the wrong shape,
@@ -445,6 +446,94 @@ int rolesd_role_list(rolesd *c, const rolesd_auth *auth, uint64_t org, uint64_t 
         int r = sync_init(&s, c, extract_page, ret, err);
 
         return sync_wait(c, r < 0 ? r : role_list_submit(c, auth, org, page, per_page, after, sync_done, &s, err), &s);
+}
+
+/* ---- the daemon ---- */
+
+rolesd_status *rolesd_status_free(rolesd_status *s) {
+        if (!s)
+                return NULL;
+        free(s->version);
+        free(s);
+        return NULL;
+}
+
+static void rolesd_status_freep(rolesd_status **s) {
+        rolesd_status_free(*s);
+}
+
+/* Decodes server.status's {version, organizations, ...} (other keys are
+ * ignored). -EBADMSG or -ENOMEM. */
+static int decode_status(const msgpack_object *o, void *ret) {
+        static const struct {
+                const char *key;
+                size_t offset;
+        } counts[] = {
+                { "organizations",   offsetof(rolesd_status, organizations) },
+                { "roles",           offsetof(rolesd_status, roles) },
+                { "connections",     offsetof(rolesd_status, connections) },
+                { "map_size",        offsetof(rolesd_status, map_size) },
+                { "uptime_ms",       offsetof(rolesd_status, uptime_ms) },
+                { "write_batches",   offsetof(rolesd_status, write_batches) },
+                { "writes",          offsetof(rolesd_status, writes) },
+                { "write_commit_us", offsetof(rolesd_status, write_commit_us) },
+        };
+        _cleanup_(rolesd_status_freep) rolesd_status *st = NULL;
+        const msgpack_object *version;
+        int r;
+
+        if (o->type != MSGPACK_OBJECT_MAP)
+                return -EBADMSG;
+        st = calloc(1, sizeof *st);
+        if (!st)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(counts); i++)
+                if (read_u64_key(o, counts[i].key, (uint64_t *) ((char *) st + counts[i].offset)) < 0)
+                        return -EBADMSG;
+        version = mp_map_get(o, "version");
+        r = version ? mp_read_str(version, &st->version) : -EBADMSG;
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        *(rolesd_status **) ret = TAKE_PTR(st);
+        return 0;
+}
+
+int rolesd_reply_status(rolesd_reply *r, rolesd_status **ret, rolesd_error *err) {
+        rolesd_status *st = NULL;
+        int k = reply_decoded(r, decode_status, &st, err);
+
+        if (ret)
+                *ret = st;
+        else
+                rolesd_status_free(st);
+        return k;
+}
+
+static int extract_status(rolesd_reply *r, void *ret, rolesd_error *err) {
+        return rolesd_reply_status(r, ret, err);
+}
+
+static int server_status_submit(rolesd *c, rolesd_reply_fn fn, void *userdata, rolesd_error *err) {
+        msgpack_packer pk;
+        int r = request_begin(c, "server.status", &pk, err);
+
+        if (r < 0)
+                return r;
+        return request_submit(c, "server.status", msgpack_pack_map(&pk, 0), fn, userdata, err);
+}
+
+int rolesd_server_status_async(rolesd *c, rolesd_reply_fn fn, void *userdata) {
+        return server_status_submit(c, fn, userdata, NULL);
+}
+
+int rolesd_server_status(rolesd *c, rolesd_status **ret, rolesd_error *err) {
+        Sync s;
+        int r;
+
+        if (ret)
+                *ret = NULL;
+        r = sync_init(&s, c, extract_status, ret, err);
+        return sync_wait(c, r < 0 ? r : server_status_submit(c, sync_done, &s, err), &s);
 }
 
 /* ---- provisioning ---- */

@@ -40,6 +40,10 @@ bool method_read_only(const char *method) {
         return false;
 }
 
+const char *rolesd_version(void) {
+        return LIBROLESD_VERSION;
+}
+
 const char *rolesd_socket_path(const char *path) {
         const char *e;
 
@@ -250,7 +254,9 @@ static int conn_open(rolesd *c, rolesd_error *err) {
         c->fd = fd;
         return 0;
 fail:
-        return fail(err, r, ROLESD_UNAVAILABLE, NULL, "cannot connect to %s: %s", path, strerror(-r));
+        /* Whatever the socket said (no such file, refused, permission,
+         * queue full): the daemon cannot be reached, nothing was sent. */
+        return fail(err, -ECONNREFUSED, ROLESD_UNAVAILABLE, NULL, "cannot connect to %s: %s", path, strerror(-r));
 }
 
 /* Sends what the socket takes; a failure marks the connection broken
@@ -391,59 +397,66 @@ int request_submit(rolesd *c, const char *method, int pack_r, rolesd_reply_fn fn
 
 /* ---- failures ---- */
 
-/* Why a call fails with the connection (error, and why when it says more
- * than the errno). */
-static void lost_failure(const rolesd *c, int error, const char *why, rolesd_error *ret) {
+/* What a call fails with when its connection goes (cause: why, a negative
+ * errno; why: the same in words, or NULL). A write that was sent may have
+ * run: its outcome is unknown, and it says so (-ECONNABORTED when the
+ * connection was lost, -ETIMEDOUT when it was dropped for a call that
+ * got no answer in time). Any other call had no effect (-ECONNRESET). The
+ * connection freed or reset is -ECANCELED, a stream of garbage from the
+ * daemon -EBADMSG (ROLESD_INTERNAL), for every call alike. */
+static int drop_failure(const rolesd *c, const Call *call, int cause, const char *why, rolesd_error *ret) {
+        const char *unknown = call->sent && !call->read_only ? ": whether it took effect is unknown" : "";
+        char reason[128];
+
+        if (cause == -EBADMSG)
+                return fail(ret, -EBADMSG, ROLESD_INTERNAL, NULL, "%s%s", why, unknown);
+        if (cause == -ECANCELED)
+                return fail(ret, -ECANCELED, ROLESD_UNAVAILABLE, NULL, "%s with %s in flight%s", why, call->method,
+                            unknown);
+        if (cause == -ETIMEDOUT && *unknown)
+                return fail(ret, -ETIMEDOUT, ROLESD_UNAVAILABLE, NULL,
+                            "rolesd did not answer (a call got no answer within %llu ms) after %s was sent%s",
+                            (unsigned long long) (c->timeout_usec / 1000), call->method, unknown);
         if (why)
-                (void) fail(ret, error, error == -EIO ? ROLESD_INTERNAL : ROLESD_UNAVAILABLE, NULL, "%s", why);
-        else if (error == -ECONNRESET)
-                (void) fail(ret, error, ROLESD_UNAVAILABLE, NULL, "connection to rolesd lost: the daemon closed it");
-        else if (error == -ETIMEDOUT)
-                (void) fail(ret, error, ROLESD_UNAVAILABLE, NULL,
-                            "connection to rolesd dropped: a call got no answer within %llu ms",
-                            (unsigned long long) (c->timeout_usec / 1000));
-        else if (error == -ENOMEM)
-                (void) fail_oom(ret);
+                snprintf(reason, sizeof reason, "%s", why);
+        else if (cause == -ECONNRESET)
+                snprintf(reason, sizeof reason, "the daemon closed it");
+        else if (cause == -ETIMEDOUT)
+                snprintf(reason, sizeof reason, "dropped: a call got no answer within %llu ms",
+                         (unsigned long long) (c->timeout_usec / 1000));
         else
-                (void) fail(ret, error, ROLESD_UNAVAILABLE, NULL, "connection to rolesd lost: %s", strerror(-error));
+                snprintf(reason, sizeof reason, "%s", strerror(-cause));
+        if (*unknown)
+                return fail(ret, -ECONNABORTED, ROLESD_UNAVAILABLE, NULL,
+                            "connection to rolesd lost after %s was sent (%s)%s", call->method, reason, unknown);
+        return fail(ret, -ECONNRESET, ROLESD_UNAVAILABLE, NULL, "connection to rolesd lost (%s)", reason);
 }
 
-void conn_abort(rolesd *c, int error, const char *why) {
-        rolesd_error e;
-        CallList all;
-
-        inflight_take_all(c, &all);
-        conn_close(c);
-        lost_failure(c, error, why, &e);
-        (void) calls_fail(c, &all, error, &e);
-}
-
-/* The connection is lost (error; why, if not NULL, says how). Calls that
- * cannot have run (not sent in full) or that only read go out again on a
- * new connection, once, before their deadline; the others fail. Returns
- * the number of calls completed. */
-static int conn_lost(rolesd *c, int error, const char *why) {
-        CallList lost, again = {0}, failed = {0};
+/* Drops the connection (cause, why: as drop_failure()). With again,
+ * calls that cannot have run (not sent in full) or that only read go out
+ * again on a new connection, once, before their deadline; every other
+ * call fails. Returns the number of calls completed. */
+static int conn_drop(rolesd *c, int cause, const char *why, bool again_ok) {
+        CallList lost, again = {0};
         uint64_t now = now_usec(), sent = c->sent;
-        rolesd_error e, e_again;
-        int n, r = 0;
+        rolesd_error e;
+        int n = 0, r = 0;
 
         inflight_take_all(c, &lost);
         conn_close(c);
-        for (Call *call; (call = lost.head); ) {
-                bool was_sent = call->end <= sent;
-
-                calls_remove(&lost, call);
-                if ((!was_sent || call->read_only) && call->attempts < ROLESD_CALL_ATTEMPTS &&
-                    call->deadline > now)
+        for (Call *call = lost.head, *next; call; call = next) {
+                next = call->next;
+                call->sent = call->end <= sent;
+                if (again_ok && (!call->sent || call->read_only) && call->attempts < ROLESD_CALL_ATTEMPTS &&
+                    call->deadline > now) {
+                        calls_remove(&lost, call);
                         calls_push(&again, call);
-                else
-                        calls_push(&failed, call);
+                }
         }
 
         /* Those going again are in flight before any callback runs. */
         if (again.head)
-                r = conn_open(c, &e_again);
+                r = conn_open(c, &e);
         for (Call *call = again.head, *next; r >= 0 && call; call = next) {
                 next = call->next;
                 if (inflight_reserve(c) < 0 || conn_queue(c, call) < 0)
@@ -452,11 +465,18 @@ static int conn_lost(rolesd *c, int error, const char *why) {
                 inflight_add(c, call);
         }
         if (r >= 0)
-                r = fail_oom(&e_again);         /* for those left in again: out of memory */
+                r = fail_oom(&e);       /* for those left in again: out of memory */
+        n = calls_fail(c, &again, r, &e);
 
-        lost_failure(c, error, why, &e);
-        n = calls_fail(c, &failed, error, &e);
-        return n + calls_fail(c, &again, r, &e_again);
+        for (Call *call; (call = lost.head); n++) {
+                calls_remove(&lost, call);
+                call_complete(c, call, NULL, 0, drop_failure(c, call, cause, why, &e), &e);
+        }
+        return n;
+}
+
+void conn_abort(rolesd *c, int cause, const char *why) {
+        (void) conn_drop(c, cause, why, false);
 }
 
 /* Whether a frame without a msgid is an error reply, which concerns every
@@ -536,19 +556,31 @@ static int conn_expire(rolesd *c) {
                 Call *call = c->calls.head;
 
                 inflight_remove(c, call);
+                call->sent = c->fd >= 0 && call->end <= c->sent;
                 calls_push(&expired, call);
         }
         if (!expired.head)
                 return 0;
         if (c->fd >= 0)
-                n = conn_lost(c, -ETIMEDOUT, NULL);
+                n = conn_drop(c, -ETIMEDOUT, NULL, true);
         for (Call *call; (call = expired.head); n++) {
                 calls_remove(&expired, call);
-                (void) fail(&e, -ETIMEDOUT, ROLESD_UNAVAILABLE, NULL, "rolesd did not answer %s within %llu ms",
-                            call->method, (unsigned long long) (c->timeout_usec / 1000));
+                (void) fail(&e, -ETIMEDOUT, ROLESD_UNAVAILABLE, NULL, "rolesd did not answer %s within %llu ms%s",
+                            call->method, (unsigned long long) (c->timeout_usec / 1000),
+                            call->sent && !call->read_only ? ": whether it took effect is unknown" : "");
                 call_complete(c, call, NULL, 0, -ETIMEDOUT, &e);
         }
         return n;
+}
+
+/* After callbacks ran from an entry point: a free asked for by one of
+ * them happens now. */
+static int entry_end(rolesd *c, int r) {
+        if (c->free_requested) {
+                c->free_requested = false;
+                rolesd_free(c);
+        }
+        return r;
 }
 
 /* ---- the connection ---- */
@@ -564,6 +596,7 @@ int rolesd_new(const char *path, rolesd **ret) {
                 return -ENOMEM;
         c->fd = -1;
         c->next_msgid = 1;
+        c->timeout_usec = ROLESD_TIMEOUT_DEFAULT_USEC;
         msgpack_unpacked_init(&c->unpacked);
         scanner_init(&c->scan, ROLESD_RESPONSE_MAX, RPC_DEPTH_MAX);
         if (path) {
@@ -604,6 +637,15 @@ int rolesd_set_timeout(rolesd *c, uint64_t usec) {
         return 0;
 }
 
+int rolesd_reset(rolesd *c) {
+        if (!c)
+                return -EINVAL;
+        if (c->dispatching)
+                return -EBUSY;
+        conn_abort(c, -ECANCELED, "connection to rolesd reset");
+        return entry_end(c, 0);
+}
+
 rolesd *rolesd_free(rolesd *c) {
         if (!c)
                 return NULL;
@@ -613,7 +655,7 @@ rolesd *rolesd_free(rolesd *c) {
                 return NULL;
         }
         c->freeing = true;      /* the callbacks below may not make new calls */
-        conn_abort(c, -ECANCELED, "connection to rolesd closed with the call in flight");
+        conn_abort(c, -ECANCELED, "connection to rolesd closed");
         conn_close(c);
         c->replay = replay_free(c->replay);
         free(c->buckets);
@@ -662,23 +704,13 @@ static int conn_process(rolesd *c) {
                 r = conn_recv(c);
                 n += conn_dispatch(c, &why);
                 if (why)
-                        r = -EIO;
+                        r = -EBADMSG;
                 else if (r == 0)
                         r = c->broken;
                 if (r < 0)
-                        n += conn_lost(c, r, why);
+                        n += conn_drop(c, r, why, true);
         }
         return n + conn_expire(c);
-}
-
-/* After callbacks ran from an entry point: a free asked for by one of
- * them happens now. */
-static int entry_end(rolesd *c, int r) {
-        if (c->free_requested) {
-                c->free_requested = false;
-                rolesd_free(c);
-        }
-        return r;
 }
 
 int rolesd_process(rolesd *c) {

@@ -23,6 +23,7 @@ typedef struct Call {
         uint32_t msgid;
         bool read_only;                 /* the method only reads: may be sent again after a loss */
         bool cancelled;                 /* completes without its callback (call_cancel) */
+        bool sent;                      /* its connection went after it was sent in full */
         unsigned attempts;              /* connections it was queued on */
         uint64_t deadline;              /* CLOCK_MONOTONIC usec; UINT64_MAX: none */
         uint64_t end;                   /* offset just past its frame in its connection's request stream */
@@ -133,9 +134,10 @@ void sync_done(rolesd *c, rolesd_reply *reply, void *userdata);
  * sync_init(), returned) and returns its outcome. */
 int sync_wait(rolesd *c, int submit_r, Sync *s);
 
-/* Fails every call in flight with error, without sending any again, and
- * drops the connection (conn.c). */
-void conn_abort(rolesd *c, int error, const char *why);
+/* Drops the connection and fails every call in flight, sending none
+ * again: -ECANCELED (why: "connection to rolesd closed", say), or as
+ * after a lost connection for another cause (conn.c). */
+void conn_abort(rolesd *c, int cause, const char *why);
 
 /* ---- JSON (json.c) ---- */
 

@@ -53,8 +53,11 @@ int fail_oom(rolesd_error *err) {
 }
 
 int fail_copy(rolesd_error *err, int r, const rolesd_error *src) {
-        if (err)
-                *err = *src;
+        if (err) {      /* err->size is the caller's */
+                err->code = src->code;
+                memcpy(err->message, src->message, sizeof err->message);
+                memcpy(err->field, src->field, sizeof err->field);
+        }
         return r;
 }
 
@@ -74,16 +77,18 @@ static void copy_wire_str(char *dst, size_t size, const msgpack_object *o) {
         dst[0] = '\0';
 }
 
-/* The error map {code, message, field?} of a response. */
+/* The error map {code, message, field?} of a response. Its errno is the
+ * code's (rpc_code_to_errno()), but for an unknown organization: -ENXIO,
+ * so that it differs from an unknown role's -ENOENT. */
 static int fail_wire(rolesd_error *err, const msgpack_object *e) {
         const msgpack_object *code;
         RpcCode c;
 
         if (e->type != MSGPACK_OBJECT_MAP)
-                return fail(err, -EIO, ROLESD_INTERNAL, NULL, "malformed error reply from rolesd");
+                return fail(err, -EBADMSG, ROLESD_INTERNAL, NULL, "malformed error reply from rolesd");
         code = mp_map_get(e, "code");
         if (!code || code->type != MSGPACK_OBJECT_STR)
-                return fail(err, -EIO, ROLESD_INTERNAL, NULL, "error reply from rolesd without a code");
+                return fail(err, -EBADMSG, ROLESD_INTERNAL, NULL, "error reply from rolesd without a code");
         c = rpc_code_from_string(code->via.str.ptr, code->via.str.size);
         if (c <= RPC_OK || c >= _RPC_CODE_MAX)
                 c = RPC_INTERNAL;
@@ -92,6 +97,8 @@ static int fail_wire(rolesd_error *err, const msgpack_object *e) {
         if (err->message[0] == '\0')
                 snprintf(err->message, sizeof err->message, "%s", rolesd_code_name(err->code));
         copy_wire_str(err->field, sizeof err->field, mp_map_get(e, "field"));
+        if (c == RPC_NOT_FOUND && strcmp(err->field, "org") == 0)
+                return -ENXIO;
         return rpc_code_to_errno(c);
 }
 
@@ -118,7 +125,7 @@ static void reply_decode(rolesd_reply *r) {
         if (k == -ENOMEM)
                 r->result_r = fail_oom(&r->result_err);
         else if (k < 0 || m.type != RPC_RESPONSE)
-                r->result_r = fail(&r->result_err, -EIO, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: %s",
+                r->result_r = fail(&r->result_err, -EBADMSG, ROLESD_INTERNAL, NULL, "invalid reply from rolesd: %s",
                                    k < 0 ? (why ? why : "bad envelope") : "not a response");
         else if (m.error->type != MSGPACK_OBJECT_NIL)
                 r->result_r = fail_wire(&r->result_err, m.error);

@@ -83,7 +83,7 @@ void rolesd_rest_response_done(rolesd_rest_response *r) {
                 return;
         free(r->body);
         free(r->detail);
-        *r = (rolesd_rest_response) {0};
+        *r = (rolesd_rest_response) { .size = r->size };
 }
 
 /* The answer: status and body (taken over: malloc()ed, NUL-terminated,
@@ -517,7 +517,7 @@ int rest_handle(rolesd *c, BodyMemo *body_memo, RestProgress *progress, const ro
 
         if (!ret)
                 return -EINVAL;
-        *ret = (rolesd_rest_response) { .status = 500 };
+        *ret = (rolesd_rest_response) { .size = ret->size, .status = 500 };
         if (!req || !req->method || !req->path)
                 return -EINVAL;
 

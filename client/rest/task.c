@@ -62,7 +62,7 @@ int rest_task_step(rolesd_rest_task *t, const rolesd_rest_request *req, rolesd_r
                 return -EINVAL;
         if (t->oom) {
                 if (ret)
-                        *ret = (rolesd_rest_response) { .status = 500 };
+                        *ret = (rolesd_rest_response) { .size = ret->size, .status = 500 };
                 return -ENOMEM;
         }
         replay_rewind(t->replay);
@@ -138,7 +138,7 @@ static void task_done(rolesd *c, rolesd_reply *reply, void *userdata) {
                 else if (r < 0) {
                         why = (rolesd_error) { .code = ROLESD_INTERNAL };
                         snprintf(why.message, sizeof why.message, "invalid reply from rolesd: the reply to another call");
-                        task_fail(t, -EIO, &why);
+                        task_fail(t, -EBADMSG, &why);
                 }
         }
         t->wake(t, t->wake_userdata);

@@ -46,8 +46,9 @@ rolesd_rest_dialect rolesd_rest_dialect_of(const char *path);
 const char *rolesd_rest_error_body(const char *path, unsigned status);
 
 /* One HTTP request, taken apart. All strings are borrowed for the
- * duration of the call. */
+ * duration of the call (by a task: until it is freed). */
 typedef struct rolesd_rest_request {
+        size_t size;            /* sizeof(rolesd_rest_request), or 0 (see rolesd/client.h) */
         const char *method;     /* "GET", "POST", ... (HEAD is answered as GET) */
         const char *path;       /* as on the request line, still percent-encoded,
                                  * without the query string */
@@ -60,8 +61,10 @@ typedef struct rolesd_rest_request {
         size_t body_len;
 } rolesd_rest_request;
 
-/* The answer to send. */
+/* The answer to send. The caller allocates it (zeroed, or with size
+ * set); the library fills it and never writes size. */
 typedef struct rolesd_rest_response {
+        size_t size;            /* sizeof(rolesd_rest_response), or 0 (see rolesd/client.h) */
         unsigned status;        /* HTTP status code */
         char *body;             /* JSON text, NUL-terminated, malloc()'d; send it with
                                  * Content-Type: application/json */
@@ -73,7 +76,7 @@ typedef struct rolesd_rest_response {
                                  * only, see below); status is that of the whole */
 } rolesd_rest_response;
 
-/* Frees what a response holds and zeroes it. Accepts NULL. */
+/* Frees what a response holds and zeroes it (but its size). Accepts NULL. */
 void rolesd_rest_response_done(rolesd_rest_response *r);
 
 /* Answers one request, with calls on c (see rolesd/client.h: a

@@ -48,13 +48,14 @@ typedef struct Run {
         unsigned out_of_order;  /* callbacks for a call made before the one called back last */
         unsigned last;
         uint64_t org;
+        unsigned round;         /* a run of calls, in the roles' names */
         bool free_in_callback;  /* the first callback frees the connection */
 } Run;
 
 static Run run;
 
 static void role_name(unsigned i, char *buf, size_t size) {
-        snprintf(buf, size, "async-%u", i);
+        snprintf(buf, size, "async-%u-%u", run.round, i);
 }
 
 /* Every callback: once per call, with that call's own reply. */
@@ -155,7 +156,9 @@ static void test_free(const char *socket) {
         rolesd_error err;
         unsigned n = 1000, failed = 0;
 
-        /* Freed at once: every call is called back, from rolesd_free(). */
+        /* Freed at once: every call is called back, from rolesd_free().
+         * (The writes sent may still be made: the next round's names
+         * differ.) */
         ASSERT(rolesd_connect(socket, &c, &err) == 0);
         make_calls(c, n);
         ASSERT(run.done == 0);
@@ -169,7 +172,7 @@ static void test_free(const char *socket) {
 
         /* Freed from the first callback: the others are called back once
          * that callback returns, and rolesd_process() returns. */
-        run = (Run) { .org = run.org, .free_in_callback = true };
+        run = (Run) { .org = run.org, .round = 1, .free_in_callback = true };
         ASSERT(rolesd_connect(socket, &c, &err) == 0);
         make_calls(c, n);
         while (run.done == 0)
