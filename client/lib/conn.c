@@ -415,8 +415,8 @@ static int drop_failure(const rolesd *c, const Call *call, int cause, const char
                             unknown);
         if (cause == -ETIMEDOUT && *unknown)
                 return fail(ret, -ETIMEDOUT, ROLESD_UNAVAILABLE, NULL,
-                            "rolesd did not answer (a call got no answer within %llu ms) after %s was sent%s",
-                            (unsigned long long) (c->timeout_usec / 1000), call->method, unknown);
+                            "%s was sent, then rolesd left a call unanswered for %llu ms%s", call->method,
+                            (unsigned long long) (c->timeout_usec / 1000), unknown);
         if (why)
                 snprintf(reason, sizeof reason, "%s", why);
         else if (cause == -ECONNRESET)
