@@ -400,10 +400,10 @@ int request_submit(rolesd *c, const char *method, int pack_r, rolesd_reply_fn fn
 /* What a call fails with when its connection goes (cause: why, a negative
  * errno; why: the same in words, or NULL). A write that was sent may have
  * run: its outcome is unknown, and it says so (-ECONNABORTED when the
- * connection was lost, -ETIMEDOUT when it was dropped for a call that
- * got no answer in time). Any other call had no effect (-ECONNRESET). The
- * connection freed or reset is -ECANCELED, a stream of garbage from the
- * daemon -EBADMSG (ROLESD_INTERNAL), for every call alike. */
+ * connection was lost). Any other call had no effect (-ECONNRESET). For
+ * every call alike: the connection dropped for a call that got no answer
+ * in time is -ETIMEDOUT (the daemon is stuck), freed or reset -ECANCELED,
+ * a stream of garbage from the daemon -EBADMSG (ROLESD_INTERNAL). */
 static int drop_failure(const rolesd *c, const Call *call, int cause, const char *why, rolesd_error *ret) {
         const char *unknown = call->sent && !call->read_only ? ": whether it took effect is unknown" : "";
         char reason[128];
@@ -413,17 +413,14 @@ static int drop_failure(const rolesd *c, const Call *call, int cause, const char
         if (cause == -ECANCELED)
                 return fail(ret, -ECANCELED, ROLESD_UNAVAILABLE, NULL, "%s with %s in flight%s", why, call->method,
                             unknown);
-        if (cause == -ETIMEDOUT && *unknown)
+        if (cause == -ETIMEDOUT)
                 return fail(ret, -ETIMEDOUT, ROLESD_UNAVAILABLE, NULL,
-                            "%s was sent, then rolesd left a call unanswered for %llu ms%s", call->method,
+                            "rolesd did not answer %s: a call got no answer within %llu ms%s", call->method,
                             (unsigned long long) (c->timeout_usec / 1000), unknown);
         if (why)
                 snprintf(reason, sizeof reason, "%s", why);
         else if (cause == -ECONNRESET)
                 snprintf(reason, sizeof reason, "the daemon closed it");
-        else if (cause == -ETIMEDOUT)
-                snprintf(reason, sizeof reason, "dropped: a call got no answer within %llu ms",
-                         (unsigned long long) (c->timeout_usec / 1000));
         else
                 snprintf(reason, sizeof reason, "%s", strerror(-cause));
         if (*unknown)

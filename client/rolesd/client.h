@@ -52,9 +52,9 @@
  *     -ECONNABORTED  ROLESD_UNAVAILABLE  connection lost after a write was sent:
  *                                        whether it took effect is unknown
  *     -ETIMEDOUT     ROLESD_UNAVAILABLE  no answer before the deadline (the
- *                                        call's, or for a write sent, that of
- *                                        a call before it); a write may still
- *                                        take effect
+ *                                        call's, or that of a call before it
+ *                                        on the connection); a write may
+ *                                        still take effect
  *     -ECANCELED     ROLESD_UNAVAILABLE  rolesd_free() or rolesd_reset() with the
  *                                        call in flight; a write sent may take effect
  *     -EBADMSG       ROLESD_INTERNAL     the daemon's answer is not a valid reply

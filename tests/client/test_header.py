@@ -48,7 +48,10 @@ class InstalledHeader(DaemonTestCase):
         if not cc:
             self.skipTest("no %s" % compiler)
         exe = os.path.join(self.dest, "example-" + std)
-        p = subprocess.run([cc, "-std=" + std, "-pedantic", "-Wall", "-Wextra", "-Werror"] + list(lang) +
+        # A library built with sanitizers runs only in a program built with them.
+        sanitize = os.environ.get("SANITIZE", "none")
+        flags = ["-fsanitize=" + sanitize] if sanitize not in ("", "none") else []
+        p = subprocess.run([cc, "-std=" + std, "-pedantic", "-Wall", "-Wextra", "-Werror"] + flags + list(lang) +
                            ["-I", self.include, os.path.join(HERE, "example-async.c"), "-x", "none",
                             "-o", exe, "-L", self.libdir, "-lrolesd"] + self.jansson,
                            capture_output=True, text=True)
