@@ -7,6 +7,7 @@
  * the peer gets its error reply, then the connection closes (others carry
  * on). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -15,16 +16,13 @@
 
 #include "conn.h"
 #include "dispatch.h"
+#include "limits.h"
 #include "log.h"
 #include "manager.h"
 #include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
-
-#define READ_CHUNK      (64u * 1024u)
-#define READ_BUDGET     (256u * 1024u)  /* bytes read per wakeup, for fairness */
-#define CONN_BUF_KEEP   (256u * 1024u)  /* an empty buffer larger than this is freed */
 
 static bool peer_allowed(int fd, bool has_gid, gid_t gid, struct ucred *ret_cred) {
         struct ucred cred;
@@ -176,9 +174,15 @@ static void protocol_error(Conn *c, ScanResult sr) {
         uint32_t msgid = 0;
         bool has_msgid = rpc_frame_msgid(buf_head(&c->in), buf_pending(&c->in), RPC_REQUEST, &msgid);
         RpcCode code = sr == SCAN_TOO_BIG ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT;
-        const char *message = sr == SCAN_TOO_BIG ? "frame exceeds the limit of 1048576 bytes or 65536 elements" :
-                              sr == SCAN_TOO_DEEP ? "frame nests deeper than 16 levels" :
-                                                    "frame is not valid MessagePack";
+        char message[96];
+
+        if (sr == SCAN_TOO_BIG)
+                snprintf(message, sizeof message, "frame exceeds the limit of %u bytes or %u elements",
+                         RPC_FRAME_MAX, RPC_ELEMENTS_MAX);
+        else if (sr == SCAN_TOO_DEEP)
+                snprintf(message, sizeof message, "frame nests deeper than %u levels", RPC_DEPTH_MAX);
+        else
+                snprintf(message, sizeof message, "frame is not valid MessagePack");
 
         log_warning("Closing connection of pid %d uid %u: %s", (int) c->pid, (unsigned) c->uid, message);
         msgpack_packer_init(&pk, &c->out, buf_pack_write);
@@ -220,13 +224,13 @@ static unsigned conn_process(Conn *c) {
 static int conn_read(Conn *c) {
         size_t total = 0;
 
-        while (total < READ_BUDGET && !input_blocked(c)) {
-                char *p = buf_reserve(&c->in, READ_CHUNK);
+        while (total < CONN_READ_BUDGET && !input_blocked(c)) {
+                char *p = buf_reserve(&c->in, CONN_READ_CHUNK);
                 ssize_t n;
 
                 if (!p)
                         return -ENOMEM;
-                n = recv(c->fd, p, READ_CHUNK, MSG_DONTWAIT);
+                n = recv(c->fd, p, CONN_READ_CHUNK, MSG_DONTWAIT);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
@@ -242,7 +246,7 @@ static int conn_read(Conn *c) {
                 conn_process(c);
                 if (c->fd < 0)
                         return 0;
-                if ((size_t) n < READ_CHUNK)
+                if ((size_t) n < CONN_READ_CHUNK)
                         break;  /* drained for now; epoll says when more comes (saves a recv) */
         }
         return 0;

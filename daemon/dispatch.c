@@ -36,8 +36,10 @@ const Method *method_lookup(const char *name, size_t len) {
 }
 
 const char *rpc_err_message(int r, const RpcErr *err) {
-        if (err && err->message)
-                return err->message;
+        const char *text = rpc_err_text(err);
+
+        if (text)
+                return text;
         switch (-r) {
         case EINVAL:       return err && err->field ? "invalid parameter" : "invalid request";
         case EEXIST:       return "already exists";

@@ -11,15 +11,11 @@
 #include <stddef.h>
 
 #include "store.h"
+#include "proto/rpc.h"
 
 typedef struct Manager Manager;
 typedef struct Conn Conn;
 
-/* Where a failure is explained: both are static strings or NULL. */
-typedef struct RpcErr {
-        const char *field;
-        const char *message;
-} RpcErr;
 
 typedef struct Method {
         const char *name;

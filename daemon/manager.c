@@ -11,16 +11,13 @@
 #include <sys/epoll.h>
 #include <systemd/sd-daemon.h>
 
+#include "limits.h"
 #include "listen.h"
 #include "log.h"
 #include "manager.h"
-#include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
 #include "proto/wire.h"
-
-#define SWEEP_INTERVAL_USEC     (5ull * 1000000ull)
-#define STOP_GRACE_USEC         (10ull * 1000000ull)
 
 static void on_write_complete(WriteOp *op, void *userdata) {
         Manager *m = userdata;
@@ -63,9 +60,6 @@ static void on_writes_flush(void *userdata) {
  * that memory follows load. A burst ends when the writer has nothing
  * queued. At most one trim per TRIM_MIN_INTERVAL_USEC (connections may
  * come and go by the thousand): a later one waits for its turn. */
-#define TRIM_AFTER_OPS 1024u
-#define TRIM_MIN_INTERVAL_USEC (100u * 1000u)
-
 static int on_idle_trim(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
@@ -174,8 +168,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         manager_check_stop(m);
         return 0;
 }
-
-#define CONN_EVENTS_MAX 64u            /* connections served per dispatch */
 
 /* Every client socket is in one epoll set, which is one source of the
  * loop: a dispatch serves all the connections that are ready. (With a

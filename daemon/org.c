@@ -13,22 +13,23 @@
 #include "proto/utf8.h"
 #include "proto/wire.h"
 
-static int fail(RpcErr *err, int r, const char *field, const char *message) {
-        err->field = field;
-        err->message = message;
-        return r;
-}
-
 /* The common head of every provisioning parse: no REST credentials. */
 static int refuse_auth(const msgpack_object *params, RpcErr *err) {
         if (mp_map_get(params, "auth"))
-                return fail(err, -EACCES, "auth", "provisioning is for local administrators, not REST credentials");
+                return rpc_fail(err, -EACCES, "auth", "provisioning is for local administrators, not REST credentials");
         return 0;
 }
 
 static bool text_ok(const char *s, size_t max) {
         size_t n = strlen(s);
         return n > 0 && n <= max;
+}
+
+/* 1..max bytes, or a failure naming the field and the limit. */
+static int check_text(const char *s, size_t max, const char *field, RpcErr *err) {
+        if (!text_ok(s, max))
+                return rpc_failf(err, -EINVAL, field, "%s must be 1 to %zu bytes", field, max);
+        return 0;
 }
 
 /* ---- org.add ---- */
@@ -67,11 +68,11 @@ int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
                 return -ENOMEM;
         r = params_parse(params, table, a, NULL, &err->field);
         if (r >= 0 && a->id.v == 0)
-                r = fail(err, -EINVAL, "id", "organization 0 is the Rocket.Chat workspace; ids start at 1");
-        if (r >= 0 && a->name && !text_ok(a->name, ORG_NAME_MAX))
-                r = fail(err, -EINVAL, "name", "name must be 1 to 256 bytes");
-        if (r >= 0 && a->provider && !text_ok(a->provider, ORG_NAME_MAX))
-                r = fail(err, -EINVAL, "provider", "provider must be 1 to 256 bytes");
+                r = rpc_fail(err, -EINVAL, "id", "organization 0 is the Rocket.Chat workspace; ids start at 1");
+        if (r >= 0 && a->name)
+                r = check_text(a->name, ORG_NAME_MAX, "name", err);
+        if (r >= 0 && a->provider)
+                r = check_text(a->provider, ORG_NAME_MAX, "provider", err);
         if (r < 0) {
                 org_add_free(a);
                 return r;
@@ -87,7 +88,7 @@ int org_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr
 
         r = store_org_add(s, txn, &o, wall_ms());
         if (r == -EEXIST)
-                return fail(err, r, "id", "organization already exists");
+                return rpc_fail(err, r, "id", "organization already exists");
         if (r < 0)
                 return r;
         return org_pack(pk, &o) < 0 ? -ENOMEM : 0;
@@ -129,17 +130,17 @@ int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
                 return -ENOMEM;
         r = params_parse(params, table, a, NULL, &err->field);
         if (r >= 0 && !auth_user_role_valid(a->user_role))
-                r = fail(err, -EINVAL, "user_role",
+                r = rpc_fail(err, -EINVAL, "user_role",
                          "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER");
         else if (r >= 0 && strcmp(a->user_role, "PROVIDER") == 0) {
                 if (!a->provider || !text_ok(a->provider, ORG_NAME_MAX))
-                        r = fail(err, -EINVAL, "provider", "a PROVIDER key needs a provider");
+                        r = rpc_fail(err, -EINVAL, "provider", "a PROVIDER key needs a provider");
                 else if (a->org.set)
-                        r = fail(err, -EINVAL, "org", "a PROVIDER key has no organization of its own");
+                        r = rpc_fail(err, -EINVAL, "org", "a PROVIDER key has no organization of its own");
         } else if (r >= 0 && !a->org.set)
-                r = fail(err, -EINVAL, "org", "this user-role needs an organization");
+                r = rpc_fail(err, -EINVAL, "org", "this user-role needs an organization");
         else if (r >= 0 && a->org.v == 0)
-                r = fail(err, -EINVAL, "org", "Partoo keys belong to organizations 1 and up");
+                r = rpc_fail(err, -EINVAL, "org", "Partoo keys belong to organizations 1 and up");
         if (r < 0) {
                 key_add_free(a);
                 return r;
@@ -163,11 +164,11 @@ int key_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr
         if (a->org.set) {
                 r = store_org_get(s, txn, a->org.v, &o);
                 if (r == -ENOENT)
-                        return fail(err, r, "org", "no such organization");
+                        return rpc_fail(err, r, "org", "no such organization");
                 if (r < 0)
                         return r;
                 if (a->provider && (!o.provider || strcmp(a->provider, o.provider) != 0))
-                        return fail(err, -EINVAL, "provider", "provider differs from the organization's");
+                        return rpc_fail(err, -EINVAL, "provider", "provider differs from the organization's");
                 k.provider = o.provider;
         }
         r = auth_key_new(s, txn, &k, &key);
@@ -211,12 +212,12 @@ int user_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         if (!a)
                 return -ENOMEM;
         r = params_parse(params, table, a, NULL, &err->field);
-        if (r >= 0 && !text_ok(a->username, USERNAME_MAX))
-                r = fail(err, -EINVAL, "username", "username must be 1 to 256 bytes");
+        if (r >= 0)
+                r = check_text(a->username, USERNAME_MAX, "username", err);
         for (char **i = a->roles; r >= 0 && i && *i; i++)
                 n++;
         if (r >= 0 && n > USER_ROLES_MAX)
-                r = fail(err, -EINVAL, "roles", "too many roles");
+                r = rpc_fail(err, -EINVAL, "roles", "too many roles");
         if (r < 0) {
                 user_add_free(a);
                 return r;
@@ -240,13 +241,13 @@ int user_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcEr
         for (char **i = u.roles; *i; i++) {
                 r = store_role_get(s, txn, 0, "name", *i, &blob, &len);
                 if (r == -ENOENT)
-                        return fail(err, r, "roles", "no such workspace role");
+                        return rpc_fail(err, r, "roles", "no such workspace role");
                 if (r < 0)
                         return r;
         }
         r = auth_user_new(s, txn, &u, &user_id, &token, &err->field);
         if (r == -EEXIST)
-                return fail(err, r, err->field, "username already exists");
+                return rpc_fail(err, r, err->field, "username already exists");
         if (r < 0)
                 return r;
         msgpack_pack_map(pk, 2);

@@ -57,12 +57,6 @@ void role_create_free(void *args) {
         free(a);
 }
 
-static int fail(RpcErr *err, int r, const char *field, const char *message) {
-        err->field = field;
-        err->message = message;
-        return r;
-}
-
 int role_create_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         RoleCreateArgs *a;
         int r;
@@ -74,7 +68,7 @@ int role_create_parse(const msgpack_object *params, void **ret_args, RpcErr *err
         if (r < 0)
                 goto fail;
         if (a->scope && strcmp(a->scope, "Users") != 0 && strcmp(a->scope, "Subscriptions") != 0) {
-                r = fail(err, -EINVAL, "scope", "scope must be Users or Subscriptions");
+                r = rpc_fail(err, -EINVAL, "scope", "scope must be Users or Subscriptions");
                 goto fail;
         }
         *ret_args = a;
@@ -85,14 +79,13 @@ fail:
 }
 
 /* Partoo's rule for name, api_id and description: 1..max characters, none of ,;/\|<>. */
-static int check_partoo_text(const char *s, size_t max, const char *field, const char *length_message,
-                             RpcErr *err) {
+static int check_partoo_text(const char *s, size_t max, const char *field, RpcErr *err) {
         size_t n = utf8_length(s, strlen(s));
 
         if (n < 1 || n > max)
-                return fail(err, -EINVAL, field, length_message);
+                return rpc_failf(err, -EINVAL, field, "%s must be 1 to %zu characters", field, max);
         if (strpbrk(s, PARTOO_FORBIDDEN))
-                return fail(err, -EINVAL, field, "must not contain any of the characters ,;/\\|<>");
+                return rpc_fail(err, -EINVAL, field, "must not contain any of the characters " PARTOO_FORBIDDEN);
         return 0;
 }
 
@@ -102,23 +95,22 @@ static int validate(const RoleCreateArgs *a, uint64_t org, RpcErr *err) {
         if (org == 0) {
                 /* The Rocket.Chat workspace: any non-empty name; api_id is the name. */
                 if (a->name[0] == 0)
-                        return fail(err, -EINVAL, "name", "name must not be empty");
+                        return rpc_fail(err, -EINVAL, "name", "name must not be empty");
                 if (a->api_id && strcmp(a->api_id, a->name) != 0)
-                        return fail(err, -EINVAL, "api_id", "in the workspace (org 0) api_id must equal name");
+                        return rpc_fail(err, -EINVAL, "api_id", "in the workspace (org 0) api_id must equal name");
                 return 0;
         }
 
-        r = check_partoo_text(a->name, PARTOO_NAME_MAX, "name", "name must be 1 to 100 characters", err);
+        r = check_partoo_text(a->name, PARTOO_NAME_MAX, "name", err);
         if (r < 0)
                 return r;
         if (a->api_id) {
-                r = check_partoo_text(a->api_id, PARTOO_NAME_MAX, "api_id", "api_id must be 1 to 100 characters", err);
+                r = check_partoo_text(a->api_id, PARTOO_NAME_MAX, "api_id", err);
                 if (r < 0)
                         return r;
         }
         if (a->description) {
-                r = check_partoo_text(a->description, PARTOO_DESCRIPTION_MAX, "description",
-                                      "description must be 1 to 200 characters", err);
+                r = check_partoo_text(a->description, PARTOO_DESCRIPTION_MAX, "description", err);
                 if (r < 0)
                         return r;
         }
@@ -135,7 +127,7 @@ static int check_permissions(Store *s, MDB_txn *txn, uint64_t org, char **perms,
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return fail(err, -EINVAL, "permissions", "unknown permission");
+                        return rpc_fail(err, -EINVAL, "permissions", "unknown permission");
                 for (size_t j = 0; j < w && !seen; j++)
                         seen = strcmp(perms[j], perms[i]) == 0;
                 if (seen)
@@ -208,7 +200,7 @@ int role_create_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, Rp
 
         r = store_role_insert(s, txn, &role, &err->field);
         if (r == -EEXIST)
-                return fail(err, r, err->field,
+                return rpc_fail(err, r, err->field,
                             err->field && strcmp(err->field, "api_id") == 0 ? "a role with this api_id already exists" :
                             err->field && strcmp(err->field, "id") == 0 ? "role id collision, retry" :
                                                                           "a role with this name already exists");
@@ -252,7 +244,7 @@ int role_get_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpac
         if (r < 0)
                 return r;
         if (!!a.id + !!a.api_id + !!a.name != 1)
-                return fail(err, -EINVAL, a.id ? "id" : a.api_id ? "api_id" : "name",
+                return rpc_fail(err, -EINVAL, a.id ? "id" : a.api_id ? "api_id" : "name",
                             "give exactly one of id, api_id, name");
         by = a.id ? "id" : a.api_id ? "api_id" : "name";
         value = a.id ? a.id : a.api_id ? a.api_id : a.name;
@@ -262,7 +254,7 @@ int role_get_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpac
                 return r;
         r = store_role_get(m->store, txn, org, by, value, &blob, &len);
         if (r == -ENOENT)
-                return fail(err, r, by, "no such role");
+                return rpc_fail(err, r, by, "no such role");
         if (r < 0)
                 return r;
         return mp_pack_raw(pk, blob, len) < 0 ? -ENOMEM : 0;
@@ -329,19 +321,20 @@ int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpa
                 return r;
         if (a.per_page.set) {
                 if (a.per_page.v < 1 || a.per_page.v > ROLE_LIST_PER_PAGE_MAX)
-                        return fail(err, -EINVAL, "per_page", "per_page must be 1 to 100");
+                        return rpc_failf(err, -EINVAL, "per_page", "per_page must be 1 to %u",
+                                         ROLE_LIST_PER_PAGE_MAX);
                 per_page = a.per_page.v;
         }
         if (a.page.set) {
                 if (a.page.v < 1)
-                        return fail(err, -EINVAL, "page", "page must be 1 or more");
+                        return rpc_fail(err, -EINVAL, "page", "page must be 1 or more");
                 page = a.page.v;
         }
         if (a.after) {
                 if (cursor_parse(a.after, &page, &after_seq) < 0)
-                        return fail(err, -EINVAL, "after", "not a cursor returned by role.list");
+                        return rpc_fail(err, -EINVAL, "after", "not a cursor returned by role.list");
                 if (a.page.set && a.page.v != page)
-                        return fail(err, -EINVAL, "page", "page does not match the cursor");
+                        return rpc_fail(err, -EINVAL, "page", "page does not match the cursor");
         }
 
         r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
@@ -373,9 +366,9 @@ int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpa
                 /* Roles are never deleted, so a cursor role.list returned always
                  * has n roles after it: fewer means a forged cursor, not corruption. */
                 if (v.n != n && after_seq)
-                        return fail(err, -EINVAL, "after", "not a cursor returned by role.list");
+                        return rpc_fail(err, -EINVAL, "after", "not a cursor returned by role.list");
                 if (v.n != n)
-                        return fail(err, -EUCLEAN, NULL, "role index and count disagree");
+                        return rpc_fail(err, -EUCLEAN, NULL, "role index and count disagree");
         }
         mp_pack_kv_u64(pk, "count", count);
         mp_pack_kv_u64(pk, "page", page);
@@ -453,7 +446,7 @@ int auth_check_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgp
         if (a.access && strcmp(a.access, "create") == 0)
                 access = ACCESS_CREATE;
         else if (a.access && strcmp(a.access, "read") != 0)
-                return fail(err, -EINVAL, "access", "access must be read or create");
+                return rpc_fail(err, -EINVAL, "access", "access must be read or create");
         r = auth_check(m->store, txn, &a.auth, a.org, access, &org, &err->field);
         if (r < 0)
                 return r;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "daemon/catalog.h"
+#include "daemon/limits.h"
 #include "daemon/store.h"
 #include "proto/clock.h"
 #include "proto/limits.h"

@@ -24,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "log.h"
 #include "proto/clock.h"
-#include "proto/limits.h"
 #include "proto/macro.h"
 #include "writer.h"
 

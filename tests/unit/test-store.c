@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon/catalog.h"
+#include "daemon/limits.h"
 #include "daemon/store.h"
 #include "daemon/writer.h"
 #include "proto/limits.h"
