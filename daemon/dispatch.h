@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "store.h"
+#include "proto/buf.h"
 #include "proto/rpc.h"
 
 typedef struct Manager Manager;
@@ -22,7 +23,7 @@ typedef struct Method {
         int (*read)(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                     RpcErr *err);
         int (*parse)(const msgpack_object *params, void **ret_args, RpcErr *err);
-        int (*apply)(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err);
+        int (*apply)(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err);
         void (*free_args)(void *args);
 } Method;
 

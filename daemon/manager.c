@@ -15,6 +15,7 @@
 #include "listen.h"
 #include "log.h"
 #include "manager.h"
+#include "seed.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
 #include "proto/wire.h"
@@ -251,7 +252,7 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
         MDB_txn *txn = NULL;
         int r;
 
-        r = store_open(cfg->db_path, &(StoreOptions) {0}, &m->store);
+        r = store_open(cfg->db_path, &(StoreOptions) { .seed = seed_workspace }, &m->store);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the role database in %s", cfg->db_path);
         r = writer_new(m->store, m->event, on_write_complete, on_writes_flush, m, &m->writer);

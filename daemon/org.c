@@ -6,12 +6,14 @@
 
 #include "auth.h"
 #include "handlers.h"
+#include "seed.h"
 #include "manager.h"
 #include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/wire.h"
+#include "proto/wire-role.h"
 
 /* The common head of every provisioning parse: no REST credentials. */
 static int refuse_auth(const msgpack_object *params, RpcErr *err) {
@@ -81,17 +83,18 @@ int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-int org_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+int org_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         OrgAddArgs *a = args;
-        Org o = { .id = a->id.v, .name = a->name, .provider = a->provider };
+        msgpack_packer pk;
         int r;
 
-        r = store_org_add(s, txn, &o, wall_ms());
+        r = seed_org(s, txn, &(StoredOrg) { .id = a->id.v, .name = a->name, .provider = a->provider }, wall_ms());
         if (r == -EEXIST)
                 return rpc_fail(err, r, "id", "organization already exists");
         if (r < 0)
                 return r;
-        return org_pack(pk, &o) < 0 ? -ENOMEM : 0;
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        return org_pack(&pk, &(Org) { .id = a->id.v, .name = a->name, .provider = a->provider }) < 0 ? -ENOMEM : 0;
 }
 
 /* ---- key.add ---- */
@@ -149,9 +152,10 @@ int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-int key_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+int key_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         KeyAddArgs *a = args;
-        _cleanup_(org_done) Org o = {0};
+        _cleanup_(stored_org_done) StoredOrg o = {0};
+        msgpack_packer pk;
         _cleanup_free_ char *key = NULL;
         StoredKey k = {
                 .user_role = a->user_role,
@@ -174,8 +178,9 @@ int key_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr
         r = auth_key_new(s, txn, &k, &key);
         if (r < 0)
                 return r;
-        msgpack_pack_map(pk, 1);
-        return mp_pack_kv_str(pk, "api_key", key) < 0 ? -ENOMEM : 0;
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        msgpack_pack_map(&pk, 1);
+        return mp_pack_kv_str(&pk, "api_key", key) < 0 ? -ENOMEM : 0;
 }
 
 /* ---- user.add ---- */
@@ -226,7 +231,7 @@ int user_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-int user_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+int user_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         static const char *const default_roles[] = { "user", NULL };
         UserAddArgs *a = args;
         _cleanup_free_ char *user_id = NULL, *token = NULL;
@@ -234,6 +239,7 @@ int user_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcEr
                 .username = a->username,
                 .roles = a->roles && a->roles[0] ? a->roles : (char **) default_roles,
         };
+        msgpack_packer pk;
         const void *blob;
         size_t len;
         int r;
@@ -250,9 +256,10 @@ int user_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcEr
                 return rpc_fail(err, r, err->field, "username already exists");
         if (r < 0)
                 return r;
-        msgpack_pack_map(pk, 2);
-        mp_pack_kv_str(pk, "user_id", user_id);
-        return mp_pack_kv_str(pk, "token", token) < 0 ? -ENOMEM : 0;
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        msgpack_pack_map(&pk, 2);
+        mp_pack_kv_str(&pk, "user_id", user_id);
+        return mp_pack_kv_str(&pk, "token", token) < 0 ? -ENOMEM : 0;
 }
 
 /* ---- server.status ---- */

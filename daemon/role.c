@@ -1,7 +1,9 @@
 /* role.c: the role methods. role.create validates a role by the rules of
- * its organization's dialect (Partoo for org > 0, Rocket.Chat for org 0),
- * checks its permissions against the org's catalog and inserts it; reads
- * copy stored records into the reply without re-encoding them. */
+ * its organization's dialect (Partoo for org > 0, Rocket.Chat for org 0:
+ * names, and which duplicate is reported), checks its permissions against
+ * the org's catalog, encodes it once and hands the store those bytes and
+ * its keys; the same bytes are the reply. Reads copy stored records into
+ * the reply without re-encoding them. */
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -17,6 +19,7 @@
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/wire.h"
+#include "proto/wire-role.h"
 
 #define PARTOO_FORBIDDEN ",;/\\|<>"
 
@@ -166,9 +169,30 @@ static void new_role_id(char out[25]) {
         sodium_bin2hex(out, 25, raw, sizeof raw);
 }
 
-int role_create_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+/* Rocket.Chat's rules for a workspace (org 0) name, checked before the
+ * store's own: the name is not taken, reported as "name" (api_id equals
+ * the name there, and Rocket.Chat names the name), and it is not the _id
+ * of a workspace role. */
+static int check_workspace_name(Store *s, MDB_txn *txn, const char *name, RpcErr *err) {
+        static const char *const by[] = { "name", "id" };
+        const void *blob;
+        size_t len;
+
+        for (size_t i = 0; i < ELEMENTSOF(by); i++) {
+                int r = store_role_get(s, txn, 0, by[i], name, &blob, &len);
+                if (r >= 0)
+                        return rpc_fail(err, -EEXIST, "name", "a role with this name already exists");
+                if (r != -ENOENT)
+                        return r;
+        }
+        return 0;
+}
+
+int role_create_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         static const char *const no_permissions[] = { NULL };
         RoleCreateArgs *a = args;
+        msgpack_packer pk;
+        size_t mark = buf_pending(result);
         char id[25];
         uint64_t org;
         Role role;
@@ -183,6 +207,11 @@ int role_create_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, Rp
         r = check_permissions(s, txn, org, a->permissions, err);
         if (r < 0)
                 return r;
+        if (org == 0) {
+                r = check_workspace_name(s, txn, a->name, err);
+                if (r < 0)
+                        return r;
+        }
 
         new_role_id(id);
         role = (Role) {
@@ -198,15 +227,19 @@ int role_create_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, Rp
         };
         role.updated_at = role.created_at;
 
-        r = store_role_insert(s, txn, &role, &err->field);
+        /* Encoded once: the record stored is the result sent. */
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        if (role_pack(&pk, &role) < 0 || result->oom)
+                return -ENOMEM;
+        r = store_role_insert(s, txn,
+                              &(StoreRoleKeys) { .id = role.id, .org = org, .api_id = role.api_id, .name = role.name },
+                              buf_head(result) + mark, buf_pending(result) - mark, &err->field);
         if (r == -EEXIST)
                 return rpc_fail(err, r, err->field,
-                            err->field && strcmp(err->field, "api_id") == 0 ? "a role with this api_id already exists" :
-                            err->field && strcmp(err->field, "id") == 0 ? "role id collision, retry" :
-                                                                          "a role with this name already exists");
-        if (r < 0)
-                return r;
-        return role_pack(pk, &role) < 0 ? -ENOMEM : 0;
+                                err->field && strcmp(err->field, "api_id") == 0 ? "a role with this api_id already exists" :
+                                err->field && strcmp(err->field, "id") == 0 ? "role id collision, retry" :
+                                                                              "a role with this name already exists");
+        return r;
 }
 
 /* ---- reads ---- */

@@ -76,14 +76,12 @@ static void append(WriteOp **head, WriteOp **tail, WriteOp *op) {
 
 int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op) {
         uint64_t writes = store_writes(s);
-        msgpack_packer pk;
         int r;
 
         buf_clear(&op->result);
         op->err = (RpcErr) {0};
-        msgpack_packer_init(&pk, &op->result, buf_pack_write);
 
-        r = op->method->apply(s, txn, op->args, &pk, &op->err);
+        r = op->method->apply(s, txn, op->args, &op->result, &op->err);
         if (r >= 0 && op->result.oom)
                 r = -ENOMEM;
         op->r = r;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/dispatch.h"
+#include "daemon/seed.h"
 #include "daemon/writer.h"
 #include "fuzz-common.h"
 #include "fuzz-require.h"
@@ -339,7 +340,7 @@ void fuzz_daemon_setup(void) {
         atexit(cleanup);
         if (getenv("ROLESD_FUZZ_STATS"))
                 atexit(print_stats);
-        require(store_open(d->dir, &(StoreOptions) { .nosync = true }, &d->manager.store) == 0);
+        require(store_open(d->dir, &(StoreOptions) { .nosync = true, .seed = seed_workspace }, &d->manager.store) == 0);
         require(sd_event_new(&d->manager.event) >= 0);
         d->manager.max_conns = 1;
         d->manager.n_conns = 1;
