@@ -1,11 +1,13 @@
-/* conn.c: one client connection. Reads into the input buffer, cuts it into
- * frames with the resumable scanner (size and depth limits enforced as
- * bytes arrive), hands each frame to dispatch.c, and writes the output
- * buffer back. Flow control: input is not read while too many writes are
- * in flight or too many reply bytes are waiting for the peer; a peer whose
- * pending replies pass the hard limit is dropped. After a protocol error
- * the peer gets its error reply, then the connection closes (others carry
- * on). */
+/* conn.c: the client connections. Each reads into its input buffer, cuts
+ * it into frames with the resumable scanner (size and depth limits
+ * enforced as bytes arrive), hands each frame to dispatch.c, and writes
+ * its output buffer back. Flow control: input is not read while too many
+ * writes are in flight or too many reply bytes are waiting for the peer; a
+ * peer whose pending replies pass the hard limit is dropped. After a
+ * protocol error the peer gets its error reply, then the connection closes
+ * (others carry on). Writes come back through write_done(), and the
+ * replies of one delivery go out in one send per connection
+ * (conn_set_flush). The set watches every socket in one epoll. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +17,51 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "dispatch.h"
 #include "limits.h"
 #include "log.h"
-#include "manager.h"
 #include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
+#include "proto/scan.h"
+
+typedef struct Conn Conn;
+
+struct ConnSet {
+        sd_event *event;
+        Dispatcher *dispatch;
+        ConnSetConfig cfg;
+        Conn *conns;                    /* open connections */
+        unsigned n_conns;
+        int epoll;                      /* their sockets, one source of the loop */
+        sd_event_source *source;
+        Conn *flush_list;               /* got replies from the writer, not yet sent */
+        bool stopping;                  /* answer what is due, read nothing new */
+};
+
+struct Conn {
+        ConnSet *set;
+        Conn *prev, *next;              /* in set->conns */
+        int fd;                         /* -1 once closed */
+        uint32_t events;                /* watched in the set's epoll; 0: not in it */
+        Conn *flush_next;               /* in set->flush_list, holding a reference */
+        bool flush_queued;
+        Buf in, out;
+        Scanner scan;
+        unsigned refs;                  /* the set's own, plus one per queued write */
+        unsigned inflight;              /* writes queued, not yet answered */
+        bool read_eof;                  /* the peer will send no more */
+        bool closing;                   /* protocol error or shutdown: send what is due, then close */
+        uint64_t last_activity;         /* CLOCK_MONOTONIC usec of the last read or write */
+        uint64_t last_progress;         /* usec when the output buffer last shrank or was empty */
+        uid_t uid;
+        pid_t pid;
+};
+
+static void hook(void (*fn)(void *), void *userdata) {
+        if (fn)
+                fn(userdata);
+}
 
 static bool peer_allowed(int fd, bool has_gid, gid_t gid, struct ucred *ret_cred) {
         struct ucred cred;
@@ -59,21 +98,21 @@ static void send_refusal(int fd, RpcCode code, const char *message) {
         buf_done(&b);
 }
 
-/* Watches events on the socket in the manager's connection epoll; 0
- * removes it (epoll reports hangups even for an empty event set). */
+/* Watches events on the socket in the set's epoll; 0 removes it (epoll
+ * reports hangups even for an empty event set). */
 static int watch(Conn *c, uint32_t events) {
         struct epoll_event ev = { .events = events, .data.ptr = c };
         int op = events == 0 ? EPOLL_CTL_DEL : c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
 
         if (events == c->events)
                 return 0;
-        if (epoll_ctl(c->manager->conn_epoll, op, c->fd, &ev) < 0)
+        if (epoll_ctl(c->set->epoll, op, c->fd, &ev) < 0)
                 return -errno;
         c->events = events;
         return 0;
 }
 
-int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
+int conn_add(ConnSet *s, int fd, bool has_gid, gid_t socket_gid) {
         struct ucred cred = {0};
         Conn *c;
         int r;
@@ -85,9 +124,9 @@ int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
                 close(fd);
                 return -EACCES;
         }
-        if (m->n_conns >= m->max_conns) {
+        if (s->n_conns >= s->cfg.max_conns) {
                 log_warning("Refused connection from pid %d uid %u: %u connections already open",
-                            (int) cred.pid, (unsigned) cred.uid, m->n_conns);
+                            (int) cred.pid, (unsigned) cred.uid, s->n_conns);
                 send_refusal(fd, RPC_RESOURCE_EXHAUSTED, "too many connections");
                 close(fd);
                 return -EUSERS;
@@ -98,7 +137,7 @@ int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
                 close(fd);
                 return -ENOMEM;
         }
-        c->manager = m;
+        c->set = s;
         c->fd = fd;
         c->refs = 1;
         c->uid = cred.uid;
@@ -114,23 +153,21 @@ int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
                 return r;
         }
 
-        c->next = m->conns;
-        if (m->conns)
-                m->conns->prev = c;
-        m->conns = c;
-        m->n_conns++;
+        c->next = s->conns;
+        if (s->conns)
+                s->conns->prev = c;
+        s->conns = c;
+        s->n_conns++;
         log_debug("Connection from pid %d uid %u", (int) cred.pid, (unsigned) cred.uid);
-        if (ret)
-                *ret = c;
         return 0;
 }
 
-Conn *conn_ref(Conn *c) {
+static Conn *conn_ref(Conn *c) {
         c->refs++;
         return c;
 }
 
-Conn *conn_unref(Conn *c) {
+static Conn *conn_unref(Conn *c) {
         if (!c)
                 return NULL;
         if (--c->refs > 0)
@@ -145,8 +182,10 @@ Conn *conn_unref(Conn *c) {
         return NULL;
 }
 
-void conn_close(Conn *c) {
-        Manager *m = c->manager;
+/* Closes the socket and unlinks from the set; the struct lives on while
+ * queued writes still reference it. */
+static void conn_close(Conn *c) {
+        ConnSet *s = c->set;
 
         if (c->fd < 0)
                 return;
@@ -159,14 +198,14 @@ void conn_close(Conn *c) {
         if (c->prev)
                 c->prev->next = c->next;
         else
-                m->conns = c->next;
+                s->conns = c->next;
         if (c->next)
                 c->next->prev = c->prev;
         c->prev = c->next = NULL;
-        m->n_conns--;
+        s->n_conns--;
 
-        manager_conn_closed(m, c);
-        conn_unref(c);          /* the manager's reference */
+        hook(s->cfg.closed, s->cfg.userdata);
+        conn_unref(c);          /* the set's reference */
 }
 
 static void protocol_error(Conn *c, ScanResult sr) {
@@ -196,6 +235,8 @@ static bool input_blocked(Conn *c) {
                buf_pending(&c->out) >= CONN_OUTBUF_SOFT;
 }
 
+static void write_done(WriteOp *op, void *userdata);
+
 /* Dispatches every complete frame in the input buffer, as long as the
  * connection is allowed to take more work. Returns the number dispatched. */
 static unsigned conn_process(Conn *c) {
@@ -212,9 +253,10 @@ static unsigned conn_process(Conn *c) {
                         protocol_error(c, sr);
                         break;
                 }
-                dispatch_frame(c, buf_head(&c->in), size);
-                if (c->fd < 0)
-                        break;
+                if (dispatch_frame(c->set->dispatch, buf_head(&c->in), size, &c->out, write_done, c) > 0) {
+                        c->inflight++;          /* its reply comes through write_done() */
+                        conn_ref(c);
+                }
                 buf_consume(&c->in, size);
                 n++;
         }
@@ -267,7 +309,7 @@ static int conn_send(Conn *c) {
 }
 
 /* Decides what to wait for next, or closes when nothing more is due. */
-void conn_kick(Conn *c) {
+static void conn_kick(Conn *c) {
         uint32_t events = 0;
         int r;
 
@@ -309,21 +351,21 @@ void conn_kick(Conn *c) {
                  * buffer: give the memory back rather than keep it per client. */
                 if (c->out.cap > CONN_BUF_KEEP) {
                         buf_done(&c->out);
-                        manager_schedule_trim(c->manager);
+                        hook(c->set->cfg.released, c->set->cfg.userdata);
                 }
         }
         if (buf_pending(&c->in) == 0 && c->in.cap > CONN_BUF_KEEP) {
                 buf_done(&c->in);
-                manager_schedule_trim(c->manager);
+                hook(c->set->cfg.released, c->set->cfg.userdata);
         }
 
-        if ((c->closing || c->read_eof || c->manager->stopping) && c->inflight == 0 &&
+        if ((c->closing || c->read_eof || c->set->stopping) && c->inflight == 0 &&
             buf_pending(&c->out) == 0) {
                 conn_close(c);
                 return;
         }
 
-        if (!input_blocked(c) && !c->read_eof && !c->manager->stopping)
+        if (!input_blocked(c) && !c->read_eof && !c->set->stopping)
                 events |= EPOLLIN;
         if (buf_pending(&c->out) > 0)
                 events |= EPOLLOUT;
@@ -334,7 +376,7 @@ void conn_kick(Conn *c) {
         }
 }
 
-void conn_stop(Conn *c) {
+static void conn_stop(Conn *c) {
         int r;
 
         conn_ref(c);
@@ -345,15 +387,7 @@ void conn_stop(Conn *c) {
         conn_unref(c);
 }
 
-void conn_flush(Conn *c) {
-        conn_kick(c);
-}
-
-void conn_write_done(Conn *c) {
-        conn_kick(c);
-}
-
-void conn_on_io(Conn *c, uint32_t revents) {
+static void conn_on_io(Conn *c, uint32_t revents) {
         int r = 0;
 
         if (c->fd < 0)
@@ -367,4 +401,136 @@ void conn_on_io(Conn *c, uint32_t revents) {
         }
         conn_kick(c);
         conn_unref(c);
+}
+
+/* A queued write is done: its reply joins the output, sent at the next
+ * conn_set_flush(), so that a pipelining client gets the replies of one
+ * commit in one write. */
+static void write_done(WriteOp *op, void *userdata) {
+        Conn *c = userdata;
+        ConnSet *s = c->set;
+
+        c->inflight--;
+        if (c->fd >= 0) {
+                dispatch_write_reply(op, &c->out);
+                if (!c->flush_queued) {
+                        c->flush_queued = true;
+                        c->flush_next = s->flush_list;
+                        s->flush_list = conn_ref(c);
+                }
+        }
+        dispatch_write_free(op);
+        conn_unref(c);
+}
+
+/* ---- the set ---- */
+
+void conn_set_flush(ConnSet *s) {
+        while (s->flush_list) {
+                Conn *c = s->flush_list;
+
+                s->flush_list = c->flush_next;
+                c->flush_next = NULL;
+                c->flush_queued = false;
+                conn_kick(c);
+                conn_unref(c);
+        }
+}
+
+unsigned conn_set_count(const ConnSet *s) {
+        return s->n_conns;
+}
+
+void conn_set_sweep(ConnSet *s, uint64_t now) {
+        for (Conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                if (buf_pending(&c->out) > 0 && now > c->last_progress + s->cfg.stall_timeout_usec) {
+                        log_warning("Closing connection of pid %d uid %u: it has not read its replies for %llus",
+                                    (int) c->pid, (unsigned) c->uid,
+                                    (unsigned long long) (s->cfg.stall_timeout_usec / 1000000ull));
+                        conn_close(c);
+                } else if (c->inflight == 0 && buf_pending(&c->out) == 0 &&
+                           now > c->last_activity + s->cfg.idle_timeout_usec) {
+                        log_debug("Closing idle connection of pid %d", (int) c->pid);
+                        conn_close(c);
+                }
+        }
+}
+
+void conn_set_stop(ConnSet *s) {
+        s->stopping = true;
+        for (Conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                conn_stop(c);
+        }
+}
+
+void conn_set_close_all(ConnSet *s) {
+        while (s->conns)
+                conn_close(s->conns);
+}
+
+/* Every client socket is in one epoll set, which is one source of the
+ * loop: a dispatch serves all the connections that are ready. (With a
+ * source per connection, sd-event makes an epoll_wait() per connection
+ * served: one per request under load.) */
+static int on_conns(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct epoll_event evs[CONN_EVENTS_MAX];
+        int n;
+
+        n = epoll_wait(fd, evs, (int) ELEMENTSOF(evs), 0);
+        if (n < 0)
+                return errno == EINTR ? 0 : log_error_errno(errno, "Cannot wait for connections");
+        /* Serving one may close another of this batch: hold them all. */
+        for (int i = 0; i < n; i++)
+                conn_ref(evs[i].data.ptr);
+        for (int i = 0; i < n; i++)
+                conn_on_io(evs[i].data.ptr, evs[i].events);
+        for (int i = 0; i < n; i++)
+                conn_unref(evs[i].data.ptr);
+        return 0;
+}
+
+int conn_set_new(sd_event *e, Dispatcher *d, const ConnSetConfig *cfg, ConnSet **ret) {
+        ConnSet *s;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->event = e;
+        s->dispatch = d;
+        s->cfg = *cfg;
+        if (!s->cfg.max_conns)
+                s->cfg.max_conns = CONN_MAX_DEFAULT;
+        if (!s->cfg.idle_timeout_usec)
+                s->cfg.idle_timeout_usec = CONN_IDLE_TIMEOUT_USEC;
+        if (!s->cfg.stall_timeout_usec)
+                s->cfg.stall_timeout_usec = CONN_STALL_TIMEOUT_USEC;
+        s->epoll = epoll_create1(EPOLL_CLOEXEC);
+        if (s->epoll < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_io(e, &s->source, s->epoll, EPOLLIN, on_conns, s);
+        if (r < 0)
+                goto fail;
+        *ret = s;
+        return 0;
+fail:
+        conn_set_free(s);
+        return r;
+}
+
+ConnSet *conn_set_free(ConnSet *s) {
+        if (!s)
+                return NULL;
+        s->cfg.closed = s->cfg.released = NULL;        /* the owner is going away */
+        conn_set_close_all(s);
+        conn_set_flush(s);
+        sd_event_source_disable_unref(s->source);
+        if (s->epoll >= 0)
+                close(s->epoll);
+        free(s);
+        return NULL;
 }

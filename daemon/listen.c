@@ -12,10 +12,25 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "listen.h"
 #include "log.h"
 #include "proto/macro.h"
+
+#define LISTEN_MAX 8
+
+typedef struct Listener {
+        int fd;
+        sd_event_source *source;
+        char *path;                     /* filesystem path of the socket, NULL if none */
+        Listeners *owner;
+} Listener;
+
+struct Listeners {
+        ConnSet *conns;
+        Listener l[LISTEN_MAX];
+        unsigned n;
+        char *bound_path;               /* socket we bound ourselves (unlinked at exit) */
+};
 
 static char *socket_path_of(int fd) {
         struct sockaddr_un sa = {0};
@@ -29,7 +44,6 @@ static char *socket_path_of(int fd) {
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Listener *l = userdata;
-        Manager *m = l->manager;
         struct stat st;
         bool has_gid;
 
@@ -45,26 +59,26 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         return log_error_errno(errno, "accept4() failed");
                 }
                 has_gid = l->path && stat(l->path, &st) >= 0 && S_ISSOCK(st.st_mode);
-                (void) conn_new(m, cfd, has_gid, has_gid ? st.st_gid : 0, NULL);
+                (void) conn_add(l->owner->conns, cfd, has_gid, has_gid ? st.st_gid : 0);
         }
         return 0;
 }
 
-static int add_listener(Manager *m, int fd) {
+static int add_listener(Listeners *ls, sd_event *e, int fd) {
         Listener *l;
         int r;
 
-        if (m->n_listeners >= MANAGER_LISTEN_MAX)
+        if (ls->n >= LISTEN_MAX)
                 return log_error_errno(-E2BIG, "Too many listening sockets passed");
-        l = &m->listeners[m->n_listeners];
-        *l = (Listener) { .manager = m, .fd = fd, .path = socket_path_of(fd) };
+        l = &ls->l[ls->n];
+        *l = (Listener) { .owner = ls, .fd = fd, .path = socket_path_of(fd) };
         (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        r = sd_event_add_io(m->event, &l->source, fd, EPOLLIN, on_accept, l);
+        r = sd_event_add_io(e, &l->source, fd, EPOLLIN, on_accept, l);
         if (r < 0) {
                 free(l->path);
                 return log_error_errno(r, "Cannot watch listening socket");
         }
-        m->n_listeners++;
+        ls->n++;
         return 0;
 }
 
@@ -93,7 +107,7 @@ static int bind_socket(const char *path, int *ret) {
         return 0;
 }
 
-int listen_open(Manager *m, const char *socket_path) {
+static int listen_fds(Listeners *ls, sd_event *e, const char *socket_path) {
         int n, r, fd = -1;
 
         n = sd_listen_fds(true);
@@ -106,7 +120,7 @@ int listen_open(Manager *m, const char *socket_path) {
                         return log_error_errno(r, "Cannot check passed fd %d", fd);
                 if (r == 0)
                         return log_error_errno(-EINVAL, "Passed fd %d is not a listening Unix stream socket", fd);
-                r = add_listener(m, fd);
+                r = add_listener(ls, e, fd);
                 if (r < 0)
                         return r;
         }
@@ -116,8 +130,8 @@ int listen_open(Manager *m, const char *socket_path) {
         r = bind_socket(socket_path, &fd);
         if (r < 0)
                 return r;
-        m->bound_path = strdup(socket_path);
-        r = add_listener(m, fd);
+        ls->bound_path = strdup(socket_path);
+        r = add_listener(ls, e, fd);
         if (r < 0) {
                 close(fd);
                 return r;
@@ -125,20 +139,37 @@ int listen_open(Manager *m, const char *socket_path) {
         return 0;
 }
 
-void listen_close(Manager *m) {
-        for (unsigned i = 0; i < m->n_listeners; i++) {
-                Listener *l = &m->listeners[i];
-                l->source = sd_event_source_disable_unref(l->source);
+int listen_open(sd_event *e, ConnSet *conns, const char *socket_path, Listeners **ret) {
+        Listeners *ls;
+        int r;
+
+        ls = calloc(1, sizeof *ls);
+        if (!ls)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        ls->conns = conns;
+        r = listen_fds(ls, e, socket_path);
+        if (r < 0) {
+                listen_close(ls);
+                return r;
+        }
+        *ret = ls;
+        return 0;
+}
+
+Listeners *listen_close(Listeners *ls) {
+        if (!ls)
+                return NULL;
+        for (unsigned i = 0; i < ls->n; i++) {
+                Listener *l = &ls->l[i];
+                sd_event_source_disable_unref(l->source);
                 if (l->fd >= 0)
                         close(l->fd);
-                l->fd = -1;
                 free(l->path);
-                l->path = NULL;
         }
-        m->n_listeners = 0;
-        if (m->bound_path) {
-                (void) unlink(m->bound_path);
-                free(m->bound_path);
-                m->bound_path = NULL;
+        if (ls->bound_path) {
+                (void) unlink(ls->bound_path);
+                free(ls->bound_path);
         }
+        free(ls);
+        return NULL;
 }

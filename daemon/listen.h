@@ -1,9 +1,16 @@
 /* listen.h: the listening sockets: those passed by systemd (LISTEN_FDS),
- * or one Unix socket bound at --socket. */
+ * or one Unix socket bound at --socket. Accepted connections go to the
+ * connection set. */
 #pragma once
 
-#include "manager.h"
+#include <systemd/sd-event.h>
 
-/* Fills m->listeners. Binds cfg->socket_path only when nothing was passed. */
-int listen_open(Manager *m, const char *socket_path);
-void listen_close(Manager *m);
+#include "conn.h"
+
+typedef struct Listeners Listeners;
+
+/* Watches the passed sockets, or binds socket_path when none was passed. */
+int listen_open(sd_event *e, ConnSet *conns, const char *socket_path, Listeners **ret);
+/* Stops accepting and closes the sockets; unlinks the one we bound.
+ * Accepts NULL, returns NULL. */
+Listeners *listen_close(Listeners *l);

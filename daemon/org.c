@@ -1,13 +1,12 @@
-/* org.c: provisioning (org.add, key.add, user.add) and server.status.
- * Provisioning is for local peers only: a call carrying a REST credential
- * is refused, whatever the credential. */
+/* org.c: provisioning (org.add, key.add, user.add). Provisioning is for
+ * local peers only: a call carrying a REST credential is refused,
+ * whatever the credential. */
 #include <errno.h>
 #include <string.h>
 
 #include "auth.h"
 #include "handlers.h"
 #include "seed.h"
-#include "manager.h"
 #include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
@@ -260,33 +259,4 @@ int user_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err)
         msgpack_pack_map(&pk, 2);
         mp_pack_kv_str(&pk, "user_id", user_id);
         return mp_pack_kv_str(&pk, "token", token) < 0 ? -ENOMEM : 0;
-}
-
-/* ---- server.status ---- */
-
-int server_status_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
-                       RpcErr *err) {
-        static const ParamField table[] = { {0} };
-        uint64_t orgs, roles, batches, ops, commit_usec, now = 0;
-        int r;
-
-        r = params_parse(params, table, NULL, NULL, &err->field);
-        if (r < 0)
-                return r;
-        r = store_stats(m->store, txn, &orgs, &roles);
-        if (r < 0)
-                return r;
-        writer_stats(m->writer, &batches, &ops, &commit_usec);
-        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-
-        msgpack_pack_map(pk, 9);
-        mp_pack_kv_str(pk, "version", ROLESD_VERSION);
-        mp_pack_kv_u64(pk, "organizations", orgs);
-        mp_pack_kv_u64(pk, "roles", roles);
-        mp_pack_kv_u64(pk, "connections", m->n_conns);
-        mp_pack_kv_u64(pk, "map_size", store_mapsize(m->store));
-        mp_pack_kv_u64(pk, "uptime_ms", (now - m->start_usec) / 1000u);
-        mp_pack_kv_u64(pk, "write_batches", batches);
-        mp_pack_kv_u64(pk, "write_commit_us", commit_usec);
-        return mp_pack_kv_u64(pk, "writes", ops) < 0 ? -ENOMEM : 0;
 }

@@ -13,7 +13,6 @@
 
 #include "auth.h"
 #include "handlers.h"
-#include "manager.h"
 #include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
@@ -257,7 +256,8 @@ static void role_get_args_done(RoleGetArgs *a) {
         free(a->name);
 }
 
-int role_get_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err) {
+int role_get_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                  RpcErr *err) {
         static const ParamField table[] = {
                 { "auth",   param_auth,    offsetof(RoleGetArgs, auth),   false },
                 { "org",    param_opt_u64, offsetof(RoleGetArgs, org),    false },
@@ -282,10 +282,10 @@ int role_get_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpac
         by = a.id ? "id" : a.api_id ? "api_id" : "name";
         value = a.id ? a.id : a.api_id ? a.api_id : a.name;
 
-        r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
-        r = store_role_get(m->store, txn, org, by, value, &blob, &len);
+        r = store_role_get(ctx->store, txn, org, by, value, &blob, &len);
         if (r == -ENOENT)
                 return rpc_fail(err, r, by, "no such role");
         if (r < 0)
@@ -332,7 +332,8 @@ static int list_visit(const void *blob, size_t len, void *userdata) {
         return mp_pack_raw(v->pk, blob, len) < 0 ? -ENOMEM : 0;
 }
 
-int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err) {
+int role_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                   RpcErr *err) {
         static const ParamField table[] = {
                 { "auth",     param_auth,    offsetof(RoleListArgs, auth),     false },
                 { "org",      param_opt_u64, offsetof(RoleListArgs, org),      false },
@@ -370,10 +371,10 @@ int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpa
                         return rpc_fail(err, -EINVAL, "page", "page does not match the cursor");
         }
 
-        r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
-        r = store_role_count(m->store, txn, org, &count);
+        r = store_role_count(ctx->store, txn, org, &count);
         if (r < 0)
                 return r;
         max_page = count == 0 ? 1 : (count + per_page - 1) / per_page;
@@ -392,7 +393,7 @@ int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpa
         mp_pack_str(pk, "roles");
         msgpack_pack_array(pk, (size_t) n);
         if (n > 0) {
-                r = store_role_list(m->store, txn, org, after_seq ? 0 : offset, after_seq, (size_t) n,
+                r = store_role_list(ctx->store, txn, org, after_seq ? 0 : offset, after_seq, (size_t) n,
                                     list_visit, &v, &last_seq, &(bool) {false});
                 if (r < 0)
                         return r;
@@ -422,7 +423,7 @@ static void catalog_args_done(CatalogArgs *a) {
         auth_done(&a->auth);
 }
 
-int permission_catalog_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+int permission_catalog_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                             RpcErr *err) {
         static const ParamField table[] = {
                 { "auth", param_auth,    offsetof(CatalogArgs, auth), false },
@@ -438,10 +439,10 @@ int permission_catalog_read(Manager *m, MDB_txn *txn, const msgpack_object *para
         r = params_parse(params, table, &a, NULL, &err->field);
         if (r < 0)
                 return r;
-        r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
-        r = store_catalog_get(m->store, txn, org, &blob, &len);
+        r = store_catalog_get(ctx->store, txn, org, &blob, &len);
         if (r < 0)
                 return r;
         return mp_pack_raw(pk, blob, len) < 0 ? -ENOMEM : 0;
@@ -461,7 +462,8 @@ static void auth_check_args_done(AuthCheckArgs *a) {
         free(a->access);
 }
 
-int auth_check_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err) {
+int auth_check_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                    RpcErr *err) {
         static const ParamField table[] = {
                 { "auth",   param_auth,    offsetof(AuthCheckArgs, auth),   false },
                 { "org",    param_opt_u64, offsetof(AuthCheckArgs, org),    false },
@@ -480,7 +482,7 @@ int auth_check_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgp
                 access = ACCESS_CREATE;
         else if (a.access && strcmp(a.access, "read") != 0)
                 return rpc_fail(err, -EINVAL, "access", "access must be read or create");
-        r = auth_check(m->store, txn, &a.auth, a.org, access, &org, &err->field);
+        r = auth_check(ctx->store, txn, &a.auth, a.org, access, &org, &err->field);
         if (r < 0)
                 return r;
         msgpack_pack_map(pk, 1);

@@ -50,20 +50,9 @@ struct Writer {
 
         int efd;
         sd_event_source *source;
-        WriterComplete complete;
-        WriterFlush flush;
+        WriterDeliveredFn delivered;
         void *userdata;
 };
-
-WriteOp *writeop_free(WriteOp *op) {
-        if (!op)
-                return NULL;
-        if (op->args && op->method && op->method->free_args)
-                op->method->free_args(op->args);
-        buf_done(&op->result);
-        free(op);
-        return NULL;
-}
 
 static void append(WriteOp **head, WriteOp **tail, WriteOp *op) {
         op->next = NULL;
@@ -81,7 +70,7 @@ int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op) {
         buf_clear(&op->result);
         op->err = (RpcErr) {0};
 
-        r = op->method->apply(s, txn, op->args, &op->result, &op->err);
+        r = op->apply(s, txn, op->args, &op->result, &op->err);
         if (r >= 0 && op->result.oom)
                 r = -ENOMEM;
         op->r = r;
@@ -304,6 +293,7 @@ static void *writer_thread(void *userdata) {
 /* Delivers finished ops on the loop's thread. */
 static void writer_deliver(Writer *w) {
         WriteOp *list;
+        unsigned n = 0;
         uint64_t v;
 
         if (read(w->efd, &v, sizeof v) < 0 && errno != EAGAIN)
@@ -318,10 +308,12 @@ static void writer_deliver(Writer *w) {
 
         for (WriteOp *op = list, *next; op; op = next) {
                 next = op->next;
-                w->complete(op, w->userdata);
+                op->next = NULL;
+                op->done(op, op->userdata);
+                n++;
         }
-        if (list && w->flush)
-                w->flush(w->userdata);
+        if (n > 0 && w->delivered)
+                w->delivered(n, w->userdata);
 }
 
 static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -329,7 +321,7 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-int writer_new(Store *s, sd_event *e, WriterComplete complete, WriterFlush flush, void *userdata, Writer **ret) {
+int writer_new(Store *s, sd_event *e, WriterDeliveredFn delivered, void *userdata, Writer **ret) {
         Writer *w;
         int r;
 
@@ -339,8 +331,7 @@ int writer_new(Store *s, sd_event *e, WriterComplete complete, WriterFlush flush
         w->efd = -1;
         w->wake_at = 1;
         w->store = s;
-        w->complete = complete;
-        w->flush = flush;
+        w->delivered = delivered;
         w->userdata = userdata;
         pthread_mutex_init(&w->lock, NULL);
         pthread_condattr_t attr;

@@ -1087,26 +1087,32 @@ typedef struct Completions {
         sd_event *e;
         unsigned n;
         int r[4];
+        unsigned delivered;     /* the ops the delivery hook was told of */
 } Completions;
 
+/* Each op's own completion: it owns the op (the roles are the test's). */
 static void on_complete(WriteOp *op, void *userdata) {
         Completions *c = userdata;
 
         c->r[c->n++] = op->r;
-        op->args = NULL;        /* the roles are the test's */
-        writeop_free(op);
+        buf_done(&op->result);
+        free(op);
+}
+
+static void on_delivered(unsigned n, void *userdata) {
+        Completions *c = userdata;
+
+        c->delivered += n;
+        check_eq(c->delivered, c->n);   /* after the completions of the delivery */
         if (c->n == ELEMENTSOF(c->r))
                 (void) sd_event_exit(c->e, 0);
 }
 
 static void test_writer_partial_failure(void) {
-        static const Method block = { .name = "block", .apply = apply_block },
-                            insert_ok = { .name = "insert", .apply = apply_insert },
-                            insert_fail = { .name = "insert-fail", .apply = apply_insert_then_fail };
         _cleanup_free_ char *dir = subdir("writer");
         Role roles[3] = { mkrole("w-a", 0, "WA", "Writer A"), mkrole("w-b", 0, "WB", "Writer B"),
                           mkrole("w-c", 0, "WC", "Writer C") };
-        const Method *methods[4] = { &block, &insert_ok, &insert_fail, &insert_ok };
+        const WriteApplyFn applies[4] = { apply_block, apply_insert, apply_insert_then_fail, apply_insert };
         Completions done = {0};
         uint64_t batches, ops, commit_usec;
         Writer *w = NULL;
@@ -1118,13 +1124,15 @@ static void test_writer_partial_failure(void) {
         check_eq(sd_event_new(&done.e), 0);
         check_eq(sem_init(&writer_blocked, 0, 0), 0);
         check_eq(sem_init(&writer_release, 0, 0), 0);
-        check_eq(writer_new(s, done.e, on_complete, NULL, &done, &w), 0);
+        check_eq(writer_new(s, done.e, on_delivered, &done, &w), 0);
 
-        for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(applies); i++) {
                 WriteOp *op = calloc(1, sizeof *op);
                 check(op);
-                op->method = methods[i];
+                op->apply = applies[i];
                 op->args = i > 0 ? &roles[i - 1] : NULL;
+                op->done = on_complete;
+                op->userdata = &done;
                 writer_submit(w, op);
                 if (i == 0)
                         sem_wait(&writer_blocked);      /* the writer is inside the first batch */
@@ -1133,6 +1141,7 @@ static void test_writer_partial_failure(void) {
         check_eq(sd_event_loop(done.e), 0);
 
         check_eq(done.n, 4);
+        check_eq(done.delivered, 4);
         check_eq(done.r[0], 0);
         check_eq(done.r[1], 0);
         check_eq(done.r[2], -EIO);
