@@ -6,8 +6,9 @@
  * peer whose pending replies pass the hard limit is dropped. After a
  * protocol error the peer gets its error reply, then the connection closes
  * (others carry on). Writes come back through write_done(), and the
- * replies of one delivery go out in one send per connection
- * (conn_set_flush). The set watches every socket in one epoll. */
+ * replies of one delivery go out in one send per connection: the first
+ * completion arms a deferred flush, which the loop runs once the writer's
+ * delivery is over. The set watches every socket in one epoll. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ struct ConnSet {
         int epoll;                      /* their sockets, one source of the loop */
         sd_event_source *source;
         Conn *flush_list;               /* got replies from the writer, not yet sent */
+        sd_event_source *flush_source;  /* deferred: sends them after the delivery */
         bool stopping;                  /* answer what is due, read nothing new */
 };
 
@@ -403,9 +405,9 @@ static void conn_on_io(Conn *c, uint32_t revents) {
         conn_unref(c);
 }
 
-/* A queued write is done: its reply joins the output, sent at the next
- * conn_set_flush(), so that a pipelining client gets the replies of one
- * commit in one write. */
+/* A queued write is done: its reply joins the output, sent by the
+ * deferred flush (on_flush), so that a pipelining client gets the replies
+ * of one commit in one write. */
 static void write_done(WriteOp *op, void *userdata) {
         Conn *c = userdata;
         ConnSet *s = c->set;
@@ -414,6 +416,8 @@ static void write_done(WriteOp *op, void *userdata) {
         if (c->fd >= 0) {
                 dispatch_write_reply(op, &c->out);
                 if (!c->flush_queued) {
+                        if (!s->flush_list)
+                                (void) sd_event_source_set_enabled(s->flush_source, SD_EVENT_ONESHOT);
                         c->flush_queued = true;
                         c->flush_next = s->flush_list;
                         s->flush_list = conn_ref(c);
@@ -425,7 +429,7 @@ static void write_done(WriteOp *op, void *userdata) {
 
 /* ---- the set ---- */
 
-void conn_set_flush(ConnSet *s) {
+static void flush(ConnSet *s) {
         while (s->flush_list) {
                 Conn *c = s->flush_list;
 
@@ -435,6 +439,11 @@ void conn_set_flush(ConnSet *s) {
                 conn_kick(c);
                 conn_unref(c);
         }
+}
+
+static int on_flush(sd_event_source *source, void *userdata) {
+        flush(userdata);
+        return 0;
 }
 
 unsigned conn_set_count(const ConnSet *s) {
@@ -515,6 +524,15 @@ int conn_set_new(sd_event *e, Dispatcher *d, const ConnSetConfig *cfg, ConnSet *
         r = sd_event_add_io(e, &s->source, s->epoll, EPOLLIN, on_conns, s);
         if (r < 0)
                 goto fail;
+        /* After the writer's delivery, and before new input is read (the
+         * writer's source has the same priority). */
+        r = sd_event_add_defer(e, &s->flush_source, on_flush, s);
+        if (r >= 0)
+                r = sd_event_source_set_priority(s->flush_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->flush_source, SD_EVENT_OFF);
+        if (r < 0)
+                goto fail;
         *ret = s;
         return 0;
 fail:
@@ -527,7 +545,8 @@ ConnSet *conn_set_free(ConnSet *s) {
                 return NULL;
         s->cfg.closed = s->cfg.released = NULL;        /* the owner is going away */
         conn_set_close_all(s);
-        conn_set_flush(s);
+        flush(s);
+        sd_event_source_disable_unref(s->flush_source);
         sd_event_source_disable_unref(s->source);
         if (s->epoll >= 0)
                 close(s->epoll);

@@ -3,7 +3,7 @@
  * credentials (checked when accepted); it hands complete frames to
  * dispatch.c, counts the writes it has in flight, and takes their
  * completions through its own function, batching the replies of one
- * delivery into one send. The set owns the connections' epoll (one source
+ * delivery of the writer into one send. The set owns the connections' epoll (one source
  * of the event loop for all of them), the limits on their number, idle and
  * stalled connections, and the orderly stop. */
 #pragma once
@@ -37,9 +37,6 @@ ConnSet *conn_set_free(ConnSet *s);
  * refused peer gets an error frame and is closed (-EACCES, -EUSERS). */
 int conn_add(ConnSet *s, int fd, bool has_gid, gid_t socket_gid);
 unsigned conn_set_count(const ConnSet *s);
-/* Sends the replies completions queued since the last flush: call after
- * the writer's delivery (WriterDeliveredFn). */
-void conn_set_flush(ConnSet *s);
 /* Closes connections silent past the idle timeout, and those that read
  * none of their pending replies past the stall timeout. */
 void conn_set_sweep(ConnSet *s, uint64_t now_usec);

@@ -80,12 +80,11 @@ static void check_stop(Manager *m) {
         (void) sd_event_exit(m->event, 0);
 }
 
-/* The writer handed back n writes (their replies are queued): send them,
+/* The writer handed back n writes (the connections have their replies):
  * count the burst, and see whether a stop can finish. */
 static void on_writes_delivered(unsigned n, void *userdata) {
         Manager *m = userdata;
 
-        conn_set_flush(m->conns);
         m->ops_since_trim += n;
         if (m->ops_since_trim >= TRIM_AFTER_OPS && writer_pending(m->writer) == 0)
                 schedule_trim(m);
