@@ -118,20 +118,33 @@ static int org_create(Store *s, MDB_txn *txn, const StoredOrg *o, bool workspace
                                           &(PermissionAdd) { .s = s, .txn = txn, .org = o->id });
 }
 
-/* Encodes a built-in role and stores it. */
-static int builtin_insert(Store *s, MDB_txn *txn, const Role *role, Buf *b) {
+/* Encodes a protected built-in role (api_id == name, no 2FA, created
+ * now) as role.create encodes a role, and stores it. */
+static int builtin_insert(Store *s, MDB_txn *txn, const char *id, uint64_t org, const char *name,
+                          const char *description, const char *scope, char **permissions, uint64_t now, Buf *b) {
+        Role role = {
+                .id = (char *) id,
+                .org = org,
+                .api_id = (char *) name,
+                .name = (char *) name,
+                .description = (char *) description,
+                .scope = (char *) scope,
+                .permissions = permissions,
+                .is_protected = true,
+                .created_at = now,
+                .updated_at = now,
+        };
         msgpack_packer pk;
         int r;
 
         buf_clear(b);
         msgpack_packer_init(&pk, b, buf_pack_write);
-        r = role_pack(&pk, role);
+        r = role_pack(&pk, &role);
         if (r >= 0 && b->oom)
                 r = -ENOMEM;
         if (r < 0)
                 return r;
-        return store_role_insert(s, txn, &(StoreRoleKeys) {
-                                         .id = role->id, .org = role->org, .api_id = role->api_id, .name = role->name },
+        return store_role_insert(s, txn, &(StoreRoleKeys) { .id = id, .org = org, .api_id = name, .name = name },
                                  buf_head(b), buf_pending(b), NULL);
 }
 
@@ -152,22 +165,12 @@ int seed_workspace(Store *s, MDB_txn *txn, void *userdata) {
         if (r < 0)
                 return r;
 
+        /* Their ids are their names, as in Rocket.Chat. */
         for (size_t i = 0; i < ELEMENTSOF(workspace_builtins); i++) {
-                Role role = {
-                        .id = (char *) workspace_builtins[i].name,
-                        .org = 0,
-                        .api_id = (char *) workspace_builtins[i].name,
-                        .name = (char *) workspace_builtins[i].name,
-                        .description = (char *) workspace_builtins[i].description,
-                        .scope = (char *) workspace_builtins[i].scope,
-                        .permissions = workspace_builtins[i].permissions ?
-                                (char **) workspace_builtins[i].permissions : all,
-                        .mandatory2fa = false,
-                        .is_protected = true,
-                        .created_at = now,
-                        .updated_at = now,
-                };
-                r = builtin_insert(s, txn, &role, &b);
+                r = builtin_insert(s, txn, workspace_builtins[i].name, 0, workspace_builtins[i].name,
+                                   workspace_builtins[i].description, workspace_builtins[i].scope,
+                                   workspace_builtins[i].permissions ? (char **) workspace_builtins[i].permissions : all,
+                                   now, &b);
                 if (r < 0)
                         return r;
         }
@@ -188,20 +191,8 @@ int seed_org(Store *s, MDB_txn *txn, const StoredOrg *o, uint64_t now) {
         for (size_t i = 0; i < ELEMENTSOF(partoo_builtins); i++) {
                 char id[32 + sizeof "BUSINESS_MANAGER"];
                 snprintf(id, sizeof id, "%" PRIu64 "-%s", o->id, partoo_builtins[i].name);
-                Role role = {
-                        .id = id,
-                        .org = o->id,
-                        .api_id = (char *) partoo_builtins[i].name,
-                        .name = (char *) partoo_builtins[i].name,
-                        .description = (char *) partoo_builtins[i].description,
-                        .scope = (char *) "Users",
-                        .permissions = no_permissions,
-                        .mandatory2fa = false,
-                        .is_protected = true,
-                        .created_at = now,
-                        .updated_at = now,
-                };
-                r = builtin_insert(s, txn, &role, &b);
+                r = builtin_insert(s, txn, id, o->id, partoo_builtins[i].name, partoo_builtins[i].description,
+                                   "Users", no_permissions, now, &b);
                 if (r < 0)
                         return r;
         }

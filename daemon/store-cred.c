@@ -60,21 +60,28 @@ int store_key_put(Store *s, MDB_txn *txn, const char *key_id, const StoredKey *k
         return r;
 }
 
+/* The record stored under a text id in dbi, decoded into u (initialized
+ * by the caller). -ENOENT when there is none, or the id cannot be one. */
+static int record_by_id(Store *s, MDB_txn *txn, MDB_dbi dbi, const char *id, msgpack_unpacked *u) {
+        MDB_val k, v;
+        int r;
+
+        if (store_key_text(s, &k, id) < 0)
+                return -ENOENT;
+        r = store_get(txn, dbi, &k, &v);
+        if (r < 0)
+                return r;
+        return store_unpack(&v, u);
+}
+
 int store_key_get(Store *s, MDB_txn *txn, const char *key_id, StoredKey *ret) {
         _cleanup_unpacked_ msgpack_unpacked u = { 0 };
         _cleanup_(stored_key_donep) StoredKey key = { 0 };
         const msgpack_object *o;
-        MDB_val k, v;
         int r;
 
-        if (store_key_text(s, &k, key_id) < 0)
-                return -ENOENT;
-        r = store_get(txn, s->keys, &k, &v);
-        if (r < 0)
-                return r;
-
         msgpack_unpacked_init(&u);
-        r = store_unpack(&v, &u);
+        r = record_by_id(s, txn, s->keys, key_id, &u);
         if (r < 0)
                 return r;
         r = store_field_hash(&u.data, key.hash);
@@ -161,18 +168,11 @@ int store_user_get(Store *s, MDB_txn *txn, const char *user_id, StoredUser *ret)
         _cleanup_unpacked_ msgpack_unpacked u = { 0 };
         _cleanup_(stored_user_donep) StoredUser user = { 0 };
         const msgpack_object *o;
-        MDB_val k, v;
         size_t n;
         int r;
 
-        if (store_key_text(s, &k, user_id) < 0)
-                return -ENOENT;
-        r = store_get(txn, s->users, &k, &v);
-        if (r < 0)
-                return r;
-
         msgpack_unpacked_init(&u);
-        r = store_unpack(&v, &u);
+        r = record_by_id(s, txn, s->users, user_id, &u);
         if (r < 0)
                 return r;
         r = store_field_hash(&u.data, user.hash);

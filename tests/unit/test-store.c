@@ -127,6 +127,15 @@ static int insert_in(Store *s, MDB_txn *txn, const Role *r, const char **field) 
         return k;
 }
 
+/* An insert refused with err, naming field. */
+#define check_refused(s, role, err, field)                                             \
+        do {                                                                            \
+                Role _r = (role);                                                       \
+                const char *_f = NULL;                                                  \
+                check_eq(insert((s), &_r, &_f), (err));                                 \
+                check_streq(_f, (field));                                               \
+        } while (0)
+
 /* One role in its own write transaction. */
 static int insert(Store *s, const Role *r, const char **field) {
         MDB_txn *txn;
@@ -404,45 +413,27 @@ static void test_uniqueness(Store *s) {
         check_eq(insert(s, &r, &field), 0);
         check(!field);
 
-        r = mkrole("u-2", 42, "API1", "Name 2");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "api_id");
-        r = mkrole("u-2", 42, "API1", "Name 1");        /* both: api_id first in Partoo orgs */
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "api_id");
-        r = mkrole("u-2", 42, "API2", "Name 1");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "name");
-        r = mkrole("u-1", 43, "API9", "Name 9");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "id");
+        check_refused(s, mkrole("u-2", 42, "API1", "Name 2"), -EEXIST, "api_id");
+        check_refused(s, mkrole("u-2", 42, "API1", "Name 1"), -EEXIST, "api_id"); /* both: api_id first */
+        check_refused(s, mkrole("u-2", 42, "API2", "Name 1"), -EEXIST, "name");
+        check_refused(s, mkrole("u-1", 43, "API9", "Name 9"), -EEXIST, "id");
         /* The built-in ORG_ADMIN's api_id and name in org 42. */
-        r = mkrole("u-2", 42, "ORG_ADMIN", "Other");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "api_id");
+        check_refused(s, mkrole("u-2", 42, "ORG_ADMIN", "Other"), -EEXIST, "api_id");
         /* The same api_id and name in another organization. */
         r = mkrole("u-2", 43, "API1", "Name 1");
         check_eq(insert(s, &r, &field), 0);
         /* The api_id of one role as the name of another is fine. */
         r = mkrole("u-3", 42, "Name 1b", "API1");
         check_eq(insert(s, &r, &field), 0);
-        r = mkrole("u-4", 99, "X", "X");
-        check_eq(insert(s, &r, &field), -ENOENT);
-        check_streq(field, "org");
+        check_refused(s, mkrole("u-4", 99, "X", "X"), -ENOENT, "org");
 
         /* Org 0: a built-in's name (== its id); the store checks api_id
          * first in every org (role.c reports these as "name" in the
          * workspace, and refuses a name equal to a workspace role's _id:
          * test_workspace_rules). */
-        r = mkrole("rc-1", 0, "admin", "admin");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "api_id");
-        r = mkrole("rc-1", 0, "livechat-monitor", "livechat-monitor");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "api_id");
-        r = mkrole("rc-1", 0, "other", "livechat-monitor");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "name");
+        check_refused(s, mkrole("rc-1", 0, "admin", "admin"), -EEXIST, "api_id");
+        check_refused(s, mkrole("rc-1", 0, "livechat-monitor", "livechat-monitor"), -EEXIST, "api_id");
+        check_refused(s, mkrole("rc-1", 0, "other", "livechat-monitor"), -EEXIST, "name");
         r = mkrole("rc-1", 0, "custom", "custom");
         check_eq(insert(s, &r, &field), 0);
         /* Equal to the id of a role of another org: fine in org 0. */
@@ -452,9 +443,7 @@ static void test_uniqueness(Store *s) {
         r = mkrole("u-5", 42, "rc-1", "rc-1");
         check_eq(insert(s, &r, &field), 0);
         /* Empty id. */
-        r = mkrole("", 42, "E", "E");
-        check_eq(insert(s, &r, &field), -EINVAL);
-        check_streq(field, "id");
+        check_refused(s, mkrole("", 42, "E", "E"), -EINVAL, "id");
 
         stats(s, NULL, &roles1);
         check_eq(roles1, roles0 + 6);
