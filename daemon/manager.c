@@ -208,14 +208,37 @@ fail:
         return r;
 }
 
+static int open_store(Manager *m, const char *db_path) {
+        pid_t owner;
+        int r;
+
+        r = store_open(db_path, &(StoreOptions) { .seed = seed_workspace }, &m->store);
+        if (r == -EBUSY) {
+                if (store_lock_owner(db_path, &owner) >= 0)
+                        log_error("The role database in %s is in use by another rolesd (pid %d)", db_path,
+                                  (int) owner);
+                else
+                        log_error("The role database in %s is in use by another rolesd", db_path);
+                return r;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the role database in %s", db_path);
+        return 0;
+}
+
 int manager_startup(Manager *m, const ManagerConfig *cfg) {
         uint64_t orgs = 0, roles = 0;
         MDB_txn *txn = NULL;
         int r;
 
-        r = store_open(cfg->db_path, &(StoreOptions) { .seed = seed_workspace }, &m->store);
+        /* The socket first: a second daemon on a live socket stops here,
+         * before it creates or locks any database. */
+        r = listen_open(cfg->socket_path, &m->listeners);
         if (r < 0)
-                return log_error_errno(r, "Cannot open the role database in %s", cfg->db_path);
+                return r;
+        r = open_store(m, cfg->db_path);
+        if (r < 0)
+                return r;
         r = writer_new(m->store, m->event, on_writes_delivered, m, &m->writer);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the writer thread");
@@ -234,7 +257,7 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
                          }, &m->conns);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch connections");
-        r = listen_open(m->event, m->conns, cfg->socket_path, &m->listeners);
+        r = listen_start(m->listeners, m->event, m->conns);
         if (r < 0)
                 return r;
         r = sd_event_add_time_relative(m->event, &m->sweep, CLOCK_MONOTONIC, sweep_interval(m), 0,

@@ -22,6 +22,7 @@
 
 struct Store {
         MDB_env *env;
+        int lock_fd;                    /* flock on the directory's rolesd.lock */
         size_t maxkey;                  /* usable key bytes: min(mdb_env_get_maxkeysize, STORE_KEY_BUF) */
 
         MDB_dbi meta, orgs, roles, role_api, role_name, role_seq, catalogs, perms,

@@ -5,14 +5,18 @@
  * the store's other files share (store-internal.h). Never logs: every
  * failure is a negative errno for the caller to report. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "limits.h"
 #include "store-internal.h"
 
 #define STORE_SCHEMA_VERSION 1u
+#define STORE_LOCK_FILE "rolesd.lock"
 
 /* The one place LMDB results become errno. */
 int store_errno(int r) {
@@ -335,6 +339,79 @@ static int store_fit_map(Store *s, const char *dir, size_t want) {
         return r;
 }
 
+/* mkdir -p: the missing parents of dir with mode 0755, dir itself with
+ * 0700 (both less the umask). */
+static int mkdir_parents(const char *dir) {
+        _cleanup_free_ char *p = strdup(dir);
+        size_t n;
+
+        if (!p)
+                return -ENOMEM;
+        n = strlen(p);
+        while (n > 1 && p[n - 1] == '/')
+                p[--n] = 0;
+        for (char *c = p + 1; *c; c++) {
+                if (*c != '/' || c[-1] == '/')
+                        continue;
+                *c = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *c = '/';
+        }
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+static char *lock_path(const char *dir) {
+        char *p;
+        return asprintf(&p, "%s/" STORE_LOCK_FILE, dir) < 0 ? NULL : p;
+}
+
+/* One process at a time opens an environment: an exclusive flock on
+ * dir/rolesd.lock, held while the store is open (the kernel drops it when
+ * the process dies, however it dies). Our pid goes into the file, for
+ * the message of the one refused. -EBUSY when another process holds it. */
+static int lock_dir(const char *dir, int *ret_fd) {
+        _cleanup_free_ char *path = lock_path(dir);
+        _cleanup_close_ int fd = -1;
+        char pid[24];
+        int n;
+
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                return errno == EWOULDBLOCK ? -EBUSY : negative_errno();
+        n = snprintf(pid, sizeof pid, "%d\n", (int) getpid());
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t) n, 0) != n) {
+                /* only the message of a refused daemon would miss it */
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int store_lock_owner(const char *dir, pid_t *ret) {
+        _cleanup_free_ char *path = lock_path(dir);
+        _cleanup_close_ int fd = -1;
+        char buf[24] = "";
+        ssize_t n;
+        int pid;
+
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        n = read(fd, buf, sizeof buf - 1);
+        if (n <= 0 || sscanf(buf, "%d", &pid) != 1 || pid <= 0)
+                return -ENODATA;
+        *ret = (pid_t) pid;
+        return 0;
+}
+
 int store_open(const char *dir, const StoreOptions *opts, Store **ret) {
         size_t mapsize = opts && opts->initial_mapsize ? opts->initial_mapsize : STORE_MAPSIZE_DEFAULT;
         unsigned flags = MDB_NOTLS | (opts && opts->nosync ? MDB_NOSYNC : 0);
@@ -344,14 +421,19 @@ int store_open(const char *dir, const StoreOptions *opts, Store **ret) {
 
         if (sodium_init() < 0)
                 return -EIO;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
+        r = mkdir_parents(dir);
+        if (r < 0)
+                return r;
 
         s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
+        s->lock_fd = -1;
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->cond, NULL);
+        r = lock_dir(dir, &s->lock_fd);
+        if (r < 0)
+                goto fail;
 
         r = store_errno(mdb_env_create(&s->env));
         if (r < 0) {
@@ -407,6 +489,8 @@ Store *store_close(Store *s) {
                 return NULL;
         if (s->env)
                 mdb_env_close(s->env);
+        if (s->lock_fd >= 0)
+                close(s->lock_fd);      /* after the environment: then another may open it */
         pthread_cond_destroy(&s->cond);
         pthread_mutex_destroy(&s->lock);
         free(s);

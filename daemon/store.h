@@ -21,7 +21,8 @@
  *   usernames   username                                 -> user id
  * Index keys longer than LMDB's key limit use 0xff followed by the
  * BLAKE2b-256 of the text (0xff never occurs in UTF-8, so no collisions
- * between the two forms).
+ * between the two forms). Beside LMDB's data.mdb and lock.mdb, the
+ * directory holds rolesd.lock, which the process that opened it holds.
  *
  * Threads: any thread may run read transactions (store_read_begin/end);
  * exactly one thread at a time runs write transactions. Errors are
@@ -36,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct Store Store;
 
@@ -49,12 +51,16 @@ typedef struct StoreOptions {
         void *seed_userdata;
 } StoreOptions;
 
-/* Creates dir (0700) if missing, opens the environment and every named
- * database, clears stale reader slots (mdb_reader_check), and on first
- * start runs opts->seed and records the schema version, in one durable
- * transaction. If the map is smaller than the file, it is sized to the
- * file. -EPROTONOSUPPORT for a database of another schema version. */
+/* Creates dir (0700) and its missing parents (0755), locks it (one
+ * process at a time: -EBUSY when another holds it, see store_lock_owner),
+ * opens the environment and every named database, clears stale reader
+ * slots (mdb_reader_check), and on first start runs opts->seed and records
+ * the schema version, in one durable transaction. If the map is smaller
+ * than the file, it is sized to the file. -EPROTONOSUPPORT for a database
+ * of another schema version. */
 int store_open(const char *dir, const StoreOptions *opts, Store **ret);
+/* The pid of the process that holds dir's lock, as it wrote it. */
+int store_lock_owner(const char *dir, pid_t *ret);
 /* Closes the environment. Accepts NULL, returns NULL. */
 Store *store_close(Store *s);
 /* Current map size in bytes (for status). */

@@ -1037,12 +1037,61 @@ static void test_workspace_rules(void) {
 static void test_open_errors(void) {
         StoreOptions o = { .nosync = true };
         Store *s = (Store *) 0x1;
-        _cleanup_free_ char *file = subdir("afile");
+        _cleanup_free_ char *file = subdir("afile"), *through = NULL;
         FILE *f = fopen(file, "w");
         check(f);
         fclose(f);
         check(store_open(file, &o, &s) < 0);
-        check(store_open("/nonexistent-dir/sub/db", &o, &s) == -ENOENT);
+        check(asprintf(&through, "%s/sub/db", file) > 0);
+        check_eq(store_open(through, &o, &s), -ENOTDIR);
+}
+
+/* --db a/b/c: the missing parents are made (0755), the last one 0700. */
+static void test_open_parents(void) {
+        _cleanup_free_ char *top = subdir("parents"), *dir = NULL, *mid = NULL;
+        struct stat st;
+        mode_t mask = umask(0);
+        Store *s;
+
+        umask(mask);
+        check(asprintf(&mid, "%s/a/b", top) > 0);
+        check(asprintf(&dir, "%s/c/", mid) > 0);      /* a trailing slash too */
+        s = open_store(dir, 0, true);
+        check_eq(stat(dir, &st), 0);
+        check(S_ISDIR(st.st_mode));
+        check_eq(st.st_mode & 07777, 0700 & ~mask);
+        check_eq(stat(mid, &st), 0);
+        check_eq(st.st_mode & 07777, 0755 & ~mask);
+        check_eq(count(s, 0), ELEMENTSOF(builtins));
+        store_close(s);
+}
+
+/* One process at a time: a second open of the same environment is
+ * refused while the first holds it, and names the holder. */
+static void test_open_lock(void) {
+        _cleanup_free_ char *dir = subdir("locked");
+        Store *a = open_store(dir, 0, true), *b = NULL;
+        pid_t owner = 0;
+        int status;
+        pid_t pid;
+
+        check_eq(store_lock_owner(dir, &owner), 0);
+        check_eq(owner, getpid());
+        /* flock locks open files: another process is refused... */
+        pid = fork();
+        check(pid >= 0);
+        if (pid == 0) {
+                StoreOptions o = { .nosync = true };
+                Store *c = NULL;
+                _exit(store_open(dir, &o, &c) == -EBUSY ? 0 : 1);
+        }
+        check_eq(waitpid(pid, &status, 0), pid);
+        check(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        /* ... and so is a second open in this one. */
+        check_eq(store_open(dir, &(StoreOptions) { .nosync = true }, &b), -EBUSY);
+        store_close(a);
+        b = open_store(dir, 0, true);
+        store_close(b);
 }
 
 /* ---- the writer: one op failing after it wrote, inside a batch ---- */
@@ -1179,6 +1228,8 @@ int main(void) {
         test_durability();
         test_growth();
         test_open_errors();
+        test_open_parents();
+        test_open_lock();
 
         printf("test-store: %u checks passed\n", n_checks);
         return EXIT_SUCCESS;
