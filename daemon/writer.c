@@ -46,7 +46,7 @@ struct Writer {
         uint64_t commit_usec;                   /* moving average of a batch's commit */
         uint64_t commit_usec_total;             /* all commits' time, for server.status */
         bool quit;
-        uint64_t batches, ops;
+        uint64_t batches, ops;                  /* committed: batches with a write that stayed, those writes */
 
         int efd;
         sd_event_source *source;
@@ -189,7 +189,7 @@ static unsigned collect_and_commit(Writer *w, WriteOp **ret_batch) {
         WriteOp *batch = NULL, *tail = NULL;
         MDB_txn *txn = NULL;
         bool clean, quit = false;
-        unsigned n = 0, expect;
+        unsigned n = 0, expect, committed = 0;
         struct timespec deadline;
         uint64_t wait;
 
@@ -244,10 +244,16 @@ static unsigned collect_and_commit(Writer *w, WriteOp **ret_batch) {
         if (!clean)
                 run_batch(w, batch);
         start = now_usec() - start;
+        for (WriteOp *op = batch; op; op = op->next)
+                committed += op->r >= 0;
 
         pthread_mutex_lock(&w->lock);
         w->commit_usec = w->commit_usec ? (w->commit_usec * 7 + start) / 8 : start;
-        w->commit_usec_total += start;
+        if (committed > 0) {    /* server.status counts what was committed, not what was refused */
+                w->batches++;
+                w->ops += committed;
+                w->commit_usec_total += start;
+        }
         pthread_mutex_unlock(&w->lock);
         *ret_batch = batch;
         return n;
@@ -278,8 +284,6 @@ static void *writer_thread(void *userdata) {
                         next = op->next;
                         append(&w->done_head, &w->done_tail, op);
                 }
-                w->batches++;
-                w->ops += n;
                 w->expect = n + w->queued < WRITE_BATCH_MAX ? n + w->queued : WRITE_BATCH_MAX;
                 pthread_mutex_unlock(&w->lock);
 

@@ -65,6 +65,7 @@ Writer *writer_free(Writer *w);
  * that fails after writing (out of memory, a corrupt record) sets
  * op->partial: the transaction must be aborted. */
 int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op);
-/* Batches and ops committed so far, and the time their commits took
- * (for status and benchmarks). */
+/* Batches committed so far (those with at least one write that stayed),
+ * the writes committed (refused ones do not count), and the time their
+ * commits took (for status and benchmarks). */
 void writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops, uint64_t *ret_commit_usec);

@@ -2,8 +2,8 @@
 """test_daemon.py: one rolesd per socket and per database (a second one is
 refused while the first keeps serving; only a stale socket is ever
 removed, never a live one, never anything that is not a socket, and a
-daemon unlinks only its own socket at exit), and --db creating its
-missing parents."""
+daemon unlinks only its own socket at exit), server.status counting only
+committed writes, and --db creating its missing parents."""
 
 import os
 import socket
@@ -127,6 +127,29 @@ class OneDaemonTest(unittest.TestCase):
 
 
 class DaemonPointsTest(unittest.TestCase):
+
+    def test_status_counts_committed_writes_only(self):
+        with Daemon() as d, d.rpc() as c:
+            c.ok("org.add", {"id": 41})
+            c.ok("role.create", {"org": 41, "name": "taken"})
+            before = c.ok("server.status", {})
+            refused = [
+                ("role.create", {"org": 41, "name": "taken"}, "duplicate"),
+                ("role.create", {"org": 41, "name": "x", "permissions": ["foo_bar"]}, "invalid_argument"),
+                ("role.create", {"org": 4242, "name": "x"}, "not_found"),
+                ("org.add", {"id": 41}, "duplicate"),
+                ("user.add", {"username": "u", "roles": ["nope"]}, "not_found"),
+            ]
+            for method, params, code in refused:
+                err, _ = c.call(method, params)
+                self.assertEqual((err or {}).get("code"), code, (method, params, err))
+            after = c.ok("server.status", {})
+            for k in ("writes", "write_batches", "write_commit_us"):
+                self.assertEqual(after[k], before[k], "%s counted a refused write" % k)
+            c.ok("role.create", {"org": 41, "name": "committed"})
+            last = c.ok("server.status", {})
+            self.assertEqual(last["writes"], before["writes"] + 1)
+            self.assertEqual(last["write_batches"], before["write_batches"] + 1)
 
     def test_db_with_missing_parents_is_created(self):
         with Daemon(launch="direct", start=False) as d:
