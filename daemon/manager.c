@@ -208,6 +208,11 @@ fail:
         return r;
 }
 
+/* "1 role", "2 roles". */
+static const char *plural(uint64_t n, const char *one, const char *many) {
+        return n == 1 ? one : many;
+}
+
 static int open_store(Manager *m, const char *db_path) {
         pid_t owner;
         int r;
@@ -280,10 +285,12 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
         if (r < 0)
                 return log_error_errno(r, "Cannot read the role database");
 
-        log_info("rolesd %s serving %llu roles in %llu organizations from %s", ROLESD_VERSION,
-                 (unsigned long long) roles, (unsigned long long) orgs, cfg->db_path);
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %llu roles in %llu organizations",
-                          (unsigned long long) roles, (unsigned long long) orgs);
+        log_info("rolesd %s serving %llu %s in %llu %s from %s", ROLESD_VERSION,
+                 (unsigned long long) roles, plural(roles, "role", "roles"),
+                 (unsigned long long) orgs, plural(orgs, "organization", "organizations"), cfg->db_path);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %llu %s in %llu %s",
+                          (unsigned long long) roles, plural(roles, "role", "roles"),
+                          (unsigned long long) orgs, plural(orgs, "organization", "organizations"));
         return 0;
 }
 

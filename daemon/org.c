@@ -2,6 +2,7 @@
  * local peers only: a call carrying a REST credential is refused,
  * whatever the credential. */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "auth.h"
@@ -89,7 +90,7 @@ int org_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) 
 
         r = seed_org(s, txn, &(StoredOrg) { .id = a->id.v, .name = a->name, .provider = a->provider }, wall_ms());
         if (r == -EEXIST)
-                return rpc_fail(err, r, "id", "organization already exists");
+                return rpc_failf(err, r, "id", "organization %" PRIu64 " already exists", a->id.v);
         if (r < 0)
                 return r;
         msgpack_packer_init(&pk, result, buf_pack_write);
@@ -132,8 +133,9 @@ int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
                 return -ENOMEM;
         r = params_parse(params, table, a, NULL, &err->field);
         if (r >= 0 && !auth_user_role_valid(a->user_role))
-                r = rpc_fail(err, -EINVAL, "user_role",
-                         "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER");
+                r = rpc_failf(err, -EINVAL, "user_role",
+                              "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER, not %s",
+                              a->user_role);
         else if (r >= 0 && strcmp(a->user_role, "PROVIDER") == 0) {
                 if (!a->provider || !text_ok(a->provider, ORG_NAME_MAX))
                         r = rpc_fail(err, -EINVAL, "provider", "a PROVIDER key needs a provider");
@@ -167,11 +169,11 @@ int key_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) 
         if (a->org.set) {
                 r = store_org_get(s, txn, a->org.v, &o);
                 if (r == -ENOENT)
-                        return rpc_fail(err, r, "org", "no such organization");
+                        return rpc_failf(err, r, "org", "no such organization: %" PRIu64, a->org.v);
                 if (r < 0)
                         return r;
                 if (a->provider && (!o.provider || strcmp(a->provider, o.provider) != 0))
-                        return rpc_fail(err, -EINVAL, "provider", "provider differs from the organization's");
+                        return rpc_failf(err, -EINVAL, "provider", "provider %s differs from the organization's", a->provider);
                 k.provider = o.provider;
         }
         r = auth_key_new(s, txn, &k, &key);
@@ -246,13 +248,15 @@ int user_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err)
         for (char **i = u.roles; *i; i++) {
                 r = store_role_get(s, txn, 0, "name", *i, &blob, &len);
                 if (r == -ENOENT)
-                        return rpc_fail(err, r, "roles", "no such workspace role");
+                        return rpc_failf(err, r, "roles", "no such workspace role: %s", *i);
                 if (r < 0)
                         return r;
         }
         r = auth_user_new(s, txn, &u, &user_id, &token, &err->field);
         if (r == -EEXIST)
-                return rpc_fail(err, r, err->field, "username already exists");
+                return err->field && strcmp(err->field, "user_id") == 0 ?
+                        rpc_fail(err, r, "user_id", "user id collision, retry") :
+                        rpc_failf(err, r, "username", "username %s already exists", a->username);
         if (r < 0)
                 return r;
         msgpack_packer_init(&pk, result, buf_pack_write);

@@ -70,7 +70,7 @@ int role_create_parse(const msgpack_object *params, void **ret_args, RpcErr *err
         if (r < 0)
                 goto fail;
         if (a->scope && strcmp(a->scope, "Users") != 0 && strcmp(a->scope, "Subscriptions") != 0) {
-                r = rpc_fail(err, -EINVAL, "scope", "scope must be Users or Subscriptions");
+                r = rpc_failf(err, -EINVAL, "scope", "scope must be Users or Subscriptions, not %s", a->scope);
                 goto fail;
         }
         *ret_args = a;
@@ -129,7 +129,7 @@ static int check_permissions(Store *s, MDB_txn *txn, uint64_t org, char **perms,
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return rpc_fail(err, -EINVAL, "permissions", "unknown permission");
+                        return rpc_failf(err, -EINVAL, "permissions", "unknown permission: %s", perms[i]);
                 for (size_t j = 0; j < w && !seen; j++)
                         seen = strcmp(perms[j], perms[i]) == 0;
                 if (seen)
@@ -180,7 +180,7 @@ static int check_workspace_name(Store *s, MDB_txn *txn, const char *name, RpcErr
         for (size_t i = 0; i < ELEMENTSOF(by); i++) {
                 int r = store_role_get(s, txn, 0, by[i], name, &blob, &len);
                 if (r >= 0)
-                        return rpc_fail(err, -EEXIST, "name", "a role with this name already exists");
+                        return rpc_failf(err, -EEXIST, "name", "a role named %s already exists", name);
                 if (r != -ENOENT)
                         return r;
         }
@@ -233,11 +233,12 @@ int role_create_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *e
         r = store_role_insert(s, txn,
                               &(StoreRoleKeys) { .id = role.id, .org = org, .api_id = role.api_id, .name = role.name },
                               buf_head(result) + mark, buf_pending(result) - mark, &err->field);
+        if (r == -EEXIST && err->field && strcmp(err->field, "api_id") == 0)
+                return rpc_failf(err, r, "api_id", "a role with the api_id %s already exists", role.api_id);
+        if (r == -EEXIST && err->field && strcmp(err->field, "id") == 0)
+                return rpc_failf(err, r, "id", "role id collision (%s), retry", role.id);
         if (r == -EEXIST)
-                return rpc_fail(err, r, err->field,
-                                err->field && strcmp(err->field, "api_id") == 0 ? "a role with this api_id already exists" :
-                                err->field && strcmp(err->field, "id") == 0 ? "role id collision, retry" :
-                                                                              "a role with this name already exists");
+                return rpc_failf(err, r, "name", "a role named %s already exists", role.name);
         return r;
 }
 
@@ -287,7 +288,7 @@ int role_get_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *par
                 return r;
         r = store_role_get(ctx->store, txn, org, by, value, &blob, &len);
         if (r == -ENOENT)
-                return rpc_fail(err, r, by, "no such role");
+                return rpc_failf(err, r, by, "no such role: %s", value);
         if (r < 0)
                 return r;
         return mp_pack_raw(pk, blob, len) < 0 ? -ENOMEM : 0;
@@ -481,7 +482,7 @@ int auth_check_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *p
         if (a.access && strcmp(a.access, "create") == 0)
                 access = ACCESS_CREATE;
         else if (a.access && strcmp(a.access, "read") != 0)
-                return rpc_fail(err, -EINVAL, "access", "access must be read or create");
+                return rpc_failf(err, -EINVAL, "access", "access must be read or create, not %s", a.access);
         r = auth_check(ctx->store, txn, &a.auth, a.org, access, &org, &err->field);
         if (r < 0)
                 return r;

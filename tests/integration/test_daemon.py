@@ -3,7 +3,8 @@
 refused while the first keeps serving; only a stale socket is ever
 removed, never a live one, never anything that is not a socket, and a
 daemon unlinks only its own socket at exit), server.status counting only
-committed writes, and --db creating its missing parents."""
+committed writes, --db creating its missing parents, and messages that
+name the offending value (and read right for one organization)."""
 
 import os
 import socket
@@ -167,6 +168,47 @@ class DaemonPointsTest(unittest.TestCase):
             rc, err = run_rolesd("--socket", os.path.join(d.dir, "x.sock"), "--db", path + "/sub/db")
             self.assertNotEqual(rc, 0)
             self.assertIn("Cannot open the role database in %s/sub/db: Not a directory" % path, err)
+
+    def test_messages_name_the_offending_value(self):
+        with Daemon() as d, d.rpc() as c:
+            c.ok("org.add", {"id": 43})
+            cases = [
+                ("role.create", {"org": 43, "name": "x", "permissions": ["business_edit", "foo_bar"]},
+                 "invalid_argument", "permissions", "unknown permission: foo_bar"),
+                ("role.create", {"org": 43, "name": "x", "scope": "Rooms"},
+                 "invalid_argument", "scope", "Rooms"),
+                ("user.add", {"username": "v", "roles": ["user", "nope"]},
+                 "not_found", "roles", "no such workspace role: nope"),
+                ("key.add", {"user_role": "BOSS", "org": 43}, "invalid_argument", "user_role", "BOSS"),
+                ("role.get", {"org": 43, "api_id": "missing-one"}, "not_found", "api_id", "missing-one"),
+                ("org.add", {"id": 43}, "duplicate", "id", "organization 43 already exists"),
+            ]
+            for method, params, code, field, text in cases:
+                err, _ = c.call(method, params)
+                self.assertEqual((err.get("code"), err.get("field")), (code, field), (method, err))
+                self.assertIn(text, err.get("message"), (method, err))
+            c.ok("role.create", {"org": 43, "name": "Twice"})
+            err, _ = c.call("role.create", {"org": 43, "name": "Twice", "api_id": "other"})
+            self.assertEqual((err.get("code"), err.get("field")), ("duplicate", "name"))
+            self.assertIn("Twice", err.get("message"))
+            # a value too long for a message is cut, on a character boundary
+            long_name = "é" * 5000
+            err, _ = c.call("role.create", {"org": 43, "name": "y", "permissions": [long_name]})
+            self.assertEqual(err.get("field"), "permissions")
+            self.assertTrue(err.get("message").startswith("unknown permission: éé"))
+            self.assertLess(len(err.get("message").encode()), 200)
+
+    def test_one_organization_reads_right(self):
+        with Daemon(launch="direct") as d:
+            text = d.stderr_text()
+            self.assertRegex(text, r"serving 12 roles in 1 organization from ")
+            self.assertNotIn("1 organizations", text)
+            self.assertIn("STATUS=Serving 12 roles in 1 organization", d.notify_lines())
+            with d.rpc() as c:
+                c.ok("org.add", {"id": 44})
+            d.stop()
+            d.start()
+            self.assertRegex(d.stderr_text(), r"serving 17 roles in 2 organizations from ")
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ class ServiceTest(SandboxTestCase):
         sb.rolesctl("status")
         text = sb.prop("rolesd.service", "StatusText")
         print("StatusText=%s" % text)
-        self.assertRegex(text, r"^Serving \d+ roles in \d+ organizations$")
+        self.assertRegex(text, r"^Serving (1 role|(?!1 )\d+ roles) in (1 organization|(?!1 )\d+ organizations)$")
 
     def journal_entries(self):
         out = self.sb.x("journalctl", "--no-pager", "-u", "rolesd.service", "-o", "json").stdout

@@ -1000,7 +1000,7 @@ static void test_workspace_rules(void) {
         for (size_t i = 0; i < ELEMENTSOF(taken); i++) {
                 check_eq(create(s, 0, taken[i], &result, &err), -EEXIST);
                 check_streq(err.field, "name");
-                check_streq(rpc_err_text(&err), "a role with this name already exists");
+                check(strstr(rpc_err_text(&err), taken[i]));   /* the message names it */
         }
         /* A name equal to a workspace role's _id (not its name). */
         check_eq(create(s, 0, custom_id, &result, &err), -EEXIST);
