@@ -135,13 +135,13 @@ class Sandbox:
         return subprocess.Popen([self.tool, "exec", self.sb] + list(cmd), **kw)
 
     def inside(self, *args, check=True, timeout=WAIT * 3):
-        """tests/systemd/inside.py with the integration tests' harness on PYTHONPATH."""
-        return self.x("env", "PYTHONPATH=" + os.path.join(os.environ["SOURCE_ROOT"], "tests/integration"),
+        """tests/systemd/inside.py with tests/lib (harness.py) on PYTHONPATH."""
+        return self.x("env", "PYTHONPATH=" + os.path.join(os.environ["SOURCE_ROOT"], "tests/lib"),
                       "PYTHONDONTWRITEBYTECODE=1", "/usr/bin/python3", INSIDE, *args,
                       check=check, timeout=timeout)
 
     def inside_popen(self, *args, **kw):
-        return self.popen("env", "PYTHONPATH=" + os.path.join(os.environ["SOURCE_ROOT"], "tests/integration"),
+        return self.popen("env", "PYTHONPATH=" + os.path.join(os.environ["SOURCE_ROOT"], "tests/lib"),
                           "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "/usr/bin/python3",
                           INSIDE, *args, **kw)
 

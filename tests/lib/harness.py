@@ -1,11 +1,12 @@
-"""harness.py: black-box helpers for rolesd's integration tests.
+"""harness.py: black-box helpers for rolesd's tests (the integration,
+http, reliability and systemd suites share it; see tests/lib/meson.build).
 
 Runs the real daemon under systemd-socket-activate in a private temp dir,
 talks to it with a MessagePack-RPC client of our own (python3-msgpack, not
 librolesd), and runs the real rolesctl.
 
 Environment:
-  ROLESD    path of the built rolesd (set by tests/integration/meson.build)
+  ROLESD    path of the built rolesd (set by tests/lib/meson.build)
   ROLESCTL  path of the built rolesctl
   SOCKET_ACTIVATE  optional override of /usr/bin/systemd-socket-activate
 
