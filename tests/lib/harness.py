@@ -112,6 +112,26 @@ def runs_stderr(directory, runs):
     return out
 
 
+def kill_and_reap(proc):
+    """SIGKILL to proc (a Popen or None) if it still runs, and its exit
+    status collected."""
+    if proc is not None and proc.poll() is None:
+        try:
+            proc.kill()
+            proc.wait(WAIT)
+        except Exception:
+            pass
+
+
+def remove_dir(directory, who):
+    """A test's temp folder removed, or kept (and named) when
+    ROLESD_IT_KEEP is set."""
+    if os.environ.get("ROLESD_IT_KEEP"):
+        sys.stderr.write("%s: kept %s\n" % (who, directory))
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def report(text):
     """One line of figures in the test's log (stderr)."""
     sys.stderr.write("  [figures] %s\n" % text)
@@ -562,20 +582,12 @@ class Daemon(NotifyReceiver):
                 self.proc.wait(WAIT)
             except Exception:
                 pass
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-            except Exception:
-                pass
+        kill_and_reap(self.proc)
         self._notify_close()
         if self.stderr_file:
             self.stderr_file.close()
             self.stderr_file = None
-        if os.environ.get("ROLESD_IT_KEEP"):
-            sys.stderr.write("harness: kept %s\n" % self.dir)
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        remove_dir(self.dir, "harness")
 
     def __enter__(self):
         return self

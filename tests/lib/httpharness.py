@@ -35,7 +35,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -251,17 +250,9 @@ class Shim(harness.NotifyReceiver):
                                  "stderr:\n%s" % (WAIT, sig, self.stderr_text()))
 
     def close(self):
-        if self.running():
-            try:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-            except Exception:
-                pass
+        harness.kill_and_reap(self.proc)
         self._notify_close()
-        if os.environ.get("ROLESD_IT_KEEP"):
-            sys.stderr.write("httpharness: kept %s\n" % self.dir)
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        harness.remove_dir(self.dir, "httpharness")
 
     def stderr_text(self):
         return harness.runs_stderr(self.dir, self.runs).decode("utf-8", "replace")

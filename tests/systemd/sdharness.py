@@ -15,6 +15,7 @@ socket).
 """
 
 import atexit
+import functools
 import json
 import os
 import re
@@ -23,13 +24,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
+import harness
+from harness import WAIT
 from sandbox import SystemdSandbox, unavailable
 
 SKIP = 77
-WAIT = 30.0
 UNITS = ("rolesd.socket", "rolesd.service", "rolesd-http.socket", "rolesd-http.service")
 INSIDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inside.py")
 
@@ -58,15 +59,8 @@ def skip_unless_runnable():
         sys.exit(SKIP)
 
 
-def wait_for(pred, timeout=WAIT, interval=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(interval)
+# Polls ten times a second, not fifty: each look runs a command in the sandbox.
+wait_for = functools.partial(harness.wait_for, interval=0.1)
 
 
 def installed_paths(build_root):
