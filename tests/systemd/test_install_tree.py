@@ -83,6 +83,7 @@ class InstallTreeTest(unittest.TestCase):
             "rolesd-http.8": j("mandir", "man8", "rolesd-http.8"),
             "rolesctl.1": j("mandir", "man1", "rolesctl.1"),
             "librolesd.3": j("mandir", "man3", "librolesd.3"),
+            "rolesd-rpc.7": j("mandir", "man7", "rolesd-rpc.7"),
             "sysusers": os.path.join(sysusersdir, "rolesd.conf"),
             "tmpfiles": os.path.join(tmpfilesdir, "rolesd.conf"),
         }
@@ -128,7 +129,8 @@ class InstallTreeTest(unittest.TestCase):
     def test_man_pages(self):
         o, exp = self.expected()
         for k, title, sec in (("rolesd.8", "rolesd", 8), ("rolesd-http.8", "rolesd-http", 8),
-                              ("rolesctl.1", "rolesctl", 1), ("librolesd.3", "librolesd", 3)):
+                              ("rolesctl.1", "rolesctl", 1), ("librolesd.3", "librolesd", 3),
+                              ("rolesd-rpc.7", "rolesd-rpc", 7)):
             text = self.read(exp[k])
             self.assertRegex(text, r'(?m)^\.TH "%s" "%d"' % (re.escape(title), sec), k)
             self.assertIn(".SH NAME", text)
