@@ -20,8 +20,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
+
+from harness import wait_for
 
 SOURCE = os.environ.get("SOURCE_ROOT") or sys.exit("SOURCE_ROOT is not set: run through meson test")
 HAVE_HTTP = os.environ.get("HAVE_HTTP") == "1"
@@ -48,17 +49,6 @@ def clean_env():
            if k not in ("LD_LIBRARY_PATH", "ROLESD_SOCKET") and not k.startswith(("LISTEN_", "NOTIFY_"))}
     env.pop("LD_PRELOAD", None)
     return env
-
-
-def wait_for(pred, what):
-    deadline = time.monotonic() + WAIT
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
 
 
 def free_port():
@@ -145,7 +135,7 @@ class PrefixInstallTest(unittest.TestCase):
             def serving():
                 self.assertIsNone(daemon.poll(), "the installed rolesd exited")
                 return ctl("status").returncode == 0
-            wait_for(serving, "the installed rolesd")
+            wait_for(serving, WAIT, what="the installed rolesd")
             st = json.loads(ctl("status").stdout)
             self.assertEqual(st["organizations"], 1)
             self.assertEqual(ctl("org", "add", "7").returncode, 0)
@@ -170,7 +160,7 @@ class PrefixInstallTest(unittest.TestCase):
                     return None
                 finally:
                     c.close()
-            status, body = wait_for(get, "the installed rolesd-http")
+            status, body = wait_for(get, WAIT, what="the installed rolesd-http")
             self.assertEqual(status, 200, body)
             self.assertEqual(body.get("api_id"), "ORG_ADMIN")
         finally:
