@@ -157,5 +157,8 @@ int http_probe(const char *host, unsigned port, const char *method, const char *
 void *mhd_ref_start(const char *mode, unsigned threads, size_t body_len, unsigned *ret_port);
 void mhd_ref_stop(void *handle);
 bool mhd_ref_available(void);
+/* Threads of the "pool" mode unless --mhd-threads says: rolesd-http's own
+ * HTTP_THREADS (1 without libmicrohttpd). */
+unsigned mhd_ref_default_threads(void);
 /* A listening TCP socket on 127.0.0.1 and a port the kernel chose. */
 int tcp_listen_loopback(unsigned *ret_port);

@@ -20,11 +20,6 @@
 #include "proto/macro.h"
 #include "proto/rpc.h"
 #include "proto/wire.h"
-#if HAVE_MHD
-#  include "client/http-server.h"      /* HTTP_THREADS: the reference uses the shim's threading */
-#else
-#  define HTTP_THREADS 1u
-#endif
 
 #ifndef BENCH_SRCDIR
 #define BENCH_SRCDIR "."
@@ -887,7 +882,7 @@ static void parse_args(int argc, char **argv) {
         if (opt.big_n < 10 * PER_PAGE)
                 die("--roles must be at least %u", 10 * PER_PAGE);
         if (opt.mhd_threads == 0)
-                opt.mhd_threads = HTTP_THREADS;         /* as rolesd-http */
+                opt.mhd_threads = mhd_ref_default_threads();
         if (!opt.parent) {
                 opt.parent = getenv("TMPDIR");
                 if (!opt.parent || !*opt.parent)
