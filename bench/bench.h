@@ -1,9 +1,10 @@
-/* bench.h: rolesd-bench's shared pieces. util.c (clock, histograms, the
- * results table and JSON file, progress), load.c (the epoll load engine
- * driving N MessagePack-RPC connections), daemon.c (rolesd under
+/* bench.h: rolesd-bench's tools. util.c (clock, histograms, the results
+ * table and JSON file, progress), load.c (the epoll load engine driving N
+ * MessagePack-RPC connections), daemon.c (rolesd under
  * systemd-socket-activate, readiness, /proc figures), refs.c (the in-run
  * references: raw LMDB commits and a bare framed echo server), http.c (the
- * libmicrohttpd reference server and wrk runs), main.c (the figures). */
+ * libmicrohttpd reference server and wrk runs). The phases that use them to
+ * take the figures are in phase.h. */
 #pragma once
 
 #include <msgpack.h>

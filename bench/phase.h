@@ -142,3 +142,26 @@ double ratio(double a, double b);       /* a / b, 0 when b is not positive */
  * role.get of a role of the big organization). */
 MemProbe mem_probe(const Bench *b, const char *key, uint64_t get_existing);
 off_t file_size(const char *path);      /* 0 if it cannot be read */
+
+/* ---- the phases, in the order main.c runs them ---- */
+
+/* phase-refs.c: the in-run references: raw LMDB commits (first), and the
+ * bare echo that phase_get() measures right before each of its figures. */
+void phase_references(Bench *b);
+Measured echo_measure(Bench *b, unsigned conns, const char *key);
+/* phase-daemon.c: first start, provisioning, restart at 0; memory after
+ * the small-database phases; restart at N and the daemon's rows. */
+void phase_start(Bench *b);
+void phase_memory_running(Bench *b);
+void phase_restart(Bench *b);
+/* phase-create.c, phase-get.c: the small database (org 1). */
+void phase_create(Bench *b);
+void phase_get(Bench *b);
+/* phase-list.c: the 1,000-role baseline; the list figures at N against it. */
+void phase_list_small(Bench *b);
+void phase_list_big(Bench *b);
+/* phase-http.c: rolesd-http under wrk against bare libmicrohttpd and RPC. */
+void phase_http(Bench *b);
+/* phase-big.c: the bulk load of N roles; create and get at N. */
+void phase_load(Bench *b);
+void phase_at_big(Bench *b);
