@@ -77,5 +77,4 @@ void phase_restart(Bench *b) {
         fig("daemon.memory.private_dirty_ratio_running_big_to_small", mem_running, "x");
         target(fmt("private memory independent of DB size (worst of restarted %s/empty, running after load/before)",
                    big_label), mem_ratio, "<=", 1.5, mem0->private_dirty_kb > 0 && mem_phases->private_dirty_kb > 0);
-        daemon_stop(&b->daemon);
 }
