@@ -76,52 +76,57 @@ static const char *cpu_per_request(const Bench *b, const char *key, CpuMark c0, 
         return fmt("CPU us/req: rolesd-http %.1f + rolesd %.1f", shim, daemon);
 }
 
-void phase_http(Bench *b) {
+/* wrk's run per endpoint: whole seconds, so 1 in --quick. */
+static double wrk_seconds(const Bench *b) {
+        return b->opt.quick ? 1 : b->opt.duration;
+}
+
+/* Rows, figures and the two targets (unknown) of a part that cannot run. */
+static void http_skip(const char *why, const char *fig_why) {
+        row(why, "", "");
+        fig_str("http.skipped", fig_why);
+        target("rolesd-http GET reads >= 50% of bare libmicrohttpd", 0, ">=", 0.5, false);
+        target("rolesd-http creates >= 60% of RPC role.create at 64 connections", 0, ">=", 0.6, false);
+}
+
+/* Request headers with the credentials of both dialects: an ORG_ADMIN key
+ * of org 1 (Partoo), a role admin's user id and token (Rocket.Chat). */
+typedef struct HttpAuth {
+        char *key, *uid, *tok;  /* "x-APIKey: ..", "X-User-Id: ..", "X-Auth-Token: .." */
+} HttpAuth;
+
+static void http_auth(const Bench *b, HttpAuth *ret) {
+        static const char *const admin[] = { "admin", NULL };
         msgpack_unpacked u;
         Rpc c;
-        double secs = b->opt.quick ? 1 : b->opt.duration;
 
-        row_section(fmt("HTTP (wrk, %u connections, 2 threads; reference: libmicrohttpd, mode %s%s)", b->opt.http_conns,
-                        b->opt.mhd_mode, strcmp(b->opt.mhd_mode, "pool") == 0 ? fmt(" x%u threads", b->opt.mhd_threads) : ""));
-        if (!b->opt.rolesd_http || b->opt.no_http) {
-                row(b->opt.no_http ? "skipped (--no-http)" : "skipped: rolesd-http not built (no --rolesd-http)", "", "");
-                fig_str("http.skipped", "rolesd-http not available");
-                target("rolesd-http GET reads >= 50% of bare libmicrohttpd", 0, ">=", 0.5, false);
-                target("rolesd-http creates >= 60% of RPC role.create at 64 connections", 0, ">=", 0.6, false);
-                return;
-        }
-        if (!wrk_available()) {
-                fprintf(stderr, "rolesd-bench: wrk not found on PATH: skipping the HTTP part (apt-get install wrk)\n");
-                row("skipped: wrk not found on PATH (apt-get install wrk)", "", "");
-                fig_str("http.skipped", "wrk not found");
-                target("rolesd-http GET reads >= 50% of bare libmicrohttpd", 0, ">=", 0.5, false);
-                target("rolesd-http creates >= 60% of RPC role.create at 64 connections", 0, ">=", 0.6, false);
-                return;
-        }
-
-        /* credentials */
         if (rpc_open(&c, b->daemon.sock) < 0)
                 die("cannot connect: %s", strerror(errno));
         msgpack_unpacked_init(&u);
         const msgpack_object *r = call(&c, "key.add", (KV[]) { { "user_role", .s = "ORG_ADMIN" },
                                                               { "org", .u = ORG_MAIN, .is_u = true }, {0} }, &u);
         char *api_key = res_str(r, "api_key");
-        static const char *const admin[] = { "admin", NULL };
         r = call(&c, "user.add", (KV[]) { { "username", .s = "rolesd-bench" }, { "roles", .strv = admin }, {0} }, &u);
         char *user_id = res_str(r, "user_id"), *token = res_str(r, "token");
         msgpack_unpacked_destroy(&u);
         rpc_close(&c);
         if (!api_key || !user_id || !token)
                 die("key.add/user.add returned no credential");
+        *ret = (HttpAuth) { .key = strdup(fmt("x-APIKey: %s", api_key)), .uid = strdup(fmt("X-User-Id: %s", user_id)),
+                            .tok = strdup(fmt("X-Auth-Token: %s", token)) };
+        if (!ret->key || !ret->uid || !ret->tok)
+                die("out of memory");
+        free(api_key);
+        free(user_id);
+        free(token);
+}
 
-        unsigned port = http_start(b);
-        char base[64];
-        snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
-        char *h_key = strdup(fmt("x-APIKey: %s", api_key));
-        char *h_uid = strdup(fmt("X-User-Id: %s", user_id));
-        char *h_tok = strdup(fmt("X-Auth-Token: %s", token));
+/* The two GET endpoints, each after a bare libmicrohttpd server answering
+ * a body of the same size; returns the worst ratio to it (-1: none). */
+static double http_reads(Bench *b, unsigned port, const HttpAuth *auth) {
+        double secs = wrk_seconds(b);
         char *get_path = strdup(fmt("/v2/custom_role/r%" PRIu64 "?org_id=%u", b->main_roles / 2, ORG_MAIN));
-        if (!h_key || !h_uid || !h_tok || !get_path)
+        if (!get_path)
                 die("out of memory");
 
         struct {
@@ -129,12 +134,12 @@ void phase_http(Bench *b) {
                 const char *const *args;
                 char headers[1024];
         } reads[] = {
-                { "http.get_custom_role", "GET /v2/custom_role/{api_id}", get_path, (const char *const[]) { h_key, NULL }, "" },
+                { "http.get_custom_role", "GET /v2/custom_role/{api_id}", get_path, (const char *const[]) { auth->key, NULL }, "" },
                 { "http.get_roles_list", "GET /api/v1/roles.list", "/api/v1/roles.list",
-                  (const char *const[]) { h_uid, h_tok, NULL }, "" },
+                  (const char *const[]) { auth->uid, auth->tok, NULL }, "" },
         };
-        snprintf(reads[0].headers, sizeof reads[0].headers, "%s\r\n", h_key);
-        snprintf(reads[1].headers, sizeof reads[1].headers, "%s\r\n%s\r\n", h_uid, h_tok);
+        snprintf(reads[0].headers, sizeof reads[0].headers, "%s\r\n", auth->key);
+        snprintf(reads[1].headers, sizeof reads[1].headers, "%s\r\n%s\r\n", auth->uid, auth->tok);
 
         double min_read_ratio = -1;
         for (size_t i = 0; i < ELEMENTSOF(reads); i++) {
@@ -163,8 +168,8 @@ void phase_http(Bench *b) {
                 }
                 pid_t attached = attach_start(b, reads[i].key);
                 CpuMark c0 = cpu_mark(b);
-                wrk_run(fmt("%s/wrk-get.lua", b->opt.scripts), fmt("%s%s", base, reads[i].path), b->opt.http_conns, 2, secs,
-                        reads[i].args, &w);
+                wrk_run(fmt("%s/wrk-get.lua", b->opt.scripts), fmt("http://127.0.0.1:%u%s", port, reads[i].path),
+                        b->opt.http_conns, 2, secs, reads[i].args, &w);
                 const char *cpu = cpu_per_request(b, reads[i].key, c0, w.requests);
                 attach_stop(attached);
                 if (!w.ran) {
@@ -197,15 +202,25 @@ void phase_http(Bench *b) {
                 if (rr >= 0 && (min_read_ratio < 0 || rr < min_read_ratio))
                         min_read_ratio = rr;
         }
+        free(get_path);
+        return min_read_ratio;
+}
 
+/* The two POST endpoints, each after RPC role.create at 64 connections;
+ * returns the worst ratio to it (-1: none). */
+static double http_creates(Bench *b, unsigned port, const HttpAuth *auth) {
+        double secs = wrk_seconds(b);
+        char base[64];
+
+        snprintf(base, sizeof base, "http://127.0.0.1:%u", port);
         struct {
                 const char *key, *label, *path, *kind, *prefix;
                 const char *const *headers;
         } posts[] = {
                 { "http.post_custom_role", "POST /v2/custom_role", "/v2/custom_role?org_id=1", "partoo", "hp",
-                  (const char *const[]) { h_key, NULL } },
+                  (const char *const[]) { auth->key, NULL } },
                 { "http.post_roles_create", "POST /api/v1/roles.create", "/api/v1/roles.create", "rocketchat", "hr",
-                  (const char *const[]) { h_uid, h_tok, NULL } },
+                  (const char *const[]) { auth->uid, auth->tok, NULL } },
         };
         /* The RPC role.create load, run again just before each HTTP create
          * run as its reference (adjacent, so that the machine's drift
@@ -255,7 +270,29 @@ void phase_http(Bench *b) {
                 if (min_create_ratio < 0 || cr < min_create_ratio)
                         min_create_ratio = cr;
         }
+        free(cg.hist);
+        return min_create_ratio;
+}
 
+void phase_http(Bench *b) {
+        row_section(fmt("HTTP (wrk, %u connections, 2 threads; reference: libmicrohttpd, mode %s%s)", b->opt.http_conns,
+                        b->opt.mhd_mode, strcmp(b->opt.mhd_mode, "pool") == 0 ? fmt(" x%u threads", b->opt.mhd_threads) : ""));
+        if (!b->opt.rolesd_http || b->opt.no_http) {
+                http_skip(b->opt.no_http ? "skipped (--no-http)" : "skipped: rolesd-http not built (no --rolesd-http)",
+                          "rolesd-http not available");
+                return;
+        }
+        if (!wrk_available()) {
+                fprintf(stderr, "rolesd-bench: wrk not found on PATH: skipping the HTTP part (apt-get install wrk)\n");
+                http_skip("skipped: wrk not found on PATH (apt-get install wrk)", "wrk not found");
+                return;
+        }
+
+        HttpAuth auth;
+        http_auth(b, &auth);
+        unsigned port = http_start(b);
+        double min_read_ratio = http_reads(b, port, &auth);
+        double min_create_ratio = http_creates(b, port, &auth);
         target("rolesd-http GET reads >= 50% of bare libmicrohttpd (worst endpoint)", min_read_ratio, ">=", 0.5,
                min_read_ratio >= 0);
         target("rolesd-http creates >= 60% of RPC role.create at 64 connections (worst endpoint)", min_create_ratio, ">=",
@@ -264,12 +301,7 @@ void phase_http(Bench *b) {
         kill(b->http_pid, SIGTERM);
         waitpid(b->http_pid, NULL, 0);
         b->http_pid = 0;
-        free(h_key);
-        free(h_uid);
-        free(h_tok);
-        free(get_path);
-        free(api_key);
-        free(user_id);
-        free(token);
-        free(cg.hist);
+        free(auth.key);
+        free(auth.uid);
+        free(auth.tok);
 }

@@ -2,12 +2,12 @@
  * number, the page after it through the cursor, and the count, in the
  * 1,000-role organization before the load, then in it and in the big
  * organization, their requests alternating on one connection. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <unistd.h>
 
 #include "phase.h"
