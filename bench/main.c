@@ -134,7 +134,7 @@ static void rm_rf(const char *path) {
                 waitpid(pid, NULL, 0);
 }
 
-static Bench bench;      /* for cleanup() at exit */
+static Bench bench;     /* for cleanup() at exit */
 static pid_t main_pid;
 
 static void cleanup(void) {
@@ -171,7 +171,7 @@ typedef struct Phase {
 } Phase;
 
 static const Phase phases[] = {
-        /* name                                 run                   --quick     its rows */
+        /* name                                 run                     --quick     its rows */
         { "references: raw LMDB commits",       phase_references,       true },  /* in-run references */
         { "starting rolesd",                    phase_start,            true },  /* (in daemon) */
         { "role.create",                        phase_create,           true },  /* role.create */
