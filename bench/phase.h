@@ -104,7 +104,7 @@ void pack_create(LoadGroup *g, msgpack_packer *pk, uint32_t msgid);
 /* A role.create load of conns connections with depth requests outstanding each. */
 LoadGroup create_group(const Bench *b, CreateGen *gen, unsigned conns, unsigned depth);
 /* Creates n roles as fast as the daemon takes them (4 connections x 2048
- * pipelined); returns the seconds it took. */
+ * pipelined; 1 connection under 8,192 roles); returns the seconds it took. */
 double bulk_create(const Bench *b, uint64_t org, const char *prefix, uint64_t *counter, uint64_t n, const char *progress);
 
 /* role.get by api_id: a random one of the names a CreateGen made. */
