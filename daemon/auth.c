@@ -12,6 +12,7 @@
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/wire.h"
+#include "proto/wire-role.h"
 
 #define KEY_ID_LEN      16
 #define KEY_SECRET_LEN  64
@@ -143,9 +144,9 @@ static int user_has_permission(Store *s, MDB_txn *txn, char **roles, const char 
                         continue;
                 if (r < 0)
                         return r;
-                r = store_role_decode(blob, len, &role);
+                r = role_decode(blob, len, &role);
                 if (r < 0)
-                        return r;
+                        return r == -ENOMEM ? r : -EUCLEAN;     /* a stored role that is not one */
                 for (char **p = role.permissions; p && *p; p++)
                         if (strcmp(*p, permission) == 0)
                                 return 1;
@@ -163,7 +164,7 @@ static int org_require(Store *s, MDB_txn *txn, uint64_t org, const char **reterr
 static int check_api_key(Store *s, MDB_txn *txn, const char *key, OptU64 org, Access access,
                          uint64_t *ret_org, const char **reterr_field) {
         _cleanup_(stored_key_done) StoredKey k = {0};
-        _cleanup_(org_done) Org o = {0};
+        _cleanup_(stored_org_done) StoredOrg o = {0};
         int r;
 
         r = api_key_verify(s, txn, key, &k);

@@ -3,7 +3,7 @@
  * (organization 0) gets the Rocket.Chat one. Both have the shape of
  * Partoo's GET /permissions: sections -> subsections -> permissions, each
  * permission {name, order, feature (str|nil), depends_on, disabled_for_roles}.
- * The tables are static; store.c copies them into each organization. */
+ * The tables are static; seed.c copies them into each organization. */
 #pragma once
 
 #include <msgpack.h>

@@ -1,12 +1,16 @@
-/* conn.c: one client connection. Reads into the input buffer, cuts it into
- * frames with the resumable scanner (size and depth limits enforced as
- * bytes arrive), hands each frame to dispatch.c, and writes the output
- * buffer back. Flow control: input is not read while too many writes are
- * in flight or too many reply bytes are waiting for the peer; a peer whose
- * pending replies pass the hard limit is dropped. After a protocol error
- * the peer gets its error reply, then the connection closes (others carry
- * on). */
+/* conn.c: the client connections. Each reads into its input buffer, cuts
+ * it into frames with the resumable scanner (size and depth limits
+ * enforced as bytes arrive), hands each frame to dispatch.c, and writes
+ * its output buffer back. Flow control: input is not read while too many
+ * writes are in flight or too many reply bytes are waiting for the peer; a
+ * peer whose pending replies pass the hard limit is dropped. After a
+ * protocol error the peer gets its error reply, then the connection closes
+ * (others carry on). Writes come back through write_done(), and the
+ * replies of one delivery go out in one send per connection: the first
+ * completion arms a deferred flush, which the loop runs once the writer's
+ * delivery is over. The set watches every socket in one epoll. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,17 +18,52 @@
 #include <unistd.h>
 
 #include "conn.h"
-#include "dispatch.h"
+#include "limits.h"
 #include "log.h"
-#include "manager.h"
 #include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
+#include "proto/scan.h"
 
-#define READ_CHUNK      (64u * 1024u)
-#define READ_BUDGET     (256u * 1024u)  /* bytes read per wakeup, for fairness */
-#define CONN_BUF_KEEP   (256u * 1024u)  /* an empty buffer larger than this is freed */
+typedef struct Conn Conn;
+
+struct ConnSet {
+        sd_event *event;
+        Dispatcher *dispatch;
+        ConnSetConfig cfg;
+        Conn *conns;                    /* open connections */
+        unsigned n_conns;
+        int epoll;                      /* their sockets, one source of the loop */
+        sd_event_source *source;
+        Conn *flush_list;               /* got replies from the writer, not yet sent */
+        sd_event_source *flush_source;  /* deferred: sends them after the delivery */
+        bool stopping;                  /* answer what is due, read nothing new */
+};
+
+struct Conn {
+        ConnSet *set;
+        Conn *prev, *next;              /* in set->conns */
+        int fd;                         /* -1 once closed */
+        uint32_t events;                /* watched in the set's epoll; 0: not in it */
+        Conn *flush_next;               /* in set->flush_list, holding a reference */
+        bool flush_queued;
+        Buf in, out;
+        Scanner scan;
+        unsigned refs;                  /* the set's own, plus one per queued write */
+        unsigned inflight;              /* writes queued, not yet answered */
+        bool read_eof;                  /* the peer will send no more */
+        bool closing;                   /* protocol error or shutdown: send what is due, then close */
+        uint64_t last_activity;         /* CLOCK_MONOTONIC usec of the last read or write */
+        uint64_t last_progress;         /* usec when the output buffer last shrank or was empty */
+        uid_t uid;
+        pid_t pid;
+};
+
+static void hook(void (*fn)(void *), void *userdata) {
+        if (fn)
+                fn(userdata);
+}
 
 static bool peer_allowed(int fd, bool has_gid, gid_t gid, struct ucred *ret_cred) {
         struct ucred cred;
@@ -61,21 +100,21 @@ static void send_refusal(int fd, RpcCode code, const char *message) {
         buf_done(&b);
 }
 
-/* Watches events on the socket in the manager's connection epoll; 0
- * removes it (epoll reports hangups even for an empty event set). */
+/* Watches events on the socket in the set's epoll; 0 removes it (epoll
+ * reports hangups even for an empty event set). */
 static int watch(Conn *c, uint32_t events) {
         struct epoll_event ev = { .events = events, .data.ptr = c };
         int op = events == 0 ? EPOLL_CTL_DEL : c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
 
         if (events == c->events)
                 return 0;
-        if (epoll_ctl(c->manager->conn_epoll, op, c->fd, &ev) < 0)
+        if (epoll_ctl(c->set->epoll, op, c->fd, &ev) < 0)
                 return -errno;
         c->events = events;
         return 0;
 }
 
-int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
+int conn_add(ConnSet *s, int fd, bool has_gid, gid_t socket_gid) {
         struct ucred cred = {0};
         Conn *c;
         int r;
@@ -87,9 +126,9 @@ int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
                 close(fd);
                 return -EACCES;
         }
-        if (m->n_conns >= m->max_conns) {
+        if (s->n_conns >= s->cfg.max_conns) {
                 log_warning("Refused connection from pid %d uid %u: %u connections already open",
-                            (int) cred.pid, (unsigned) cred.uid, m->n_conns);
+                            (int) cred.pid, (unsigned) cred.uid, s->n_conns);
                 send_refusal(fd, RPC_RESOURCE_EXHAUSTED, "too many connections");
                 close(fd);
                 return -EUSERS;
@@ -100,7 +139,7 @@ int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
                 close(fd);
                 return -ENOMEM;
         }
-        c->manager = m;
+        c->set = s;
         c->fd = fd;
         c->refs = 1;
         c->uid = cred.uid;
@@ -116,23 +155,21 @@ int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret) {
                 return r;
         }
 
-        c->next = m->conns;
-        if (m->conns)
-                m->conns->prev = c;
-        m->conns = c;
-        m->n_conns++;
+        c->next = s->conns;
+        if (s->conns)
+                s->conns->prev = c;
+        s->conns = c;
+        s->n_conns++;
         log_debug("Connection from pid %d uid %u", (int) cred.pid, (unsigned) cred.uid);
-        if (ret)
-                *ret = c;
         return 0;
 }
 
-Conn *conn_ref(Conn *c) {
+static Conn *conn_ref(Conn *c) {
         c->refs++;
         return c;
 }
 
-Conn *conn_unref(Conn *c) {
+static Conn *conn_unref(Conn *c) {
         if (!c)
                 return NULL;
         if (--c->refs > 0)
@@ -147,8 +184,10 @@ Conn *conn_unref(Conn *c) {
         return NULL;
 }
 
-void conn_close(Conn *c) {
-        Manager *m = c->manager;
+/* Closes the socket and unlinks from the set; the struct lives on while
+ * queued writes still reference it. */
+static void conn_close(Conn *c) {
+        ConnSet *s = c->set;
 
         if (c->fd < 0)
                 return;
@@ -161,14 +200,14 @@ void conn_close(Conn *c) {
         if (c->prev)
                 c->prev->next = c->next;
         else
-                m->conns = c->next;
+                s->conns = c->next;
         if (c->next)
                 c->next->prev = c->prev;
         c->prev = c->next = NULL;
-        m->n_conns--;
+        s->n_conns--;
 
-        manager_conn_closed(m, c);
-        conn_unref(c);          /* the manager's reference */
+        hook(s->cfg.closed, s->cfg.userdata);
+        conn_unref(c);          /* the set's reference */
 }
 
 static void protocol_error(Conn *c, ScanResult sr) {
@@ -176,9 +215,15 @@ static void protocol_error(Conn *c, ScanResult sr) {
         uint32_t msgid = 0;
         bool has_msgid = rpc_frame_msgid(buf_head(&c->in), buf_pending(&c->in), RPC_REQUEST, &msgid);
         RpcCode code = sr == SCAN_TOO_BIG ? RPC_RESOURCE_EXHAUSTED : RPC_INVALID_ARGUMENT;
-        const char *message = sr == SCAN_TOO_BIG ? "frame exceeds the limit of 1048576 bytes or 65536 elements" :
-                              sr == SCAN_TOO_DEEP ? "frame nests deeper than 16 levels" :
-                                                    "frame is not valid MessagePack";
+        char message[96];
+
+        if (sr == SCAN_TOO_BIG)
+                snprintf(message, sizeof message, "frame exceeds the limit of %u bytes or %u elements",
+                         RPC_FRAME_MAX, RPC_ELEMENTS_MAX);
+        else if (sr == SCAN_TOO_DEEP)
+                snprintf(message, sizeof message, "frame nests deeper than %u levels", RPC_DEPTH_MAX);
+        else
+                snprintf(message, sizeof message, "frame is not valid MessagePack");
 
         log_warning("Closing connection of pid %d uid %u: %s", (int) c->pid, (unsigned) c->uid, message);
         msgpack_packer_init(&pk, &c->out, buf_pack_write);
@@ -191,6 +236,8 @@ static bool input_blocked(Conn *c) {
         return c->closing || c->fd < 0 || c->inflight >= CONN_INFLIGHT_MAX ||
                buf_pending(&c->out) >= CONN_OUTBUF_SOFT;
 }
+
+static void write_done(WriteOp *op, void *userdata);
 
 /* Dispatches every complete frame in the input buffer, as long as the
  * connection is allowed to take more work. Returns the number dispatched. */
@@ -208,9 +255,10 @@ static unsigned conn_process(Conn *c) {
                         protocol_error(c, sr);
                         break;
                 }
-                dispatch_frame(c, buf_head(&c->in), size);
-                if (c->fd < 0)
-                        break;
+                if (dispatch_frame(c->set->dispatch, buf_head(&c->in), size, &c->out, write_done, c) > 0) {
+                        c->inflight++;          /* its reply comes through write_done() */
+                        conn_ref(c);
+                }
                 buf_consume(&c->in, size);
                 n++;
         }
@@ -220,13 +268,13 @@ static unsigned conn_process(Conn *c) {
 static int conn_read(Conn *c) {
         size_t total = 0;
 
-        while (total < READ_BUDGET && !input_blocked(c)) {
-                char *p = buf_reserve(&c->in, READ_CHUNK);
+        while (total < CONN_READ_BUDGET && !input_blocked(c)) {
+                char *p = buf_reserve(&c->in, CONN_READ_CHUNK);
                 ssize_t n;
 
                 if (!p)
                         return -ENOMEM;
-                n = recv(c->fd, p, READ_CHUNK, MSG_DONTWAIT);
+                n = recv(c->fd, p, CONN_READ_CHUNK, MSG_DONTWAIT);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
@@ -242,7 +290,7 @@ static int conn_read(Conn *c) {
                 conn_process(c);
                 if (c->fd < 0)
                         return 0;
-                if ((size_t) n < READ_CHUNK)
+                if ((size_t) n < CONN_READ_CHUNK)
                         break;  /* drained for now; epoll says when more comes (saves a recv) */
         }
         return 0;
@@ -263,7 +311,7 @@ static int conn_send(Conn *c) {
 }
 
 /* Decides what to wait for next, or closes when nothing more is due. */
-void conn_kick(Conn *c) {
+static void conn_kick(Conn *c) {
         uint32_t events = 0;
         int r;
 
@@ -305,21 +353,21 @@ void conn_kick(Conn *c) {
                  * buffer: give the memory back rather than keep it per client. */
                 if (c->out.cap > CONN_BUF_KEEP) {
                         buf_done(&c->out);
-                        manager_schedule_trim(c->manager);
+                        hook(c->set->cfg.released, c->set->cfg.userdata);
                 }
         }
         if (buf_pending(&c->in) == 0 && c->in.cap > CONN_BUF_KEEP) {
                 buf_done(&c->in);
-                manager_schedule_trim(c->manager);
+                hook(c->set->cfg.released, c->set->cfg.userdata);
         }
 
-        if ((c->closing || c->read_eof || c->manager->stopping) && c->inflight == 0 &&
+        if ((c->closing || c->read_eof || c->set->stopping) && c->inflight == 0 &&
             buf_pending(&c->out) == 0) {
                 conn_close(c);
                 return;
         }
 
-        if (!input_blocked(c) && !c->read_eof && !c->manager->stopping)
+        if (!input_blocked(c) && !c->read_eof && !c->set->stopping)
                 events |= EPOLLIN;
         if (buf_pending(&c->out) > 0)
                 events |= EPOLLOUT;
@@ -330,7 +378,7 @@ void conn_kick(Conn *c) {
         }
 }
 
-void conn_stop(Conn *c) {
+static void conn_stop(Conn *c) {
         int r;
 
         conn_ref(c);
@@ -341,15 +389,7 @@ void conn_stop(Conn *c) {
         conn_unref(c);
 }
 
-void conn_flush(Conn *c) {
-        conn_kick(c);
-}
-
-void conn_write_done(Conn *c) {
-        conn_kick(c);
-}
-
-void conn_on_io(Conn *c, uint32_t revents) {
+static void conn_on_io(Conn *c, uint32_t revents) {
         int r = 0;
 
         if (c->fd < 0)
@@ -363,4 +403,153 @@ void conn_on_io(Conn *c, uint32_t revents) {
         }
         conn_kick(c);
         conn_unref(c);
+}
+
+/* A queued write is done: its reply joins the output, sent by the
+ * deferred flush (on_flush), so that a pipelining client gets the replies
+ * of one commit in one write. */
+static void write_done(WriteOp *op, void *userdata) {
+        Conn *c = userdata;
+        ConnSet *s = c->set;
+
+        c->inflight--;
+        if (c->fd >= 0) {
+                dispatch_write_reply(op, &c->out);
+                if (!c->flush_queued) {
+                        if (!s->flush_list)
+                                (void) sd_event_source_set_enabled(s->flush_source, SD_EVENT_ONESHOT);
+                        c->flush_queued = true;
+                        c->flush_next = s->flush_list;
+                        s->flush_list = conn_ref(c);
+                }
+        }
+        dispatch_write_free(op);
+        conn_unref(c);
+}
+
+/* ---- the set ---- */
+
+static void flush(ConnSet *s) {
+        while (s->flush_list) {
+                Conn *c = s->flush_list;
+
+                s->flush_list = c->flush_next;
+                c->flush_next = NULL;
+                c->flush_queued = false;
+                conn_kick(c);
+                conn_unref(c);
+        }
+}
+
+static int on_flush(sd_event_source *source, void *userdata) {
+        flush(userdata);
+        return 0;
+}
+
+unsigned conn_set_count(const ConnSet *s) {
+        return s->n_conns;
+}
+
+void conn_set_sweep(ConnSet *s, uint64_t now) {
+        for (Conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                if (buf_pending(&c->out) > 0 && now > c->last_progress + s->cfg.stall_timeout_usec) {
+                        log_warning("Closing connection of pid %d uid %u: it has not read its replies for %llus",
+                                    (int) c->pid, (unsigned) c->uid,
+                                    (unsigned long long) (s->cfg.stall_timeout_usec / 1000000ull));
+                        conn_close(c);
+                } else if (c->inflight == 0 && buf_pending(&c->out) == 0 &&
+                           now > c->last_activity + s->cfg.idle_timeout_usec) {
+                        log_debug("Closing idle connection of pid %d", (int) c->pid);
+                        conn_close(c);
+                }
+        }
+}
+
+void conn_set_stop(ConnSet *s) {
+        s->stopping = true;
+        for (Conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                conn_stop(c);
+        }
+}
+
+void conn_set_close_all(ConnSet *s) {
+        while (s->conns)
+                conn_close(s->conns);
+}
+
+/* Every client socket is in one epoll set, which is one source of the
+ * loop: a dispatch serves all the connections that are ready. (With a
+ * source per connection, sd-event makes an epoll_wait() per connection
+ * served: one per request under load.) */
+static int on_conns(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct epoll_event evs[CONN_EVENTS_MAX];
+        int n;
+
+        n = epoll_wait(fd, evs, (int) ELEMENTSOF(evs), 0);
+        if (n < 0)
+                return errno == EINTR ? 0 : log_error_errno(errno, "Cannot wait for connections");
+        /* Serving one may close another of this batch: hold them all. */
+        for (int i = 0; i < n; i++)
+                conn_ref(evs[i].data.ptr);
+        for (int i = 0; i < n; i++)
+                conn_on_io(evs[i].data.ptr, evs[i].events);
+        for (int i = 0; i < n; i++)
+                conn_unref(evs[i].data.ptr);
+        return 0;
+}
+
+int conn_set_new(sd_event *e, Dispatcher *d, const ConnSetConfig *cfg, ConnSet **ret) {
+        ConnSet *s;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->event = e;
+        s->dispatch = d;
+        s->cfg = *cfg;
+        if (!s->cfg.max_conns)
+                s->cfg.max_conns = CONN_MAX_DEFAULT;
+        if (!s->cfg.idle_timeout_usec)
+                s->cfg.idle_timeout_usec = CONN_IDLE_TIMEOUT_USEC;
+        if (!s->cfg.stall_timeout_usec)
+                s->cfg.stall_timeout_usec = CONN_STALL_TIMEOUT_USEC;
+        s->epoll = epoll_create1(EPOLL_CLOEXEC);
+        if (s->epoll < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_io(e, &s->source, s->epoll, EPOLLIN, on_conns, s);
+        if (r < 0)
+                goto fail;
+        /* After the writer's delivery, and before new input is read (the
+         * writer's source has the same priority). */
+        r = sd_event_add_defer(e, &s->flush_source, on_flush, s);
+        if (r >= 0)
+                r = sd_event_source_set_priority(s->flush_source, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->flush_source, SD_EVENT_OFF);
+        if (r < 0)
+                goto fail;
+        *ret = s;
+        return 0;
+fail:
+        conn_set_free(s);
+        return r;
+}
+
+ConnSet *conn_set_free(ConnSet *s) {
+        if (!s)
+                return NULL;
+        s->cfg.closed = s->cfg.released = NULL;        /* the owner is going away */
+        conn_set_close_all(s);
+        flush(s);
+        sd_event_source_disable_unref(s->flush_source);
+        sd_event_source_disable_unref(s->source);
+        if (s->epoll >= 0)
+                close(s->epoll);
+        free(s);
+        return NULL;
 }

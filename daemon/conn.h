@@ -1,6 +1,11 @@
-/* conn.h: one client connection. Owns its socket, its input and output
- * buffers and its limits; checks the peer's credentials when accepted and
- * hands complete frames to dispatch.c. */
+/* conn.h: the client connections and the set of them. A connection owns
+ * its socket, its input and output buffers, its limits and its peer's
+ * credentials (checked when accepted); it hands complete frames to
+ * dispatch.c, counts the writes it has in flight, and takes their
+ * completions through its own function, batching the replies of one
+ * delivery of the writer into one send. The set owns the connections' epoll (one source
+ * of the event loop for all of them), the limits on their number, idle and
+ * stalled connections, and the orderly stop. */
 #pragma once
 
 #include <stdbool.h>
@@ -8,47 +13,35 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-#include "proto/buf.h"
-#include "proto/scan.h"
+#include "dispatch.h"
 
-typedef struct Manager Manager;
+typedef struct ConnSet ConnSet;
 
-typedef struct Conn {
-        Manager *manager;
-        struct Conn *prev, *next;       /* in manager->conns */
-        int fd;                         /* -1 once closed */
-        uint32_t events;                /* watched in the manager's connection epoll; 0: not in it */
-        struct Conn *flush_next;        /* in manager->flush_list, holding a reference */
-        bool flush_queued;
-        Buf in, out;
-        Scanner scan;
-        unsigned refs;                  /* the manager's own, plus one per queued write */
-        unsigned inflight;              /* writes queued, not yet answered */
-        bool read_eof;                  /* the peer will send no more */
-        bool closing;                   /* protocol error or shutdown: send what is due, then close */
-        uint64_t last_activity;         /* CLOCK_MONOTONIC usec of the last read or write */
-        uint64_t last_progress;         /* usec when the output buffer last shrank or was empty */
-        uid_t uid;
-        pid_t pid;
-} Conn;
+typedef struct ConnSetConfig {
+        unsigned max_conns;             /* 0: CONN_MAX_DEFAULT */
+        uint64_t idle_timeout_usec;     /* 0: CONN_IDLE_TIMEOUT_USEC */
+        uint64_t stall_timeout_usec;    /* 0: CONN_STALL_TIMEOUT_USEC */
+        /* The owner's hooks, each may be NULL: */
+        void (*closed)(void *userdata);         /* a connection closed */
+        void (*released)(void *userdata);       /* a large buffer was freed (malloc_trim when idle) */
+        void *userdata;
+} ConnSetConfig;
+
+int conn_set_new(sd_event *e, Dispatcher *d, const ConnSetConfig *cfg, ConnSet **ret);
+/* Closes every connection. Accepts NULL, returns NULL; call after the
+ * writer delivered every completion (writer_free). */
+ConnSet *conn_set_free(ConnSet *s);
 
 /* Takes an accepted socket; checks SO_PEERCRED against root, our own user
- * and members of socket_gid (when has_gid). A refused peer gets a
- * permission_denied error frame and is closed (returns -EACCES). */
-int conn_new(Manager *m, int fd, bool has_gid, gid_t socket_gid, Conn **ret);
-Conn *conn_ref(Conn *c);
-Conn *conn_unref(Conn *c);
-/* Closes the socket and unlinks from the manager; the struct lives on
- * while queued writes still reference it. */
-void conn_close(Conn *c);
-/* Output was appended: try to send it now, arm EPOLLOUT if it cannot all go. */
-void conn_flush(Conn *c);
-/* Re-evaluates whether to read, write, close; call after completions. */
-void conn_kick(Conn *c);
-/* The connection's socket is ready (revents from epoll). */
-void conn_on_io(Conn *c, uint32_t revents);
-/* The daemon is stopping: reads what the peer has already sent and answers
- * it (new requests get `unavailable`), then closes once nothing is due. */
-void conn_stop(Conn *c);
-/* A reply for a write arrived (or any state change that may unblock input). */
-void conn_write_done(Conn *c);
+ * and members of socket_gid (when has_gid), and the connection limit. A
+ * refused peer gets an error frame and is closed (-EACCES, -EUSERS). */
+int conn_add(ConnSet *s, int fd, bool has_gid, gid_t socket_gid);
+unsigned conn_set_count(const ConnSet *s);
+/* Closes connections silent past the idle timeout, and those that read
+ * none of their pending replies past the stall timeout. */
+void conn_set_sweep(ConnSet *s, uint64_t now_usec);
+/* The daemon is stopping: every connection reads what its peer already
+ * sent and answers it, then closes once nothing is due. */
+void conn_set_stop(ConnSet *s);
+/* Closes every connection now (writes in flight are still committed). */
+void conn_set_close_all(ConnSet *s);

@@ -1,20 +1,38 @@
 /* dispatch.c: from a decoded frame to a reply. Validates the envelope,
  * finds the method in the table, and either runs a read inside a short
- * read transaction, packing the result straight into the connection's
- * output buffer, or parses a write's params and queues it for the writer
- * thread. Every failure becomes one error reply built here. */
+ * read transaction (one handle, renewed per read), packing the result
+ * straight into the caller's output buffer, or parses a write's params
+ * and queues it on the writer with the caller's completion. Every failure
+ * becomes one error reply built here. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
 #include "dispatch.h"
-#include "handlers.h"
 #include "log.h"
-#include "manager.h"
-#include "writer.h"
 #include "proto/macro.h"
 #include "proto/rpc.h"
 #include "proto/wire.h"
+
+struct Dispatcher {
+        HandlerCtx ctx;
+        Writer *writer;
+        MDB_txn *read_txn;              /* the loop's read transaction, reset between requests */
+        msgpack_unpacked unpacked;      /* decoded frame; its zone is reused frame after frame */
+        bool stopping;                  /* new requests get `unavailable` */
+};
+
+/* A queued write: the writer's op and what its reply needs. */
+typedef struct DispatchWrite {
+        WriteOp op;
+        const Method *method;
+        bool has_msgid, notify;
+        uint32_t msgid;
+} DispatchWrite;
+
+static DispatchWrite *write_of(const WriteOp *op) {
+        return (DispatchWrite *) ((char *) op - offsetof(DispatchWrite, op));
+}
 
 static const Method methods[] = {
         { .name = "role.create", .parse = role_create_parse, .apply = role_create_apply, .free_args = role_create_free },
@@ -36,8 +54,10 @@ const Method *method_lookup(const char *name, size_t len) {
 }
 
 const char *rpc_err_message(int r, const RpcErr *err) {
-        if (err && err->message)
-                return err->message;
+        const char *text = rpc_err_text(err);
+
+        if (text)
+                return text;
         switch (-r) {
         case EINVAL:       return err && err->field ? "invalid parameter" : "invalid request";
         case EEXIST:       return "already exists";
@@ -53,117 +73,157 @@ const char *rpc_err_message(int r, const RpcErr *err) {
         }
 }
 
-static void reply_error(Conn *c, bool has_msgid, uint32_t msgid, int r, const RpcErr *err) {
+static void reply_error(Buf *out, bool has_msgid, uint32_t msgid, int r, const RpcErr *err) {
         msgpack_packer pk;
 
-        msgpack_packer_init(&pk, &c->out, buf_pack_write);
+        msgpack_packer_init(&pk, out, buf_pack_write);
         (void) rpc_pack_error(&pk, has_msgid, msgid, rpc_code_from_errno(r), rpc_err_message(r, err),
                               err ? err->field : NULL);
 }
 
-void dispatch_write_reply(Conn *c, const WriteOp *op) {
+void dispatch_write_reply(const WriteOp *op, Buf *out) {
+        const DispatchWrite *w = write_of(op);
         msgpack_packer pk;
 
-        if (op->notify)
+        if (w->notify)
                 return;
-        msgpack_packer_init(&pk, &c->out, buf_pack_write);
+        msgpack_packer_init(&pk, out, buf_pack_write);
         if (op->r >= 0) {
-                (void) rpc_pack_result_begin(&pk, op->msgid);
+                (void) rpc_pack_result_begin(&pk, w->msgid);
                 (void) mp_pack_raw(&pk, buf_head(&op->result), buf_pending(&op->result));
         } else
-                reply_error(c, op->has_msgid, op->msgid, op->r, &op->err);
+                reply_error(out, w->has_msgid, w->msgid, op->r, &op->err);
 }
 
-static void run_read(Conn *c, const Method *method, const RpcMessage *msg) {
-        Manager *m = c->manager;
+void dispatch_write_free(WriteOp *op) {
+        DispatchWrite *w;
+
+        if (!op)
+                return;
+        w = write_of(op);
+        if (op->args)
+                w->method->free_args(op->args);
+        buf_done(&op->result);
+        free(w);
+}
+
+static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg, Buf *out) {
         RpcErr err = {0};
         msgpack_packer pk;
-        MDB_txn *txn = NULL;
-        size_t mark = buf_pending(&c->out);    /* relative: appends may compact the buffer */
-        bool was_oom = c->out.oom;
+        size_t mark = buf_pending(out);        /* relative: appends may compact the buffer */
+        bool was_oom = out->oom;
         int r;
 
-        r = store_read_renew(m->store, &m->read_txn);
+        r = store_read_renew(d->ctx.store, &d->read_txn);
         if (r >= 0) {
-                txn = m->read_txn;
-                msgpack_packer_init(&pk, &c->out, buf_pack_write);
+                msgpack_packer_init(&pk, out, buf_pack_write);
                 (void) rpc_pack_result_begin(&pk, msg->msgid);
-                r = method->read(m, txn, msg->params, &pk, &err);
-                store_read_reset(m->store, txn);
+                r = method->read(&d->ctx, d->read_txn, msg->params, &pk, &err);
+                store_read_reset(d->ctx.store, d->read_txn);
         }
         if (r < 0) {
                 if (r != -ENOENT && r != -EINVAL && r != -EACCES && r != -EKEYREJECTED)
                         log_warning_errno(r, "%s failed", method->name);
-                c->out.len = c->out.start + mark;
-                c->out.oom = was_oom;
-                reply_error(c, true, msg->msgid, r, &err);
+                out->len = out->start + mark;
+                out->oom = was_oom;
+                reply_error(out, true, msg->msgid, r, &err);
         }
 }
 
-static void queue_write(Conn *c, const Method *method, const RpcMessage *msg) {
-        Manager *m = c->manager;
+/* 1 when the write was queued, 0 when it was answered (an error) now. */
+static int queue_write(Dispatcher *d, const Method *method, const RpcMessage *msg, Buf *out, WriteDoneFn done,
+                       void *userdata) {
         RpcErr err = {0};
-        WriteOp *op;
+        DispatchWrite *w;
         void *args = NULL;
         int r;
 
         r = method->parse(msg->params, &args, &err);
         if (r < 0) {
                 if (msg->type == RPC_REQUEST)
-                        reply_error(c, true, msg->msgid, r, &err);
-                return;
+                        reply_error(out, true, msg->msgid, r, &err);
+                return 0;
         }
-        op = calloc(1, sizeof *op);
-        if (!op) {
+        w = calloc(1, sizeof *w);
+        if (!w) {
                 method->free_args(args);
                 if (msg->type == RPC_REQUEST)
-                        reply_error(c, true, msg->msgid, -ENOMEM, NULL);
-                return;
+                        reply_error(out, true, msg->msgid, -ENOMEM, NULL);
+                return 0;
         }
-        op->method = method;
-        op->args = args;
-        op->conn = conn_ref(c);
-        op->has_msgid = msg->type == RPC_REQUEST;
-        op->notify = msg->type == RPC_NOTIFY;
-        op->msgid = msg->msgid;
-        c->inflight++;
-        writer_submit(m->writer, op);
+        w->op = (WriteOp) { .apply = method->apply, .args = args, .done = done, .userdata = userdata };
+        w->method = method;
+        w->has_msgid = msg->type == RPC_REQUEST;
+        w->notify = msg->type == RPC_NOTIFY;
+        w->msgid = msg->msgid;
+        writer_submit(d->writer, &w->op);
+        return 1;
 }
 
-void dispatch_frame(Conn *c, const char *frame, size_t size) {
-        msgpack_unpacked *u = &c->manager->unpacked;    /* zone reused frame after frame */
+int dispatch_frame(Dispatcher *d, const char *frame, size_t size, Buf *out, WriteDoneFn done, void *userdata) {
         RpcMessage msg = {0};
         const char *why = NULL;
         const Method *method;
         int r;
 
-        r = rpc_decode(frame, size, u, &msg, &why);
+        r = rpc_decode(frame, size, &d->unpacked, &msg, &why);
         if (r < 0) {
-                reply_error(c, msg.has_msgid, msg.msgid, -EINVAL, &(RpcErr) { .message = why });
-                goto done;
+                reply_error(out, msg.has_msgid, msg.msgid, -EINVAL, &(RpcErr) { .message = why });
+                return 0;
         }
         if (msg.type == RPC_RESPONSE) {
-                log_debug("Ignoring a response frame from pid %d", (int) c->pid);
-                goto done;
+                log_debug("Ignoring a response frame from a client");
+                return 0;
         }
 
         method = method_lookup(msg.method, msg.method_len);
         if (!method) {
                 if (msg.type == RPC_REQUEST)
-                        reply_error(c, true, msg.msgid, -ENOSYS, &(RpcErr) { .message = "no such method" });
-                goto done;
+                        reply_error(out, true, msg.msgid, -ENOSYS, &(RpcErr) { .message = "no such method" });
+                return 0;
         }
-        if (c->manager->stopping) {
+        if (d->stopping) {
                 if (msg.type == RPC_REQUEST)
-                        reply_error(c, true, msg.msgid, -ESHUTDOWN, NULL);
-                goto done;
+                        reply_error(out, true, msg.msgid, -ESHUTDOWN, NULL);
+                return 0;
         }
 
         if (method->read) {
                 if (msg.type == RPC_REQUEST)    /* a read notification has no effect */
-                        run_read(c, method, &msg);
-        } else
-                queue_write(c, method, &msg);
-done:
-        return;
+                        run_read(d, method, &msg, out);
+                return 0;
+        }
+        return queue_write(d, method, &msg, out, done, userdata);
+}
+
+int dispatch_new(const HandlerCtx *ctx, Writer *w, Dispatcher **ret) {
+        Dispatcher *d;
+
+        d = calloc(1, sizeof *d);
+        if (!d)
+                return -ENOMEM;
+        d->ctx = *ctx;
+        d->writer = w;
+        msgpack_unpacked_init(&d->unpacked);
+        d->unpacked.zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+        if (!d->unpacked.zone) {
+                free(d);
+                return -ENOMEM;
+        }
+        *ret = d;
+        return 0;
+}
+
+Dispatcher *dispatch_free(Dispatcher *d) {
+        if (!d)
+                return NULL;
+        if (d->read_txn)
+                mdb_txn_abort(d->read_txn);
+        msgpack_unpacked_destroy(&d->unpacked);
+        free(d);
+        return NULL;
+}
+
+void dispatch_stop(Dispatcher *d) {
+        d->stopping = true;
 }

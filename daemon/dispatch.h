@@ -1,44 +1,52 @@
-/* dispatch.h: the method table. Each method is either a read, run on the
- * main thread inside one short read transaction, or a write, whose params
- * are parsed on the main thread and which is applied by the writer thread
- * inside the group-commit transaction. Handlers pack their result straight
- * into the reply and report failures as negative errno plus RpcErr. */
+/* dispatch.h: from a frame to its reply. Owns the method table: each
+ * method is either a read, run on the event loop's thread inside one
+ * short read transaction, or a write, whose params are parsed on the
+ * loop's thread and which is queued on the writer. A frame comes with
+ * where its reply goes: a buffer for a reply due now, and the completion
+ * function (and its userdata) a queued write is handed back to. Knows
+ * nothing of connections or of the manager. */
 #pragma once
 
-#include <lmdb.h>
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store.h"
-
-typedef struct Manager Manager;
-typedef struct Conn Conn;
-
-/* Where a failure is explained: both are static strings or NULL. */
-typedef struct RpcErr {
-        const char *field;
-        const char *message;
-} RpcErr;
+#include "handlers.h"
+#include "writer.h"
+#include "proto/buf.h"
+#include "proto/rpc.h"
 
 typedef struct Method {
         const char *name;
-        int (*read)(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
-                    RpcErr *err);
+        HandlerRead read;
         int (*parse)(const msgpack_object *params, void **ret_args, RpcErr *err);
-        int (*apply)(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err);
+        WriteApplyFn apply;
         void (*free_args)(void *args);
 } Method;
 
 const Method *method_lookup(const char *name, size_t len);
 
-/* Decodes one complete frame from c and answers it (now for reads and
- * envelope errors, later via the writer for writes). */
-void dispatch_frame(Conn *c, const char *frame, size_t size);
+typedef struct Dispatcher Dispatcher;
 
-/* Appends the reply of a finished write to its connection's output. */
-struct WriteOp;
-void dispatch_write_reply(Conn *c, const struct WriteOp *op);
+/* ctx is copied; writes are queued on w. */
+int dispatch_new(const HandlerCtx *ctx, Writer *w, Dispatcher **ret);
+/* Accepts NULL, returns NULL. */
+Dispatcher *dispatch_free(Dispatcher *d);
+/* The daemon is stopping: requests from now on are answered `unavailable`. */
+void dispatch_stop(Dispatcher *d);
 
-/* The text of a failure for the wire: err->message or one derived from r. */
+/* Decodes one complete frame and answers it. Returns 0 when whatever is
+ * due was appended to out now (a read's result, an error, or nothing for
+ * a notification or a response); 1 when a write was queued: the writer
+ * hands it to done(op, userdata) later, on the loop's thread and never
+ * before this returns, and done must pass it to dispatch_write_reply()
+ * (unless nobody waits any more) and then to dispatch_write_free(). */
+int dispatch_frame(Dispatcher *d, const char *frame, size_t size, Buf *out, WriteDoneFn done, void *userdata);
+
+/* Appends the reply of a finished write (none for a notification). */
+void dispatch_write_reply(const WriteOp *op, Buf *out);
+/* Frees a write dispatch_frame() queued (its args and result). Accepts NULL. */
+void dispatch_write_free(WriteOp *op);
+
+/* The text of a failure for the wire: err's message or one derived from r. */
 const char *rpc_err_message(int r, const RpcErr *err);

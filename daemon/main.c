@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "limits.h"
 #include "log.h"
 #include "manager.h"
 #include "proto/macro.h"
@@ -20,11 +21,12 @@ static void help(void) {
                "                            (default: $RUNTIME_DIRECTORY/rolesd.sock or /run/rolesd/rolesd.sock)\n"
                "     --db DIR               LMDB environment directory, created if missing\n"
                "                            (default: $STATE_DIRECTORY or /var/lib/rolesd)\n"
-               "     --max-connections N    Concurrent clients (default: 256)\n"
-               "     --idle-timeout SEC     Close connections silent for SEC seconds (default: 300)\n"
+               "     --max-connections N    Concurrent clients (default: %u)\n"
+               "     --idle-timeout SEC     Close connections silent for SEC seconds (default: %llu)\n"
                "     --stall-timeout SEC    Close clients that read none of their replies for SEC\n"
-               "                            seconds (default: 30)\n"
-               "  -v --verbose              Log debug messages\n");
+               "                            seconds (default: %llu)\n"
+               "  -v --verbose              Log debug messages\n",
+               CONN_MAX_DEFAULT, CONN_IDLE_TIMEOUT_USEC / 1000000ull, CONN_STALL_TIMEOUT_USEC / 1000000ull);
 }
 
 /* The first entry of a colon-separated systemd directory list. */
@@ -79,7 +81,7 @@ static int run(int argc, char *argv[]) {
                 case ARG_MAX_CONNECTIONS:
                         errno = 0;
                         unsigned long v = strtoul(optarg, &end, 10);
-                        if (errno || *end || end == optarg || v < 1 || v > 65536 || optarg[0] == '-') {
+                        if (errno || *end || end == optarg || v < 1 || v > CONN_MAX_LIMIT || optarg[0] == '-') {
                                 log_error("rolesd: invalid --max-connections: %s", optarg);
                                 return -EINVAL;
                         }
@@ -89,9 +91,10 @@ static int run(int argc, char *argv[]) {
                 case ARG_STALL_TIMEOUT: {
                         errno = 0;
                         unsigned long sec = strtoul(optarg, &end, 10);
-                        if (errno || *end || end == optarg || sec < 1 || sec > 86400 || optarg[0] == '-') {
-                                log_error("rolesd: invalid --%s (seconds, 1 to 86400): %s",
-                                        c == ARG_IDLE_TIMEOUT ? "idle-timeout" : "stall-timeout", optarg);
+                        if (errno || *end || end == optarg || sec < 1 || sec > CONN_TIMEOUT_MAX_SEC || optarg[0] == '-') {
+                                log_error("rolesd: invalid --%s (seconds, 1 to %u): %s",
+                                        c == ARG_IDLE_TIMEOUT ? "idle-timeout" : "stall-timeout", CONN_TIMEOUT_MAX_SEC,
+                                        optarg);
                                 return -EINVAL;
                         }
                         if (c == ARG_IDLE_TIMEOUT)

@@ -1,8 +1,12 @@
-/* manager.c: the daemon's lifetime. Opens the store, the writer thread and
- * the listeners, announces READY=1 with a STATUS= line, keeps the watchdog
- * fed, sweeps idle and stalled connections, and on SIGTERM/SIGINT stops
- * accepting, answers what is already due (queued writes are committed, new
- * requests get `unavailable`), then returns so main() can close the store. */
+/* manager.c: the daemon's lifetime, and the one file that knows every
+ * part. Creates and wires them (store -> writer -> dispatcher ->
+ * connection set -> listeners: each part calls only those before it, and
+ * hears back through the functions it was given), announces READY=1 with
+ * a STATUS= line, keeps the watchdog fed, runs the sweep of idle and
+ * stalled connections, trims malloc's free lists when the loop is idle,
+ * and on SIGTERM/SIGINT stops accepting, answers what is already due
+ * (queued writes are committed, new requests get `unavailable`), then
+ * returns so main() can free it all. */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -11,51 +15,35 @@
 #include <sys/epoll.h>
 #include <systemd/sd-daemon.h>
 
+#include "conn.h"
+#include "dispatch.h"
+#include "limits.h"
 #include "listen.h"
 #include "log.h"
 #include "manager.h"
-#include "proto/limits.h"
+#include "seed.h"
+#include "store.h"
+#include "writer.h"
 #include "proto/macro.h"
-#include "proto/rpc.h"
-#include "proto/wire.h"
 
-#define SWEEP_INTERVAL_USEC     (5ull * 1000000ull)
-#define STOP_GRACE_USEC         (10ull * 1000000ull)
-
-static void on_write_complete(WriteOp *op, void *userdata) {
-        Manager *m = userdata;
-        Conn *c = op->conn;
-
-        c->inflight--;
-        if (c->fd >= 0) {
-                dispatch_write_reply(c, op);
-                /* Sent by on_writes_flush(): a pipelining client gets
-                 * the replies of one commit in one write. */
-                if (!c->flush_queued) {
-                        c->flush_queued = true;
-                        c->flush_next = m->flush_list;
-                        m->flush_list = conn_ref(c);
-                }
-        }
-        conn_unref(c);
-        writeop_free(op);
-        manager_note_burst(m);
-        manager_check_stop(m);
-}
-
-static void on_writes_flush(void *userdata) {
-        Manager *m = userdata;
-
-        while (m->flush_list) {
-                Conn *c = m->flush_list;
-
-                m->flush_list = c->flush_next;
-                c->flush_next = NULL;
-                c->flush_queued = false;
-                conn_write_done(c);
-                conn_unref(c);
-        }
-}
+struct Manager {
+        sd_event *event;
+        Store *store;
+        Writer *writer;
+        Dispatcher *dispatch;
+        ConnSet *conns;
+        Listeners *listeners;
+        unsigned max_conns;
+        uint64_t idle_timeout_usec;     /* close connections silent this long */
+        uint64_t stall_timeout_usec;    /* close clients that read none of their pending replies this long */
+        bool stopping;                  /* SIGTERM seen: answer what is due, accept nothing new */
+        sd_event_source *sweep;         /* idle/stall timer */
+        sd_event_source *idle_trim;     /* malloc_trim when the loop is idle, at most every 100 ms */
+        unsigned ops_since_trim;        /* writes completed since the last trim */
+        uint64_t last_trim_usec;        /* CLOCK_MONOTONIC of the last idle trim */
+        sd_event_source *stop_timer;    /* gives up waiting for clients at shutdown */
+        uint64_t start_usec;
+};
 
 /* A burst of requests (thousands pipelined), a large buffer freed, or
  * clients gone leave memory in malloc's free lists; give it back as soon
@@ -63,9 +51,6 @@ static void on_writes_flush(void *userdata) {
  * that memory follows load. A burst ends when the writer has nothing
  * queued. At most one trim per TRIM_MIN_INTERVAL_USEC (connections may
  * come and go by the thousand): a later one waits for its turn. */
-#define TRIM_AFTER_OPS 1024u
-#define TRIM_MIN_INTERVAL_USEC (100u * 1000u)
-
 static int on_idle_trim(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
@@ -75,7 +60,7 @@ static int on_idle_trim(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-void manager_schedule_trim(Manager *m) {
+static void schedule_trim(Manager *m) {
         uint64_t now, at;
         int enabled = SD_EVENT_OFF;
 
@@ -87,9 +72,47 @@ void manager_schedule_trim(Manager *m) {
         (void) sd_event_source_set_enabled(m->idle_trim, SD_EVENT_ONESHOT);
 }
 
-void manager_note_burst(Manager *m) {
-        if (++m->ops_since_trim >= TRIM_AFTER_OPS && writer_pending(m->writer) == 0)
-                manager_schedule_trim(m);
+static void check_stop(Manager *m) {
+        if (!m->stopping)
+                return;
+        if (conn_set_count(m->conns) > 0 || writer_pending(m->writer) > 0)
+                return;
+        (void) sd_event_exit(m->event, 0);
+}
+
+/* The writer handed back n writes (the connections have their replies):
+ * count the burst, and see whether a stop can finish. */
+static void on_writes_delivered(unsigned n, void *userdata) {
+        Manager *m = userdata;
+
+        m->ops_since_trim += n;
+        if (m->ops_since_trim >= TRIM_AFTER_OPS && writer_pending(m->writer) == 0)
+                schedule_trim(m);
+        check_stop(m);
+}
+
+static void on_conn_closed(void *userdata) {
+        Manager *m = userdata;
+
+        schedule_trim(m);
+        check_stop(m);
+}
+
+static void on_conn_released(void *userdata) {
+        schedule_trim(userdata);
+}
+
+/* server.status's figures (HandlerCtx.stats). */
+static void manager_stats(void *userdata, ServerStats *ret) {
+        Manager *m = userdata;
+        uint64_t now = 0;
+
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        *ret = (ServerStats) {
+                .connections = conn_set_count(m->conns),
+                .uptime_usec = now - m->start_usec,
+        };
+        writer_stats(m->writer, &ret->write_batches, &ret->writes, &ret->write_commit_usec);
 }
 
 /* Often enough that a connection is closed within a quarter of its timeout past it. */
@@ -103,19 +126,7 @@ static uint64_t sweep_interval(const Manager *m) {
 static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        for (Conn *c = m->conns, *next; c; c = next) {
-                next = c->next;
-                if (buf_pending(&c->out) > 0 && usec > c->last_progress + m->stall_timeout_usec) {
-                        log_warning("Closing connection of pid %d uid %u: it has not read its replies for %llus",
-                                    (int) c->pid, (unsigned) c->uid,
-                                    (unsigned long long) (m->stall_timeout_usec / 1000000ull));
-                        conn_close(c);
-                } else if (c->inflight == 0 && buf_pending(&c->out) == 0 &&
-                           usec > c->last_activity + m->idle_timeout_usec) {
-                        log_debug("Closing idle connection of pid %d", (int) c->pid);
-                        conn_close(c);
-                }
-        }
+        conn_set_sweep(m->conns, usec);
         /* Give back what bursts left in malloc's arenas (the writer thread's
          * included), so memory follows load, not history. */
         m->ops_since_trim = 0;
@@ -126,29 +137,13 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-void manager_conn_closed(Manager *m, Conn *c) {
-        manager_schedule_trim(m);
-        manager_check_stop(m);
-}
-
-void manager_check_stop(Manager *m) {
-        if (!m->stopping)
-                return;
-        if (m->n_conns > 0 || writer_pending(m->writer) > 0)
-                return;
-        (void) sd_event_exit(m->event, 0);
-}
-
 static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         log_warning("Clients still connected after %llus; closing them",
                     STOP_GRACE_USEC / 1000000ull);
         /* Writes already queued are still committed by writer_free(). */
-        for (Conn *c = m->conns, *next; c; c = next) {
-                next = c->next;
-                conn_close(c);
-        }
+        conn_set_close_all(m->conns);
         return sd_event_exit(m->event, 0);
 }
 
@@ -161,76 +156,35 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Received %s, stopping", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
         m->stopping = true;
-        listen_close(m);
+        m->listeners = listen_close(m->listeners);
 
         /* Connections stop reading; what they already sent is answered. */
-        for (Conn *c = m->conns, *next; c; c = next) {
-                next = c->next;
-                conn_stop(c);
-        }
+        dispatch_stop(m->dispatch);
+        conn_set_stop(m->conns);
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         (void) sd_event_add_time(m->event, &m->stop_timer, CLOCK_MONOTONIC, now + STOP_GRACE_USEC, 0,
                                  on_stop_timeout, m);
-        manager_check_stop(m);
-        return 0;
-}
-
-#define CONN_EVENTS_MAX 64u            /* connections served per dispatch */
-
-/* Every client socket is in one epoll set, which is one source of the
- * loop: a dispatch serves all the connections that are ready. (With a
- * source per connection, sd-event makes an epoll_wait() per connection
- * served: one per request under load.) */
-static int on_conns(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct epoll_event evs[CONN_EVENTS_MAX];
-        int n;
-
-        n = epoll_wait(fd, evs, (int) ELEMENTSOF(evs), 0);
-        if (n < 0)
-                return errno == EINTR ? 0 : log_error_errno(errno, "Cannot wait for connections");
-        /* Serving one may close another of this batch: hold them all. */
-        for (int i = 0; i < n; i++)
-                conn_ref(evs[i].data.ptr);
-        for (int i = 0; i < n; i++)
-                conn_on_io(evs[i].data.ptr, evs[i].events);
-        for (int i = 0; i < n; i++)
-                conn_unref(evs[i].data.ptr);
+        check_stop(m);
         return 0;
 }
 
 int manager_new(const ManagerConfig *cfg, Manager **ret) {
         Manager *m;
+        sigset_t ss;
         int r;
 
         m = calloc(1, sizeof *m);
         if (!m)
                 return -ENOMEM;
-        m->conn_epoll = -1;
         m->max_conns = cfg->max_conns ? cfg->max_conns : CONN_MAX_DEFAULT;
         m->idle_timeout_usec = cfg->idle_timeout_usec ? cfg->idle_timeout_usec : CONN_IDLE_TIMEOUT_USEC;
         m->stall_timeout_usec = cfg->stall_timeout_usec ? cfg->stall_timeout_usec : CONN_STALL_TIMEOUT_USEC;
-        m->db_path = cfg->db_path;
-        msgpack_unpacked_init(&m->unpacked);
-        m->unpacked.zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
-        if (!m->unpacked.zone) {
-                free(m);
-                return -ENOMEM;
-        }
 
         /* Not sd_event_default(): that one checks its thread with a
          * gettid() system call on every iteration, i.e. every request. */
         r = sd_event_new(&m->event);
         if (r < 0)
                 goto fail;
-        m->conn_epoll = epoll_create1(EPOLL_CLOEXEC);
-        if (m->conn_epoll < 0) {
-                r = -errno;
-                goto fail;
-        }
-        r = sd_event_add_io(m->event, &m->conn_source, m->conn_epoll, EPOLLIN, on_conns, m);
-        if (r < 0)
-                goto fail;
-        sigset_t ss;
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
@@ -254,18 +208,61 @@ fail:
         return r;
 }
 
+/* "1 role", "2 roles". */
+static const char *plural(uint64_t n, const char *one, const char *many) {
+        return n == 1 ? one : many;
+}
+
+static int open_store(Manager *m, const char *db_path) {
+        pid_t owner;
+        int r;
+
+        r = store_open(db_path, &(StoreOptions) { .seed = seed_workspace }, &m->store);
+        if (r == -EBUSY) {
+                if (store_lock_owner(db_path, &owner) >= 0)
+                        log_error("The role database in %s is in use by another rolesd (pid %d)", db_path,
+                                  (int) owner);
+                else
+                        log_error("The role database in %s is in use by another rolesd", db_path);
+                return r;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the role database in %s", db_path);
+        return 0;
+}
+
 int manager_startup(Manager *m, const ManagerConfig *cfg) {
         uint64_t orgs = 0, roles = 0;
         MDB_txn *txn = NULL;
         int r;
 
-        r = store_open(cfg->db_path, &(StoreOptions) {0}, &m->store);
+        /* The socket first: a second daemon on a live socket stops here,
+         * before it creates or locks any database. */
+        r = listen_open(cfg->socket_path, &m->listeners);
         if (r < 0)
-                return log_error_errno(r, "Cannot open the role database in %s", cfg->db_path);
-        r = writer_new(m->store, m->event, on_write_complete, on_writes_flush, m, &m->writer);
+                return r;
+        r = open_store(m, cfg->db_path);
+        if (r < 0)
+                return r;
+        r = writer_new(m->store, m->event, on_writes_delivered, m, &m->writer);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the writer thread");
-        r = listen_open(m, cfg->socket_path);
+        r = dispatch_new(&(HandlerCtx) { .store = m->store, .stats = manager_stats, .stats_userdata = m },
+                         m->writer, &m->dispatch);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the method table");
+        r = conn_set_new(m->event, m->dispatch,
+                         &(ConnSetConfig) {
+                                 .max_conns = m->max_conns,
+                                 .idle_timeout_usec = m->idle_timeout_usec,
+                                 .stall_timeout_usec = m->stall_timeout_usec,
+                                 .closed = on_conn_closed,
+                                 .released = on_conn_released,
+                                 .userdata = m,
+                         }, &m->conns);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch connections");
+        r = listen_start(m->listeners, m->event, m->conns);
         if (r < 0)
                 return r;
         r = sd_event_add_time_relative(m->event, &m->sweep, CLOCK_MONOTONIC, sweep_interval(m), 0,
@@ -288,10 +285,12 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
         if (r < 0)
                 return log_error_errno(r, "Cannot read the role database");
 
-        log_info("rolesd %s serving %llu roles in %llu organizations from %s", ROLESD_VERSION,
-                 (unsigned long long) roles, (unsigned long long) orgs, cfg->db_path);
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %llu roles in %llu organizations",
-                          (unsigned long long) roles, (unsigned long long) orgs);
+        log_info("rolesd %s serving %llu %s in %llu %s from %s", ROLESD_VERSION,
+                 (unsigned long long) roles, plural(roles, "role", "roles"),
+                 (unsigned long long) orgs, plural(orgs, "organization", "organizations"), cfg->db_path);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %llu %s in %llu %s",
+                          (unsigned long long) roles, plural(roles, "role", "roles"),
+                          (unsigned long long) orgs, plural(orgs, "organization", "organizations"));
         return 0;
 }
 
@@ -302,20 +301,17 @@ int manager_run(Manager *m) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* Close clients first, then let the writer commit what is queued. */
-        while (m->conns)
-                conn_close(m->conns);
+        /* Close clients first, then let the writer commit what is queued
+         * (its completions find their connections closed). */
+        if (m->conns)
+                conn_set_close_all(m->conns);
         m->writer = writer_free(m->writer);
-        listen_close(m);
-        if (m->read_txn)
-                mdb_txn_abort(m->read_txn);
-        msgpack_unpacked_destroy(&m->unpacked);
+        m->conns = conn_set_free(m->conns);
+        m->listeners = listen_close(m->listeners);
+        m->dispatch = dispatch_free(m->dispatch);
         sd_event_source_disable_unref(m->sweep);
         sd_event_source_disable_unref(m->idle_trim);
         sd_event_source_disable_unref(m->stop_timer);
-        sd_event_source_disable_unref(m->conn_source);
-        if (m->conn_epoll >= 0)
-                close(m->conn_epoll);
         m->store = store_close(m->store);
         sd_event_unref(m->event);
         free(m);

@@ -1,34 +1,37 @@
-/* org.c: provisioning (org.add, key.add, user.add) and server.status.
- * Provisioning is for local peers only: a call carrying a REST credential
- * is refused, whatever the credential. */
+/* org.c: provisioning (org.add, key.add, user.add). Provisioning is for
+ * local peers only: a call carrying a REST credential is refused,
+ * whatever the credential. */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "auth.h"
 #include "handlers.h"
-#include "manager.h"
+#include "seed.h"
 #include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/wire.h"
-
-static int fail(RpcErr *err, int r, const char *field, const char *message) {
-        err->field = field;
-        err->message = message;
-        return r;
-}
+#include "proto/wire-role.h"
 
 /* The common head of every provisioning parse: no REST credentials. */
 static int refuse_auth(const msgpack_object *params, RpcErr *err) {
         if (mp_map_get(params, "auth"))
-                return fail(err, -EACCES, "auth", "provisioning is for local administrators, not REST credentials");
+                return rpc_fail(err, -EACCES, "auth", "provisioning is for local administrators, not REST credentials");
         return 0;
 }
 
 static bool text_ok(const char *s, size_t max) {
         size_t n = strlen(s);
         return n > 0 && n <= max;
+}
+
+/* 1..max bytes, or a failure naming the field and the limit. */
+static int check_text(const char *s, size_t max, const char *field, RpcErr *err) {
+        if (!text_ok(s, max))
+                return rpc_failf(err, -EINVAL, field, "%s must be 1 to %zu bytes", field, max);
+        return 0;
 }
 
 /* ---- org.add ---- */
@@ -67,11 +70,11 @@ int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
                 return -ENOMEM;
         r = params_parse(params, table, a, NULL, &err->field);
         if (r >= 0 && a->id.v == 0)
-                r = fail(err, -EINVAL, "id", "organization 0 is the Rocket.Chat workspace; ids start at 1");
-        if (r >= 0 && a->name && !text_ok(a->name, ORG_NAME_MAX))
-                r = fail(err, -EINVAL, "name", "name must be 1 to 256 bytes");
-        if (r >= 0 && a->provider && !text_ok(a->provider, ORG_NAME_MAX))
-                r = fail(err, -EINVAL, "provider", "provider must be 1 to 256 bytes");
+                r = rpc_fail(err, -EINVAL, "id", "organization 0 is the Rocket.Chat workspace; ids start at 1");
+        if (r >= 0 && a->name)
+                r = check_text(a->name, ORG_NAME_MAX, "name", err);
+        if (r >= 0 && a->provider)
+                r = check_text(a->provider, ORG_NAME_MAX, "provider", err);
         if (r < 0) {
                 org_add_free(a);
                 return r;
@@ -80,17 +83,18 @@ int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-int org_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+int org_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         OrgAddArgs *a = args;
-        Org o = { .id = a->id.v, .name = a->name, .provider = a->provider };
+        msgpack_packer pk;
         int r;
 
-        r = store_org_add(s, txn, &o, wall_ms());
+        r = seed_org(s, txn, &(StoredOrg) { .id = a->id.v, .name = a->name, .provider = a->provider }, wall_ms());
         if (r == -EEXIST)
-                return fail(err, r, "id", "organization already exists");
+                return rpc_failf(err, r, "id", "organization %" PRIu64 " already exists", a->id.v);
         if (r < 0)
                 return r;
-        return org_pack(pk, &o) < 0 ? -ENOMEM : 0;
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        return org_pack(&pk, &(Org) { .id = a->id.v, .name = a->name, .provider = a->provider }) < 0 ? -ENOMEM : 0;
 }
 
 /* ---- key.add ---- */
@@ -129,17 +133,18 @@ int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
                 return -ENOMEM;
         r = params_parse(params, table, a, NULL, &err->field);
         if (r >= 0 && !auth_user_role_valid(a->user_role))
-                r = fail(err, -EINVAL, "user_role",
-                         "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER");
+                r = rpc_failf(err, -EINVAL, "user_role",
+                              "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER, not %s",
+                              a->user_role);
         else if (r >= 0 && strcmp(a->user_role, "PROVIDER") == 0) {
                 if (!a->provider || !text_ok(a->provider, ORG_NAME_MAX))
-                        r = fail(err, -EINVAL, "provider", "a PROVIDER key needs a provider");
+                        r = rpc_fail(err, -EINVAL, "provider", "a PROVIDER key needs a provider");
                 else if (a->org.set)
-                        r = fail(err, -EINVAL, "org", "a PROVIDER key has no organization of its own");
+                        r = rpc_fail(err, -EINVAL, "org", "a PROVIDER key has no organization of its own");
         } else if (r >= 0 && !a->org.set)
-                r = fail(err, -EINVAL, "org", "this user-role needs an organization");
+                r = rpc_fail(err, -EINVAL, "org", "this user-role needs an organization");
         else if (r >= 0 && a->org.v == 0)
-                r = fail(err, -EINVAL, "org", "Partoo keys belong to organizations 1 and up");
+                r = rpc_fail(err, -EINVAL, "org", "Partoo keys belong to organizations 1 and up");
         if (r < 0) {
                 key_add_free(a);
                 return r;
@@ -148,9 +153,10 @@ int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-int key_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+int key_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         KeyAddArgs *a = args;
-        _cleanup_(org_done) Org o = {0};
+        _cleanup_(stored_org_done) StoredOrg o = {0};
+        msgpack_packer pk;
         _cleanup_free_ char *key = NULL;
         StoredKey k = {
                 .user_role = a->user_role,
@@ -163,18 +169,19 @@ int key_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr
         if (a->org.set) {
                 r = store_org_get(s, txn, a->org.v, &o);
                 if (r == -ENOENT)
-                        return fail(err, r, "org", "no such organization");
+                        return rpc_failf(err, r, "org", "no such organization: %" PRIu64, a->org.v);
                 if (r < 0)
                         return r;
                 if (a->provider && (!o.provider || strcmp(a->provider, o.provider) != 0))
-                        return fail(err, -EINVAL, "provider", "provider differs from the organization's");
+                        return rpc_failf(err, -EINVAL, "provider", "provider %s differs from the organization's", a->provider);
                 k.provider = o.provider;
         }
         r = auth_key_new(s, txn, &k, &key);
         if (r < 0)
                 return r;
-        msgpack_pack_map(pk, 1);
-        return mp_pack_kv_str(pk, "api_key", key) < 0 ? -ENOMEM : 0;
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        msgpack_pack_map(&pk, 1);
+        return mp_pack_kv_str(&pk, "api_key", key) < 0 ? -ENOMEM : 0;
 }
 
 /* ---- user.add ---- */
@@ -211,12 +218,12 @@ int user_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         if (!a)
                 return -ENOMEM;
         r = params_parse(params, table, a, NULL, &err->field);
-        if (r >= 0 && !text_ok(a->username, USERNAME_MAX))
-                r = fail(err, -EINVAL, "username", "username must be 1 to 256 bytes");
+        if (r >= 0)
+                r = check_text(a->username, USERNAME_MAX, "username", err);
         for (char **i = a->roles; r >= 0 && i && *i; i++)
                 n++;
         if (r >= 0 && n > USER_ROLES_MAX)
-                r = fail(err, -EINVAL, "roles", "too many roles");
+                r = rpc_fail(err, -EINVAL, "roles", "too many roles");
         if (r < 0) {
                 user_add_free(a);
                 return r;
@@ -225,7 +232,7 @@ int user_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-int user_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+int user_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         static const char *const default_roles[] = { "user", NULL };
         UserAddArgs *a = args;
         _cleanup_free_ char *user_id = NULL, *token = NULL;
@@ -233,6 +240,7 @@ int user_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcEr
                 .username = a->username,
                 .roles = a->roles && a->roles[0] ? a->roles : (char **) default_roles,
         };
+        msgpack_packer pk;
         const void *blob;
         size_t len;
         int r;
@@ -240,45 +248,19 @@ int user_add_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcEr
         for (char **i = u.roles; *i; i++) {
                 r = store_role_get(s, txn, 0, "name", *i, &blob, &len);
                 if (r == -ENOENT)
-                        return fail(err, r, "roles", "no such workspace role");
+                        return rpc_failf(err, r, "roles", "no such workspace role: %s", *i);
                 if (r < 0)
                         return r;
         }
         r = auth_user_new(s, txn, &u, &user_id, &token, &err->field);
         if (r == -EEXIST)
-                return fail(err, r, err->field, "username already exists");
+                return err->field && strcmp(err->field, "user_id") == 0 ?
+                        rpc_fail(err, r, "user_id", "user id collision, retry") :
+                        rpc_failf(err, r, "username", "username %s already exists", a->username);
         if (r < 0)
                 return r;
-        msgpack_pack_map(pk, 2);
-        mp_pack_kv_str(pk, "user_id", user_id);
-        return mp_pack_kv_str(pk, "token", token) < 0 ? -ENOMEM : 0;
-}
-
-/* ---- server.status ---- */
-
-int server_status_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
-                       RpcErr *err) {
-        static const ParamField table[] = { {0} };
-        uint64_t orgs, roles, batches, ops, commit_usec, now = 0;
-        int r;
-
-        r = params_parse(params, table, NULL, NULL, &err->field);
-        if (r < 0)
-                return r;
-        r = store_stats(m->store, txn, &orgs, &roles);
-        if (r < 0)
-                return r;
-        writer_stats(m->writer, &batches, &ops, &commit_usec);
-        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-
-        msgpack_pack_map(pk, 9);
-        mp_pack_kv_str(pk, "version", ROLESD_VERSION);
-        mp_pack_kv_u64(pk, "organizations", orgs);
-        mp_pack_kv_u64(pk, "roles", roles);
-        mp_pack_kv_u64(pk, "connections", m->n_conns);
-        mp_pack_kv_u64(pk, "map_size", store_mapsize(m->store));
-        mp_pack_kv_u64(pk, "uptime_ms", (now - m->start_usec) / 1000u);
-        mp_pack_kv_u64(pk, "write_batches", batches);
-        mp_pack_kv_u64(pk, "write_commit_us", commit_usec);
-        return mp_pack_kv_u64(pk, "writes", ops) < 0 ? -ENOMEM : 0;
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        msgpack_pack_map(&pk, 2);
+        mp_pack_kv_str(&pk, "user_id", user_id);
+        return mp_pack_kv_str(&pk, "token", token) < 0 ? -ENOMEM : 0;
 }

@@ -1,7 +1,9 @@
 /* role.c: the role methods. role.create validates a role by the rules of
- * its organization's dialect (Partoo for org > 0, Rocket.Chat for org 0),
- * checks its permissions against the org's catalog and inserts it; reads
- * copy stored records into the reply without re-encoding them. */
+ * its organization's dialect (Partoo for org > 0, Rocket.Chat for org 0:
+ * names, and which duplicate is reported), checks its permissions against
+ * the org's catalog, encodes it once and hands the store those bytes and
+ * its keys; the same bytes are the reply. Reads copy stored records into
+ * the reply without re-encoding them. */
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -11,12 +13,12 @@
 
 #include "auth.h"
 #include "handlers.h"
-#include "manager.h"
 #include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/wire.h"
+#include "proto/wire-role.h"
 
 #define PARTOO_FORBIDDEN ",;/\\|<>"
 
@@ -57,12 +59,6 @@ void role_create_free(void *args) {
         free(a);
 }
 
-static int fail(RpcErr *err, int r, const char *field, const char *message) {
-        err->field = field;
-        err->message = message;
-        return r;
-}
-
 int role_create_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         RoleCreateArgs *a;
         int r;
@@ -74,7 +70,7 @@ int role_create_parse(const msgpack_object *params, void **ret_args, RpcErr *err
         if (r < 0)
                 goto fail;
         if (a->scope && strcmp(a->scope, "Users") != 0 && strcmp(a->scope, "Subscriptions") != 0) {
-                r = fail(err, -EINVAL, "scope", "scope must be Users or Subscriptions");
+                r = rpc_failf(err, -EINVAL, "scope", "scope must be Users or Subscriptions, not %s", a->scope);
                 goto fail;
         }
         *ret_args = a;
@@ -85,14 +81,13 @@ fail:
 }
 
 /* Partoo's rule for name, api_id and description: 1..max characters, none of ,;/\|<>. */
-static int check_partoo_text(const char *s, size_t max, const char *field, const char *length_message,
-                             RpcErr *err) {
+static int check_partoo_text(const char *s, size_t max, const char *field, RpcErr *err) {
         size_t n = utf8_length(s, strlen(s));
 
         if (n < 1 || n > max)
-                return fail(err, -EINVAL, field, length_message);
+                return rpc_failf(err, -EINVAL, field, "%s must be 1 to %zu characters", field, max);
         if (strpbrk(s, PARTOO_FORBIDDEN))
-                return fail(err, -EINVAL, field, "must not contain any of the characters ,;/\\|<>");
+                return rpc_fail(err, -EINVAL, field, "must not contain any of the characters " PARTOO_FORBIDDEN);
         return 0;
 }
 
@@ -102,23 +97,22 @@ static int validate(const RoleCreateArgs *a, uint64_t org, RpcErr *err) {
         if (org == 0) {
                 /* The Rocket.Chat workspace: any non-empty name; api_id is the name. */
                 if (a->name[0] == 0)
-                        return fail(err, -EINVAL, "name", "name must not be empty");
+                        return rpc_fail(err, -EINVAL, "name", "name must not be empty");
                 if (a->api_id && strcmp(a->api_id, a->name) != 0)
-                        return fail(err, -EINVAL, "api_id", "in the workspace (org 0) api_id must equal name");
+                        return rpc_fail(err, -EINVAL, "api_id", "in the workspace (org 0) api_id must equal name");
                 return 0;
         }
 
-        r = check_partoo_text(a->name, PARTOO_NAME_MAX, "name", "name must be 1 to 100 characters", err);
+        r = check_partoo_text(a->name, PARTOO_NAME_MAX, "name", err);
         if (r < 0)
                 return r;
         if (a->api_id) {
-                r = check_partoo_text(a->api_id, PARTOO_NAME_MAX, "api_id", "api_id must be 1 to 100 characters", err);
+                r = check_partoo_text(a->api_id, PARTOO_NAME_MAX, "api_id", err);
                 if (r < 0)
                         return r;
         }
         if (a->description) {
-                r = check_partoo_text(a->description, PARTOO_DESCRIPTION_MAX, "description",
-                                      "description must be 1 to 200 characters", err);
+                r = check_partoo_text(a->description, PARTOO_DESCRIPTION_MAX, "description", err);
                 if (r < 0)
                         return r;
         }
@@ -135,7 +129,7 @@ static int check_permissions(Store *s, MDB_txn *txn, uint64_t org, char **perms,
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return fail(err, -EINVAL, "permissions", "unknown permission");
+                        return rpc_failf(err, -EINVAL, "permissions", "unknown permission: %s", perms[i]);
                 for (size_t j = 0; j < w && !seen; j++)
                         seen = strcmp(perms[j], perms[i]) == 0;
                 if (seen)
@@ -174,9 +168,30 @@ static void new_role_id(char out[25]) {
         sodium_bin2hex(out, 25, raw, sizeof raw);
 }
 
-int role_create_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+/* Rocket.Chat's rules for a workspace (org 0) name, checked before the
+ * store's own: the name is not taken, reported as "name" (api_id equals
+ * the name there, and Rocket.Chat names the name), and it is not the _id
+ * of a workspace role. */
+static int check_workspace_name(Store *s, MDB_txn *txn, const char *name, RpcErr *err) {
+        static const char *const by[] = { "name", "id" };
+        const void *blob;
+        size_t len;
+
+        for (size_t i = 0; i < ELEMENTSOF(by); i++) {
+                int r = store_role_get(s, txn, 0, by[i], name, &blob, &len);
+                if (r >= 0)
+                        return rpc_failf(err, -EEXIST, "name", "a role named %s already exists", name);
+                if (r != -ENOENT)
+                        return r;
+        }
+        return 0;
+}
+
+int role_create_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         static const char *const no_permissions[] = { NULL };
         RoleCreateArgs *a = args;
+        msgpack_packer pk;
+        size_t mark = buf_pending(result);
         char id[25];
         uint64_t org;
         Role role;
@@ -191,6 +206,11 @@ int role_create_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, Rp
         r = check_permissions(s, txn, org, a->permissions, err);
         if (r < 0)
                 return r;
+        if (org == 0) {
+                r = check_workspace_name(s, txn, a->name, err);
+                if (r < 0)
+                        return r;
+        }
 
         new_role_id(id);
         role = (Role) {
@@ -206,15 +226,20 @@ int role_create_apply(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, Rp
         };
         role.updated_at = role.created_at;
 
-        r = store_role_insert(s, txn, &role, &err->field);
+        /* Encoded once: the record stored is the result sent. */
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        if (role_pack(&pk, &role) < 0 || result->oom)
+                return -ENOMEM;
+        r = store_role_insert(s, txn,
+                              &(StoreRoleKeys) { .id = role.id, .org = org, .api_id = role.api_id, .name = role.name },
+                              buf_head(result) + mark, buf_pending(result) - mark, &err->field);
+        if (r == -EEXIST && err->field && strcmp(err->field, "api_id") == 0)
+                return rpc_failf(err, r, "api_id", "a role with the api_id %s already exists", role.api_id);
+        if (r == -EEXIST && err->field && strcmp(err->field, "id") == 0)
+                return rpc_failf(err, r, "id", "role id collision (%s), retry", role.id);
         if (r == -EEXIST)
-                return fail(err, r, err->field,
-                            err->field && strcmp(err->field, "api_id") == 0 ? "a role with this api_id already exists" :
-                            err->field && strcmp(err->field, "id") == 0 ? "role id collision, retry" :
-                                                                          "a role with this name already exists");
-        if (r < 0)
-                return r;
-        return role_pack(pk, &role) < 0 ? -ENOMEM : 0;
+                return rpc_failf(err, r, "name", "a role named %s already exists", role.name);
+        return r;
 }
 
 /* ---- reads ---- */
@@ -232,7 +257,8 @@ static void role_get_args_done(RoleGetArgs *a) {
         free(a->name);
 }
 
-int role_get_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err) {
+int role_get_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                  RpcErr *err) {
         static const ParamField table[] = {
                 { "auth",   param_auth,    offsetof(RoleGetArgs, auth),   false },
                 { "org",    param_opt_u64, offsetof(RoleGetArgs, org),    false },
@@ -252,17 +278,17 @@ int role_get_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpac
         if (r < 0)
                 return r;
         if (!!a.id + !!a.api_id + !!a.name != 1)
-                return fail(err, -EINVAL, a.id ? "id" : a.api_id ? "api_id" : "name",
+                return rpc_fail(err, -EINVAL, a.id ? "id" : a.api_id ? "api_id" : "name",
                             "give exactly one of id, api_id, name");
         by = a.id ? "id" : a.api_id ? "api_id" : "name";
         value = a.id ? a.id : a.api_id ? a.api_id : a.name;
 
-        r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
-        r = store_role_get(m->store, txn, org, by, value, &blob, &len);
+        r = store_role_get(ctx->store, txn, org, by, value, &blob, &len);
         if (r == -ENOENT)
-                return fail(err, r, by, "no such role");
+                return rpc_failf(err, r, by, "no such role: %s", value);
         if (r < 0)
                 return r;
         return mp_pack_raw(pk, blob, len) < 0 ? -ENOMEM : 0;
@@ -307,7 +333,8 @@ static int list_visit(const void *blob, size_t len, void *userdata) {
         return mp_pack_raw(v->pk, blob, len) < 0 ? -ENOMEM : 0;
 }
 
-int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err) {
+int role_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                   RpcErr *err) {
         static const ParamField table[] = {
                 { "auth",     param_auth,    offsetof(RoleListArgs, auth),     false },
                 { "org",      param_opt_u64, offsetof(RoleListArgs, org),      false },
@@ -329,25 +356,26 @@ int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpa
                 return r;
         if (a.per_page.set) {
                 if (a.per_page.v < 1 || a.per_page.v > ROLE_LIST_PER_PAGE_MAX)
-                        return fail(err, -EINVAL, "per_page", "per_page must be 1 to 100");
+                        return rpc_failf(err, -EINVAL, "per_page", "per_page must be 1 to %u",
+                                         ROLE_LIST_PER_PAGE_MAX);
                 per_page = a.per_page.v;
         }
         if (a.page.set) {
                 if (a.page.v < 1)
-                        return fail(err, -EINVAL, "page", "page must be 1 or more");
+                        return rpc_fail(err, -EINVAL, "page", "page must be 1 or more");
                 page = a.page.v;
         }
         if (a.after) {
                 if (cursor_parse(a.after, &page, &after_seq) < 0)
-                        return fail(err, -EINVAL, "after", "not a cursor returned by role.list");
+                        return rpc_fail(err, -EINVAL, "after", "not a cursor returned by role.list");
                 if (a.page.set && a.page.v != page)
-                        return fail(err, -EINVAL, "page", "page does not match the cursor");
+                        return rpc_fail(err, -EINVAL, "page", "page does not match the cursor");
         }
 
-        r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
-        r = store_role_count(m->store, txn, org, &count);
+        r = store_role_count(ctx->store, txn, org, &count);
         if (r < 0)
                 return r;
         max_page = count == 0 ? 1 : (count + per_page - 1) / per_page;
@@ -366,16 +394,16 @@ int role_list_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpa
         mp_pack_str(pk, "roles");
         msgpack_pack_array(pk, (size_t) n);
         if (n > 0) {
-                r = store_role_list(m->store, txn, org, after_seq ? 0 : offset, after_seq, (size_t) n,
+                r = store_role_list(ctx->store, txn, org, after_seq ? 0 : offset, after_seq, (size_t) n,
                                     list_visit, &v, &last_seq, &(bool) {false});
                 if (r < 0)
                         return r;
                 /* Roles are never deleted, so a cursor role.list returned always
                  * has n roles after it: fewer means a forged cursor, not corruption. */
                 if (v.n != n && after_seq)
-                        return fail(err, -EINVAL, "after", "not a cursor returned by role.list");
+                        return rpc_fail(err, -EINVAL, "after", "not a cursor returned by role.list");
                 if (v.n != n)
-                        return fail(err, -EUCLEAN, NULL, "role index and count disagree");
+                        return rpc_fail(err, -EUCLEAN, NULL, "role index and count disagree");
         }
         mp_pack_kv_u64(pk, "count", count);
         mp_pack_kv_u64(pk, "page", page);
@@ -396,7 +424,7 @@ static void catalog_args_done(CatalogArgs *a) {
         auth_done(&a->auth);
 }
 
-int permission_catalog_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+int permission_catalog_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                             RpcErr *err) {
         static const ParamField table[] = {
                 { "auth", param_auth,    offsetof(CatalogArgs, auth), false },
@@ -412,10 +440,10 @@ int permission_catalog_read(Manager *m, MDB_txn *txn, const msgpack_object *para
         r = params_parse(params, table, &a, NULL, &err->field);
         if (r < 0)
                 return r;
-        r = auth_check(m->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
-        r = store_catalog_get(m->store, txn, org, &blob, &len);
+        r = store_catalog_get(ctx->store, txn, org, &blob, &len);
         if (r < 0)
                 return r;
         return mp_pack_raw(pk, blob, len) < 0 ? -ENOMEM : 0;
@@ -435,7 +463,8 @@ static void auth_check_args_done(AuthCheckArgs *a) {
         free(a->access);
 }
 
-int auth_check_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk, RpcErr *err) {
+int auth_check_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                    RpcErr *err) {
         static const ParamField table[] = {
                 { "auth",   param_auth,    offsetof(AuthCheckArgs, auth),   false },
                 { "org",    param_opt_u64, offsetof(AuthCheckArgs, org),    false },
@@ -453,8 +482,8 @@ int auth_check_read(Manager *m, MDB_txn *txn, const msgpack_object *params, msgp
         if (a.access && strcmp(a.access, "create") == 0)
                 access = ACCESS_CREATE;
         else if (a.access && strcmp(a.access, "read") != 0)
-                return fail(err, -EINVAL, "access", "access must be read or create");
-        r = auth_check(m->store, txn, &a.auth, a.org, access, &org, &err->field);
+                return rpc_failf(err, -EINVAL, "access", "access must be read or create, not %s", a.access);
+        r = auth_check(ctx->store, txn, &a.auth, a.org, access, &org, &err->field);
         if (r < 0)
                 return r;
         msgpack_pack_map(pk, 1);

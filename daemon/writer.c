@@ -24,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "log.h"
 #include "proto/clock.h"
-#include "proto/limits.h"
 #include "proto/macro.h"
 #include "writer.h"
 
@@ -46,24 +46,13 @@ struct Writer {
         uint64_t commit_usec;                   /* moving average of a batch's commit */
         uint64_t commit_usec_total;             /* all commits' time, for server.status */
         bool quit;
-        uint64_t batches, ops;
+        uint64_t batches, ops;                  /* committed: batches with a write that stayed, those writes */
 
         int efd;
         sd_event_source *source;
-        WriterComplete complete;
-        WriterFlush flush;
+        WriterDeliveredFn delivered;
         void *userdata;
 };
-
-WriteOp *writeop_free(WriteOp *op) {
-        if (!op)
-                return NULL;
-        if (op->args && op->method && op->method->free_args)
-                op->method->free_args(op->args);
-        buf_done(&op->result);
-        free(op);
-        return NULL;
-}
 
 static void append(WriteOp **head, WriteOp **tail, WriteOp *op) {
         op->next = NULL;
@@ -76,14 +65,12 @@ static void append(WriteOp **head, WriteOp **tail, WriteOp *op) {
 
 int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op) {
         uint64_t writes = store_writes(s);
-        msgpack_packer pk;
         int r;
 
         buf_clear(&op->result);
         op->err = (RpcErr) {0};
-        msgpack_packer_init(&pk, &op->result, buf_pack_write);
 
-        r = op->method->apply(s, txn, op->args, &pk, &op->err);
+        r = op->apply(s, txn, op->args, &op->result, &op->err);
         if (r >= 0 && op->result.oom)
                 r = -ENOMEM;
         op->r = r;
@@ -202,7 +189,7 @@ static unsigned collect_and_commit(Writer *w, WriteOp **ret_batch) {
         WriteOp *batch = NULL, *tail = NULL;
         MDB_txn *txn = NULL;
         bool clean, quit = false;
-        unsigned n = 0, expect;
+        unsigned n = 0, expect, committed = 0;
         struct timespec deadline;
         uint64_t wait;
 
@@ -257,10 +244,16 @@ static unsigned collect_and_commit(Writer *w, WriteOp **ret_batch) {
         if (!clean)
                 run_batch(w, batch);
         start = now_usec() - start;
+        for (WriteOp *op = batch; op; op = op->next)
+                committed += op->r >= 0;
 
         pthread_mutex_lock(&w->lock);
         w->commit_usec = w->commit_usec ? (w->commit_usec * 7 + start) / 8 : start;
-        w->commit_usec_total += start;
+        if (committed > 0) {    /* server.status counts what was committed, not what was refused */
+                w->batches++;
+                w->ops += committed;
+                w->commit_usec_total += start;
+        }
         pthread_mutex_unlock(&w->lock);
         *ret_batch = batch;
         return n;
@@ -291,8 +284,6 @@ static void *writer_thread(void *userdata) {
                         next = op->next;
                         append(&w->done_head, &w->done_tail, op);
                 }
-                w->batches++;
-                w->ops += n;
                 w->expect = n + w->queued < WRITE_BATCH_MAX ? n + w->queued : WRITE_BATCH_MAX;
                 pthread_mutex_unlock(&w->lock);
 
@@ -306,6 +297,7 @@ static void *writer_thread(void *userdata) {
 /* Delivers finished ops on the loop's thread. */
 static void writer_deliver(Writer *w) {
         WriteOp *list;
+        unsigned n = 0;
         uint64_t v;
 
         if (read(w->efd, &v, sizeof v) < 0 && errno != EAGAIN)
@@ -320,10 +312,12 @@ static void writer_deliver(Writer *w) {
 
         for (WriteOp *op = list, *next; op; op = next) {
                 next = op->next;
-                w->complete(op, w->userdata);
+                op->next = NULL;
+                op->done(op, op->userdata);
+                n++;
         }
-        if (list && w->flush)
-                w->flush(w->userdata);
+        if (n > 0 && w->delivered)
+                w->delivered(n, w->userdata);
 }
 
 static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -331,7 +325,7 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-int writer_new(Store *s, sd_event *e, WriterComplete complete, WriterFlush flush, void *userdata, Writer **ret) {
+int writer_new(Store *s, sd_event *e, WriterDeliveredFn delivered, void *userdata, Writer **ret) {
         Writer *w;
         int r;
 
@@ -341,8 +335,7 @@ int writer_new(Store *s, sd_event *e, WriterComplete complete, WriterFlush flush
         w->efd = -1;
         w->wake_at = 1;
         w->store = s;
-        w->complete = complete;
-        w->flush = flush;
+        w->delivered = delivered;
         w->userdata = userdata;
         pthread_mutex_init(&w->lock, NULL);
         pthread_condattr_t attr;

@@ -1,5 +1,6 @@
-/* limits.h: every limit a peer can run into, named in one place.
- * The daemon, the client library and the shim all read these. */
+/* limits.h: the wire's rules and the data model's limits, which the
+ * daemon enforces and clients may check before sending. Each program's
+ * own settings are in its own limits.h (daemon/limits.h, ...). */
 #pragma once
 
 #define RPC_FRAME_MAX           (1024u * 1024u) /* bytes in one MessagePack-RPC message */
@@ -7,13 +8,6 @@
 #define RPC_ELEMENTS_MAX        65536u          /* array elements + map keys/values in one request */
 #define RPC_METHOD_MAX          64u             /* bytes in a method name */
 #define RPC_PARAMS_MAX          64u             /* keys in a params map */
-
-#define CONN_MAX_DEFAULT        256u            /* concurrent client connections */
-#define CONN_INFLIGHT_MAX       1024u           /* requests read but not yet answered, per connection */
-#define CONN_OUTBUF_SOFT        (1024u * 1024u) /* stop reading a client whose replies pile up past this */
-#define CONN_OUTBUF_HARD        (16u * 1024u * 1024u) /* drop a client whose replies pile up past this */
-#define CONN_IDLE_TIMEOUT_USEC  (300ull * 1000000ull) /* close connections silent for this long */
-#define CONN_STALL_TIMEOUT_USEC (30ull * 1000000ull)  /* close a client that reads none of its pending replies */
 
 #define ROLE_LIST_PER_PAGE_DEFAULT 30u
 #define ROLE_LIST_PER_PAGE_MAX  100u
@@ -24,10 +18,3 @@
 #define ORG_NAME_MAX            256u
 #define USERNAME_MAX            256u
 #define USER_ROLES_MAX          64u
-
-#define STORE_MAPSIZE_DEFAULT   (64ull * 1024 * 1024) /* initial LMDB map; grows on MDB_MAP_FULL */
-#define STORE_MAX_READERS       126u
-#define WRITE_BATCH_MAX         256u            /* writes committed in one transaction */
-#define WRITE_GATHER_MAX_USEC   500u            /* longest wait for a batch's expected writers */
-#define WRITE_GATHER_CHUNK      8u              /* writes applied per wakeup while gathering */
-

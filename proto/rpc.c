@@ -6,6 +6,8 @@
 #include "rpc.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "limits.h"
@@ -285,4 +287,44 @@ int rpc_pack_error(msgpack_packer *pk, bool has_msgid, uint32_t msgid, RpcCode c
         if (msgpack_pack_nil(pk) < 0)
                 return -ENOMEM;
         return 0;
+}
+
+int rpc_fail(RpcErr *err, int r, const char *field, const char *message) {
+        err->field = field;
+        err->message = message;
+        err->text[0] = 0;
+        return r;
+}
+
+int rpc_failf(RpcErr *err, int r, const char *field, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        err->field = field;
+        err->message = NULL;
+        va_start(ap, fmt);
+        n = vsnprintf(err->text, sizeof err->text, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                err->text[0] = 0;
+        else if ((size_t) n >= sizeof err->text) {
+                /* Cut: drop a character the end split. */
+                size_t k = sizeof err->text - 1, lead = k;
+                while (lead > 0 && ((unsigned char) err->text[lead - 1] & 0xc0) == 0x80)
+                        lead--;
+                if (lead > 0 && ((unsigned char) err->text[lead - 1] & 0xc0) == 0xc0) {
+                        unsigned char c = (unsigned char) err->text[lead - 1];
+                        size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+                        if (k - (lead - 1) < len)
+                                k = lead - 1;
+                }
+                err->text[k] = 0;
+        }
+        return r;
+}
+
+const char *rpc_err_text(const RpcErr *err) {
+        if (!err)
+                return NULL;
+        return err->text[0] ? err->text : err->message;
 }

@@ -65,6 +65,25 @@ bool rpc_frame_set_msgid(char *frame, size_t n, uint32_t msgid);
 bool rpc_frame_msgid(const char *frame, size_t n, unsigned type, uint32_t *ret);
 /* Writes [1, msgid, nil, and leaves the result due: the caller packs it next. */
 int rpc_pack_result_begin(msgpack_packer *pk, uint32_t msgid);
+/* Why a call failed, for its error reply. field names the offending param
+ * (a static or table string, or NULL); the message is text when it is not
+ * empty, else message (a static string), else NULL: the replier derives
+ * one from the errno. Copies keep their meaning (no pointer into text). */
+#define RPC_ERR_TEXT_MAX 160u
+typedef struct RpcErr {
+        const char *field;
+        const char *message;
+        char text[RPC_ERR_TEXT_MAX];
+} RpcErr;
+
+/* Fill err and return r, for `return rpc_fail(err, -EINVAL, "name", "...")`.
+ * rpc_failf formats the message into err->text, cut (on a character
+ * boundary) to fit. */
+int rpc_fail(RpcErr *err, int r, const char *field, const char *message);
+int rpc_failf(RpcErr *err, int r, const char *field, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* err's message as described above, or NULL. */
+const char *rpc_err_text(const RpcErr *err);
+
 /* Writes a whole error response [1, msgid|nil, {code, message[, field]}, nil]. */
 int rpc_pack_error(msgpack_packer *pk, bool has_msgid, uint32_t msgid, RpcCode code,
                    const char *message, const char *field);

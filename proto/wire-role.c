@@ -1,6 +1,7 @@
 /* wire-role.c: the role and organization records as MessagePack maps.
- * Owns their encoding (the one used in RPC results and in the store) and
- * the strict decoding of stored or received records into structs. */
+ * Owns their encoding (the one used in RPC results and, for roles, in the
+ * store) and the strict decoding of stored or received records into
+ * structs. */
 #include "wire-role.h"
 
 #include <errno.h>
@@ -132,6 +133,19 @@ int role_unpack(const msgpack_object *o, Role *ret) {
         }
         *ret = r;
         return 0;
+}
+
+int role_decode(const void *p, size_t n, Role *ret) {
+        msgpack_unpacked u;
+        int r;
+
+        *ret = (Role) { .id = NULL };
+        msgpack_unpacked_init(&u);
+        r = mp_unpack_whole(p, n, &u);
+        if (r >= 0)
+                r = role_unpack(&u.data, ret);
+        msgpack_unpacked_destroy(&u);
+        return r;
 }
 
 /* name and provider may be absent, which reads as nil. */

@@ -1,6 +1,6 @@
 /* wire-role.h: the role and organization records as they travel in RPC
- * results and as the daemon stores them (the stored value is the same
- * MessagePack map, so a read is a copy of bytes, not a re-encode). */
+ * results. The daemon stores a role as the same MessagePack map, encoded
+ * once by role.create, so a read is a copy of bytes, not a re-encode. */
 #pragma once
 
 #include <msgpack.h>
@@ -31,6 +31,9 @@ int role_pack(msgpack_packer *pk, const Role *r);
 /* Decodes a role map; unknown keys are ignored (forward compatible).
  * -EINVAL on a missing or mistyped field. On failure r is left zeroed. */
 int role_unpack(const msgpack_object *o, Role *ret);
+/* The same from the bytes of one encoded role (all of them, as a role
+ * record is stored): -EINVAL when they are not one role map, -ENOMEM. */
+int role_decode(const void *p, size_t n, Role *ret);
 
 /* Keys: id, name, provider (str or nil). */
 typedef struct Org {

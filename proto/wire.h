@@ -10,15 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Lookup of a string key in a map; NULL when absent or o is not a map. */
-const msgpack_object *mp_map_get(const msgpack_object *o, const char *key);
-bool mp_str_eq(const msgpack_object *o, const char *s);
-
-/* Typed readers: 0 on success, -EINVAL on a wrong type or value. */
-int mp_read_str(const msgpack_object *o, char **ret);           /* str, valid UTF-8, no NUL, <= ROLE_TEXT_MAX */
-int mp_read_u64(const msgpack_object *o, uint64_t *ret);        /* non-negative integer */
-int mp_read_bool(const msgpack_object *o, bool *ret);
-int mp_read_strv(const msgpack_object *o, char ***ret, size_t *ret_n); /* array of str; NULL-terminated */
+#include "mp.h"
 
 /* A params table: one entry per accepted key. */
 typedef int (*ParamParser)(const msgpack_object *o, void *dst);
@@ -47,13 +39,3 @@ int param_strv(const msgpack_object *o, void *dst);     /* char *** (NULL-termin
  * may be NULL), e.g. "auth", parsed separately. */
 int params_parse(const msgpack_object *map, const ParamField table[], void *dst,
                  const char *const *ignore, const char **reterr_field);
-
-/* Packing helpers: string key then value. Return msgpack-c's int (0 ok). */
-int mp_pack_str(msgpack_packer *pk, const char *s);
-int mp_pack_strn(msgpack_packer *pk, const char *s, size_t n);
-int mp_pack_kv_str(msgpack_packer *pk, const char *key, const char *val); /* val NULL packs nil */
-int mp_pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t v);
-int mp_pack_kv_bool(msgpack_packer *pk, const char *key, bool v);
-int mp_pack_strv(msgpack_packer *pk, char *const *l);   /* NULL-terminated; NULL packs [] */
-/* Appends already-encoded MessagePack bytes as the next element. */
-int mp_pack_raw(msgpack_packer *pk, const void *p, size_t n);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/dispatch.h"
+#include "daemon/seed.h"
 #include "daemon/writer.h"
 #include "fuzz-common.h"
 #include "fuzz-require.h"
@@ -48,15 +49,14 @@ uint32_t __wrap_randombytes_uniform(uint32_t upper) {
 
 /* ---- the writer, synchronous ---- */
 
-void __wrap_writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops, uint64_t *ret_commit_usec);
-void __wrap_writer_stats(Writer *w, uint64_t *ret_batches, uint64_t *ret_ops, uint64_t *ret_commit_usec) {
-        *ret_batches = *ret_ops = *ret_commit_usec = 0;
-}
+static WriteOp *done_head, **done_tail = &done_head;    /* applied, completion due */
 
+/* Applies the op at once (committed, or in this input's transaction),
+ * and keeps it for complete_writes(): the writer never completes an op
+ * inside writer_submit(). */
 void __wrap_writer_submit(Writer *w, WriteOp *op);
 void __wrap_writer_submit(Writer *w, WriteOp *op) {
-        Store *s = fuzz_daemon.manager.store;
-        Conn *c = op->conn;
+        Store *s = fuzz_daemon.store;
         MDB_txn *parent = NULL;
 
         if (commit_writes)
@@ -76,11 +76,31 @@ void __wrap_writer_submit(Writer *w, WriteOp *op) {
         } else if (commit_writes)
                 require(store_write_commit(s, parent) == 0);
 
-        /* What manager.c's on_write_complete does. */
+        op->next = NULL;
+        *done_tail = op;
+        done_tail = &op->next;
+}
+
+/* Hands the applied ops to their completions, as the writer's delivery does. */
+static void complete_writes(void) {
+        while (done_head) {
+                WriteOp *op = done_head;
+
+                done_head = op->next;
+                if (!done_head)
+                        done_tail = &done_head;
+                op->next = NULL;
+                op->done(op, op->userdata);
+        }
+}
+
+/* What conn.c's completion does for an open connection. */
+static void write_done(WriteOp *op, void *userdata) {
+        FuzzConn *c = userdata;
+
         c->inflight--;
-        dispatch_write_reply(c, op);
-        conn_unref(c);
-        writeop_free(op);
+        dispatch_write_reply(op, &c->out);
+        dispatch_write_free(op);
 }
 
 void fuzz_input_begin(void) {
@@ -90,12 +110,12 @@ void fuzz_input_begin(void) {
 
 void fuzz_input_end(void) {
         if (input_txn) {
-                store_write_abort(fuzz_daemon.manager.store, input_txn);
+                store_write_abort(fuzz_daemon.store, input_txn);
                 input_txn = NULL;
         }
         buf_clear(&fuzz_daemon.conn.out);
         buf_clear(&fuzz_daemon.conn.in);
-        require(fuzz_daemon.conn.inflight == 0 && fuzz_daemon.conn.refs == 1);
+        require(fuzz_daemon.conn.inflight == 0 && !done_head);
 }
 
 /* ---- the stream ---- */
@@ -163,9 +183,9 @@ static Expect expect_of(const char *frame, size_t n) {
         return e;
 }
 
-/* Dispatches the complete frames of conn.in (as conn_process does). */
+/* Dispatches the complete frames of conn.in (as conn.c's conn_process does). */
 static size_t process_input(size_t max_frames, bool *ret_error) {
-        Conn *c = &fuzz_daemon.conn;
+        FuzzConn *c = &fuzz_daemon.conn;
         size_t frames = 0;
 
         *ret_error = false;
@@ -182,7 +202,9 @@ static size_t process_input(size_t max_frames, bool *ret_error) {
                         break;
                 }
                 Expect e = expect_of(buf_head(&c->in), size);
-                dispatch_frame(c, buf_head(&c->in), size);
+                if (dispatch_frame(fuzz_daemon.dispatch, buf_head(&c->in), size, &c->out, write_done, c) > 0)
+                        c->inflight++;
+                complete_writes();
                 require(c->inflight == 0);
                 require(!c->out.oom);
                 if (e.reply) {
@@ -200,7 +222,7 @@ static size_t process_input(size_t max_frames, bool *ret_error) {
 }
 
 size_t fuzz_feed_stream(const uint8_t *data, size_t size, size_t max_frames) {
-        Conn *c = &fuzz_daemon.conn;
+        FuzzConn *c = &fuzz_daemon.conn;
         bool error;
 
         scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
@@ -214,7 +236,7 @@ size_t fuzz_feed_stream(const uint8_t *data, size_t size, size_t max_frames) {
 static bool client_closed;
 
 void fuzz_client_reset(void) {
-        Conn *c = &fuzz_daemon.conn;
+        FuzzConn *c = &fuzz_daemon.conn;
 
         scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
         buf_clear(&c->in);
@@ -225,7 +247,7 @@ void fuzz_client_reset(void) {
 ssize_t __real_send(int fd, const void *buf, size_t n, int flags);
 ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags);
 ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags) {
-        Conn *c = &fuzz_daemon.conn;
+        FuzzConn *c = &fuzz_daemon.conn;
         bool error;
 
         if (client_closed) {
@@ -242,7 +264,7 @@ ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags) {
 ssize_t __real_recv(int fd, void *buf, size_t n, int flags);
 ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags);
 ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags) {
-        Conn *c = &fuzz_daemon.conn;
+        FuzzConn *c = &fuzz_daemon.conn;
         size_t k = buf_pending(&c->out);
 
         if (k > n)
@@ -263,6 +285,11 @@ int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout) {
 
 /* ---- setup ---- */
 
+/* server.status's figures: the one connection, nothing committed. */
+static void fuzz_stats(void *userdata, ServerStats *ret) {
+        *ret = (ServerStats) { .connections = 1 };
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         return remove(path);
 }
@@ -278,7 +305,7 @@ static Buf last_frame;
 static msgpack_unpacked last;
 
 static const msgpack_object *call(const char *method, const char *what, void (*pack_params)(msgpack_packer *pk)) {
-        Conn *c = &fuzz_daemon.conn;
+        FuzzConn *c = &fuzz_daemon.conn;
         Buf b = {0};
         msgpack_packer pk;
         RpcMessage m;
@@ -330,7 +357,7 @@ void fuzz_daemon_setup(void) {
         const char *tmp = getenv("TMPDIR");
         const msgpack_object *o;
 
-        if (d->manager.store)
+        if (d->store)
                 return;
         if (sodium_init() < 0)
                 abort();
@@ -339,11 +366,8 @@ void fuzz_daemon_setup(void) {
         atexit(cleanup);
         if (getenv("ROLESD_FUZZ_STATS"))
                 atexit(print_stats);
-        require(store_open(d->dir, &(StoreOptions) { .nosync = true }, &d->manager.store) == 0);
-        require(sd_event_new(&d->manager.event) >= 0);
-        d->manager.max_conns = 1;
-        d->manager.n_conns = 1;
-        d->conn = (Conn) { .manager = &d->manager, .fd = -1, .refs = 1 };
+        require(store_open(d->dir, &(StoreOptions) { .nosync = true, .seed = seed_workspace }, &d->store) == 0);
+        require(dispatch_new(&(HandlerCtx) { .store = d->store, .stats = fuzz_stats }, NULL, &d->dispatch) == 0);
         scanner_init(&d->conn.scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
 
         call("org.add", "1 acme", p_org1);

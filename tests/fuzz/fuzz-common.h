@@ -1,25 +1,37 @@
 /* fuzz-common.h: what the daemon-side fuzz targets share: a daemon without
- * sockets or threads (a Manager with a real LMDB store in a temporary
- * directory, one Conn without a socket), writes applied synchronously
- * instead of by the writer thread, and deterministic randomness so the
- * credentials made at setup are the same in every run and can appear in
- * the seed corpora. Link with -Wl,--wrap=writer_submit,--wrap=writer_stats,
- * --wrap=randombytes_buf,--wrap=randombytes_uniform (tests/fuzz/meson.build). */
+ * sockets or threads (the real dispatcher over a real LMDB store in a
+ * temporary directory, and one connection's buffers, fed as conn.c feeds
+ * them), writes applied synchronously instead of by the writer thread and
+ * completed, as the writer does, after dispatch_frame() returned, and
+ * deterministic randomness so the credentials made at setup are the same
+ * in every run and can appear in the seed corpora. Link with
+ * -Wl,--wrap=writer_submit,--wrap=randombytes_buf,--wrap=randombytes_uniform
+ * (tests/fuzz/meson.build). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/conn.h"
-#include "daemon/manager.h"
+#include "daemon/dispatch.h"
+#include "daemon/store.h"
+#include "proto/buf.h"
+#include "proto/scan.h"
 
 #define FUZZ_ORG_ADMIN_ORG      1       /* an ORG_ADMIN key of org 1 ("acme" provider) */
 #define FUZZ_PROVIDER           "acme"  /* orgs 1 and 2; org 3 is "other" */
 
+/* The connection's side, as conn.c keeps it. */
+typedef struct FuzzConn {
+        Buf in, out;
+        Scanner scan;
+        unsigned inflight;              /* writes queued, not yet answered */
+} FuzzConn;
+
 typedef struct FuzzDaemon {
-        Manager manager;
-        Conn conn;
+        Store *store;
+        Dispatcher *dispatch;
+        FuzzConn conn;
         char dir[64];
         /* Credentials made at setup (deterministic). */
         char *key_org_admin;            /* ORG_ADMIN, org 1 */

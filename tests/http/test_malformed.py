@@ -331,8 +331,8 @@ def raw_roundtrip(port, data):
 
 
 class TransportErrors(ShimTestCase):
-    """Requests that libmicrohttpd itself refuses. INTERFACE.md: "All
-    responses are application/json"; HTTP/1.1: one response per request,
+    """Requests that libmicrohttpd itself refuses. rolesd-http(8): "Every
+    response is application/json"; HTTP/1.1: one response per request,
     framed by its Content-Length."""
 
     CASES = [

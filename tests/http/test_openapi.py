@@ -216,7 +216,7 @@ class OpenAPIDocument(ShimTestCase):
                 self.assertEqual(self.od.validate(schema, body), [])
 
     def test_seed_documents_parse(self):
-        # guards the fixtures themselves (verbatim copies of shared/api)
+        # guards the fixtures themselves (tests/http/api: the seeds' OpenAPI documents, verbatim)
         p, rc = self.seed_docs
         self.assertIsNotNone(p.operation("POST", "/v2/custom_role"))
         self.assertIsNotNone(rc.operation("POST", "/api/v1/roles.create"))

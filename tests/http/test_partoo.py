@@ -3,8 +3,9 @@
 the real rolesd-http: 200, every 400 the body schema allows (each required
 field, each type, lengths in characters, forbidden characters, unknown
 field, unknown permission, duplicates, org_id disagreement, non-object and
-malformed bodies, query errors), 401, 403, 404, and INTERFACE.md's order of
-checks. Every response is validated against the shim's /openapi.json and
+malformed bodies, query errors), 401, 403, 404, and the order of checks
+(credential, a body that is not JSON, the organization, the body's schema,
+permissions and uniqueness). Every response is validated against the shim's /openapi.json and
 the seed document; every rejection is checked to write nothing."""
 
 import json

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "daemon/auth.h"
+#include "daemon/seed.h"
 #include "daemon/store.h"
 
 #define check(x)                                                                        \
@@ -104,9 +105,9 @@ int main(void) {
 
         check(sodium_init() >= 0);
         check(mkdtemp(dir));
-        check(store_open(dir, &(StoreOptions) { .nosync = true }, &store) == 0);
+        check(store_open(dir, &(StoreOptions) { .nosync = true, .seed = seed_workspace }, &store) == 0);
         check(store_write_begin(store, &txn) == 0);
-        check(store_org_add(store, txn, &(Org) { .id = 1 }, 0) == 0);
+        check(seed_org(store, txn, &(StoredOrg) { .id = 1 }, 0) == 0);
         check(auth_key_new(store, txn, &k, &key) == 0);
         u.roles = roles;
         check(auth_user_new(store, txn, &u, &uid, &token, &field) == 0);

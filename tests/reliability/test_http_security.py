@@ -7,8 +7,9 @@ test_security.py:
                 combination of query org_id and body org_id (absent, own,
                 other of the same provider, other provider, unknown, 0,
                 negative, huge, string, null) for ORG_ADMIN and PROVIDER
-                keys: only what INTERFACE.md ("Who may create roles",
-                HTTP) allows creates anything, with the status it says,
+                keys: only what the authorization rules (rolesd-rpc(7),
+                AUTHORIZATION) allow creates anything, with the status
+                the Partoo API gives for it,
                 and every created role lands in the org it should (RPC
                 role.list); the same for reads; other user-roles create
                 nothing; the Rocket.Chat API reaches the workspace only;
@@ -20,8 +21,9 @@ test_security.py:
                 protected; built-ins unchanged afterwards (RPC: every field;
                 HTTP: _id, name, description, scope, protected,
                 mandatory2fa, _updatedAt; Partoo: the role and is_builtin).
-                Case variants ("Admin") are distinct names (INTERFACE.md:
-                "must not equal"; Rocket.Chat's unique index is
+                Case variants ("Admin") are distinct names (rolesd-rpc(7):
+                a workspace name "may equal neither an existing role's
+                name nor its id"; Rocket.Chat's unique index is
                 case-sensitive): created as new roles with their own _id.
 
 Environment: ROLESD, ROLESCTL, ROLESD_HTTP (tests/reliability/meson.build).

@@ -15,8 +15,8 @@ Results go to JSON files in /tmp, which the sandbox shares with the test.
       POST /v2/custom_role to 127.0.0.1:8080 in a loop until F appears; OUT:
       [[t_monotonic, status, api_id], ...].
 
-The MessagePack client is the integration tests' own (tests/integration/
-harness.py, on PYTHONPATH), written independently of librolesd.
+The MessagePack client is the tests' own (tests/lib/harness.py, on
+PYTHONPATH), written independently of librolesd.
 """
 
 import argparse

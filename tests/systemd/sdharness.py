@@ -1,20 +1,21 @@
-"""sdharness.py: the systemd tests' sandbox: a throwaway host with a real
-systemd as PID 1 (../shared/tools/systemd-sandbox), into which the build is
-installed the way a host installs it.
+"""sdharness.py: the systemd tests' host: a sandbox with a real systemd as
+PID 1 (sandbox.py, beside this file), into which the build is installed the
+way a host installs it.
 
 Environment (set by tests/systemd/meson.build):
-  SYSTEMD_SANDBOX  the sandbox tool (../shared/tools/systemd-sandbox)
   BUILD_ROOT       the build directory to `meson install`
   SOURCE_ROOT      the source tree
   SANITIZE         the build's b_sanitize option
   HAVE_HTTP        1 when the build has rolesd-http
 
-These tests need root and the sandbox tool; without them they exit 77
-(skipped) saying why. The daemon tests that need neither are in
-tests/integration (systemd-socket-activate with a notify socket).
+These tests need root and systemd; without them, and in a sanitizer build,
+they exit 77 (skipped) saying why in one line. The daemon tests that need
+neither are in tests/integration (systemd-socket-activate with a notify
+socket).
 """
 
 import atexit
+import functools
 import json
 import os
 import re
@@ -23,11 +24,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
+import harness
+from harness import WAIT
+from sandbox import SystemdSandbox, unavailable
+
 SKIP = 77
-WAIT = 30.0
 UNITS = ("rolesd.socket", "rolesd.service", "rolesd-http.socket", "rolesd-http.service")
 INSIDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inside.py")
 
@@ -46,13 +49,8 @@ def have_http():
 
 def skip_unless_runnable():
     """Exits 77 with one clear line when the sandbox cannot run here."""
-    tool = env("SYSTEMD_SANDBOX")
-    why = None
-    if os.geteuid() != 0:
-        why = "needs root (the sandbox boots systemd in new namespaces)"
-    elif not os.access(tool, os.X_OK):
-        why = "the sandbox tool %s is absent (it lives in ../shared/tools beside the repository)" % tool
-    elif os.environ.get("SANITIZE", "none") not in ("", "none"):
+    why = unavailable()
+    if not why and os.environ.get("SANITIZE", "none") not in ("", "none"):
         why = ("a sanitizer build (b_sanitize=%s): LeakSanitizer needs ptrace() at exit, which the "
                "units' SystemCallFilter= refuses, and these tests check the shipped units, not memory "
                "safety; they run in the plain build" % os.environ["SANITIZE"])
@@ -61,15 +59,8 @@ def skip_unless_runnable():
         sys.exit(SKIP)
 
 
-def wait_for(pred, timeout=WAIT, interval=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(interval)
+# Polls ten times a second, not fifty: each look runs a command in the sandbox.
+wait_for = functools.partial(harness.wait_for, interval=0.1)
 
 
 def installed_paths(build_root):
@@ -79,37 +70,27 @@ def installed_paths(build_root):
     return json.loads(out)
 
 
-class Sandbox:
-    """One sandbox: start() boots it, x() runs a command inside, stop()
-    ends it (also at exit and on SIGTERM, so a failing or timed-out test
-    leaves nothing behind)."""
+class Sandbox(SystemdSandbox):
+    """One sandbox with a network of its own: start() boots it, x() runs a
+    command inside, stop() ends it (also at exit and on SIGTERM, so a
+    failing or timed-out test leaves nothing behind) and removes its
+    files."""
 
     _live = []
 
     def __init__(self):
-        self.tool = env("SYSTEMD_SANDBOX")
         self.build = env("BUILD_ROOT")
-        self.state = tempfile.mkdtemp(prefix="rolesd-sandbox-", dir="/tmp")
         self.files = tempfile.mkdtemp(prefix="rolesd-sdtest-", dir="/tmp")
         os.chmod(self.files, 0o755)
-        self.started = False
+        super().__init__(tempfile.mkdtemp(prefix="rolesd-sandbox-", dir="/tmp"))
 
     # --- lifecycle
     def start(self):
-        sb = os.path.join(self.state, "sb")
-        p = subprocess.run([self.tool, "start", sb, "--private-network"],
-                           capture_output=True, text=True, timeout=60)
-        if p.returncode != 0:
-            raise AssertionError("systemd-sandbox start failed (%d): %s%s"
-                                 % (p.returncode, p.stdout, p.stderr))
-        self.sb = sb
-        self.started = True
         Sandbox._live.append(self)
+        super().start()
 
     def stop(self):
-        if self.started:
-            subprocess.run([self.tool, "stop", self.sb], capture_output=True, timeout=60)
-            self.started = False
+        super().stop()
         if self in Sandbox._live:
             Sandbox._live.remove(self)
         shutil.rmtree(self.state, ignore_errors=True)
@@ -123,7 +104,7 @@ class Sandbox:
             cmd = ["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups", "--"] + cmd
         if env:
             cmd = ["env"] + ["%s=%s" % kv for kv in env.items()] + cmd
-        p = subprocess.run([self.tool, "exec", self.sb] + cmd, capture_output=True, text=True,
+        p = subprocess.run(self.argv(cmd), capture_output=True, text=True,
                            timeout=timeout, input=input,
                            stdin=None if input is not None else subprocess.DEVNULL)
         if check and p.returncode != 0:
@@ -132,16 +113,16 @@ class Sandbox:
         return p
 
     def popen(self, *cmd, **kw):
-        return subprocess.Popen([self.tool, "exec", self.sb] + list(cmd), **kw)
+        return subprocess.Popen(self.argv(list(cmd)), **kw)
 
     def inside(self, *args, check=True, timeout=WAIT * 3):
-        """tests/systemd/inside.py with the integration tests' harness on PYTHONPATH."""
-        return self.x("env", "PYTHONPATH=" + os.path.join(os.environ["SOURCE_ROOT"], "tests/integration"),
+        """tests/systemd/inside.py with tests/lib (harness.py) on PYTHONPATH."""
+        return self.x("env", "PYTHONPATH=" + os.path.join(os.environ["SOURCE_ROOT"], "tests/lib"),
                       "PYTHONDONTWRITEBYTECODE=1", "/usr/bin/python3", INSIDE, *args,
                       check=check, timeout=timeout)
 
     def inside_popen(self, *args, **kw):
-        return self.popen("env", "PYTHONPATH=" + os.path.join(os.environ["SOURCE_ROOT"], "tests/integration"),
+        return self.popen("env", "PYTHONPATH=" + os.path.join(os.environ["SOURCE_ROOT"], "tests/lib"),
                           "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "/usr/bin/python3",
                           INSIDE, *args, **kw)
 
@@ -187,7 +168,7 @@ class Sandbox:
         inst = installed_paths(self.build)
         self.unit_paths = sorted(v for v in inst.values() if os.path.basename(v) in UNITS)
         # The sandbox's systemd loads units only from /etc/systemd/system and
-        # its --units folders: it does not search systemd's system unit
+        # the launcher's own folder: it does not search systemd's system unit
         # directory, which would bring in this machine's own units. A real
         # host does search it; here the installed unit files are linked into
         # /etc/systemd/system instead (systemctl link), and used from where

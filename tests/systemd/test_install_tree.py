@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """test_install_tree.py: `meson install --destdir` puts binaries, units
-(in systemd's unit directory from pkg-config), the sysusers.d and
-tmpfiles.d snippets, the library, its header and pkg-config file and the
-man pages in place, and nothing else; the units name the installed
-binaries. Prints the tree. Needs neither root nor the sandbox."""
+(in systemd's unit directory from pkg-config for a /usr prefix, under the
+prefix otherwise), the sysusers.d and tmpfiles.d snippets, the library,
+its header and pkg-config file and the man pages in place, and nothing
+else; the units name the installed binaries. Prints the tree. Needs
+neither root nor the sandbox. (test_prefix_install.py: a private prefix.)"""
 
 import json
 import os
@@ -28,6 +29,15 @@ def options():
 def pkgvar(var, fallback):
     p = subprocess.run(["pkg-config", "--variable=" + var, "systemd"], capture_output=True, text=True)
     return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else fallback
+
+
+def systemd_dir(o, var, under_prefix):
+    """The meson option if set; systemd's own directory for a /usr prefix;
+    else under the prefix (units/meson.build)."""
+    if o.get(var):
+        return o[var]
+    fallback = os.path.join(o["prefix"], under_prefix)
+    return pkgvar(var, fallback) if o["prefix"] == "/usr" else fallback
 
 
 class InstallTreeTest(unittest.TestCase):
@@ -58,9 +68,9 @@ class InstallTreeTest(unittest.TestCase):
         o = options()
         pre = o["prefix"]
         j = lambda d, *f: os.path.join(pre, o[d], *f)
-        unitdir = pkgvar("systemdsystemunitdir", os.path.join(pre, "lib/systemd/system"))
-        sysusersdir = pkgvar("sysusersdir", os.path.join(pre, "lib/sysusers.d"))
-        tmpfilesdir = pkgvar("tmpfilesdir", os.path.join(pre, "lib/tmpfiles.d"))
+        unitdir = systemd_dir(o, "systemdsystemunitdir", "lib/systemd/system")
+        sysusersdir = systemd_dir(o, "sysusersdir", "lib/sysusers.d")
+        tmpfilesdir = systemd_dir(o, "tmpfilesdir", "lib/tmpfiles.d")
         exp = {
             "rolesd": j("sbindir", "rolesd"),
             "rolesctl": j("bindir", "rolesctl"),
@@ -73,6 +83,7 @@ class InstallTreeTest(unittest.TestCase):
             "rolesd-http.8": j("mandir", "man8", "rolesd-http.8"),
             "rolesctl.1": j("mandir", "man1", "rolesctl.1"),
             "librolesd.3": j("mandir", "man3", "librolesd.3"),
+            "rolesd-rpc.7": j("mandir", "man7", "rolesd-rpc.7"),
             "sysusers": os.path.join(sysusersdir, "rolesd.conf"),
             "tmpfiles": os.path.join(tmpfilesdir, "rolesd.conf"),
         }
@@ -118,7 +129,8 @@ class InstallTreeTest(unittest.TestCase):
     def test_man_pages(self):
         o, exp = self.expected()
         for k, title, sec in (("rolesd.8", "rolesd", 8), ("rolesd-http.8", "rolesd-http", 8),
-                              ("rolesctl.1", "rolesctl", 1), ("librolesd.3", "librolesd", 3)):
+                              ("rolesctl.1", "rolesctl", 1), ("librolesd.3", "librolesd", 3),
+                              ("rolesd-rpc.7", "rolesd-rpc", 7)):
             text = self.read(exp[k])
             self.assertRegex(text, r'(?m)^\.TH "%s" "%d"' % (re.escape(title), sec), k)
             self.assertIn(".SH NAME", text)

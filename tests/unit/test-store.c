@@ -1,7 +1,10 @@
-/* test-store.c: unit tests of the LMDB store (daemon/store.c) and the
- * default catalogs (daemon/catalog.c): seeding, organizations, uniqueness,
- * child transactions, long names, listing, restart, durability across
- * kill -9, map growth and credentials. Works in a mkdtemp directory. */
+/* test-store.c: unit tests of the LMDB store (daemon/store*.c), the
+ * default catalogs and seeding (daemon/catalog.c, daemon/seed.c), and the
+ * workspace's name rules of role.create (daemon/role.c): seeding,
+ * organizations, uniqueness, checks before writes, long names, listing,
+ * restart, durability across kill -9, map growth, credentials, the
+ * writer's partial failures, and a create's reply being the stored
+ * record. Works in a mkdtemp directory. */
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -18,11 +21,16 @@
 #include <unistd.h>
 
 #include "daemon/catalog.h"
+#include "daemon/handlers.h"
+#include "daemon/limits.h"
+#include "daemon/seed.h"
 #include "daemon/store.h"
 #include "daemon/writer.h"
+#include "proto/buf.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/wire.h"
+#include "proto/wire-role.h"
 
 static unsigned n_checks;
 static char root[] = "/tmp/test-store-XXXXXX";
@@ -87,7 +95,7 @@ static uint64_t now_ms(void) {
 }
 
 static Store *open_store(const char *dir, size_t mapsize, bool nosync) {
-        StoreOptions o = { .initial_mapsize = mapsize, .nosync = nosync };
+        StoreOptions o = { .initial_mapsize = mapsize, .nosync = nosync, .seed = seed_workspace };
         Store *s = NULL;
         check_eq(store_open(dir, &o, &s), 0);
         check(s);
@@ -104,13 +112,37 @@ static Role mkrole(const char *id, uint64_t org, const char *api_id, const char 
         };
 }
 
+/* Encodes a role as role.c does and inserts the record in txn. */
+static int insert_in(Store *s, MDB_txn *txn, const Role *r, const char **field) {
+        StoreRoleKeys keys = { .id = r->id, .org = r->org, .api_id = r->api_id, .name = r->name };
+        msgpack_packer pk;
+        Buf b = { 0 };
+        int k;
+
+        msgpack_packer_init(&pk, &b, buf_pack_write);
+        check_eq(role_pack(&pk, r), 0);
+        check(!b.oom);
+        k = store_role_insert(s, txn, &keys, buf_head(&b), buf_pending(&b), field);
+        buf_done(&b);
+        return k;
+}
+
+/* An insert refused with err, naming field. */
+#define check_refused(s, role, err, field)                                             \
+        do {                                                                            \
+                Role _r = (role);                                                       \
+                const char *_f = NULL;                                                  \
+                check_eq(insert((s), &_r, &_f), (err));                                 \
+                check_streq(_f, (field));                                               \
+        } while (0)
+
 /* One role in its own write transaction. */
 static int insert(Store *s, const Role *r, const char **field) {
         MDB_txn *txn;
         int k;
 
         check_eq(store_write_begin(s, &txn), 0);
-        k = store_role_insert(s, txn, r, field);
+        k = insert_in(s, txn, r, field);
         if (k < 0) {
                 store_write_abort(s, txn);
                 return k;
@@ -119,12 +151,12 @@ static int insert(Store *s, const Role *r, const char **field) {
 }
 
 static int add_org(Store *s, uint64_t id, const char *name, const char *provider) {
-        Org o = { .id = id, .name = (char *) name, .provider = (char *) provider };
+        StoredOrg o = { .id = id, .name = (char *) name, .provider = (char *) provider };
         MDB_txn *txn;
         int k;
 
         check_eq(store_write_begin(s, &txn), 0);
-        k = store_org_add(s, txn, &o, now_ms());
+        k = seed_org(s, txn, &o, now_ms());
         if (k < 0) {
                 store_write_abort(s, txn);
                 return k;
@@ -158,7 +190,7 @@ static int get_role(Store *s, uint64_t org, const char *by, const char *value, R
         check_eq(store_read_begin(s, &txn), 0);
         k = store_role_get(s, txn, org, by, value, &blob, &len);
         if (k >= 0)
-                check_eq(store_role_decode(blob, len, ret), 0);
+                check_eq(role_decode(blob, len, ret), 0);
         store_read_end(s, txn);
         return k;
 }
@@ -256,7 +288,7 @@ static void test_builtins(Store *s) {
         uint64_t orgs, roles;
         size_t n_ws = 0;
         MDB_txn *txn;
-        Org org;
+        StoredOrg org;
 
         check_eq(catalog_foreach_permission(true, count_cb, &n_ws), 0);
 
@@ -297,7 +329,7 @@ static void test_builtins(Store *s) {
         check_eq(org.id, 0);
         check_streq(org.name, "Rocket.Chat workspace");
         check(!org.provider);
-        org_done(&org);
+        stored_org_done(&org);
         check_eq(store_org_get(s, txn, 0, NULL), 0);
         check_eq(store_org_get(s, txn, 1, NULL), -ENOENT);
         store_read_end(s, txn);
@@ -313,7 +345,7 @@ static void test_orgs(Store *s) {
         MDB_txn *txn;
         const void *blob;
         size_t len;
-        Org org;
+        StoredOrg org;
 
         check_eq(add_org(s, 42, "Acme", "partoo-test"), 0);
         check_eq(add_org(s, 42, "Again", NULL), -EEXIST);
@@ -327,10 +359,10 @@ static void test_orgs(Store *s) {
         check_eq(org.id, 42);
         check_streq(org.name, "Acme");
         check_streq(org.provider, "partoo-test");
-        org_done(&org);
+        stored_org_done(&org);
         check_eq(store_org_get(s, txn, 43, &org), 0);
         check(!org.name && !org.provider);
-        org_done(&org);
+        stored_org_done(&org);
         check_eq(store_org_get(s, txn, 44, &org), -ENOENT);
         check_eq(store_catalog_get(s, txn, 44, &blob, &len), -ENOENT);
         store_read_end(s, txn);
@@ -381,45 +413,29 @@ static void test_uniqueness(Store *s) {
         check_eq(insert(s, &r, &field), 0);
         check(!field);
 
-        r = mkrole("u-2", 42, "API1", "Name 2");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "api_id");
-        r = mkrole("u-2", 42, "API1", "Name 1");        /* both: api_id first in Partoo orgs */
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "api_id");
-        r = mkrole("u-2", 42, "API2", "Name 1");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "name");
-        r = mkrole("u-1", 43, "API9", "Name 9");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "id");
+        check_refused(s, mkrole("u-2", 42, "API1", "Name 2"), -EEXIST, "api_id");
+        check_refused(s, mkrole("u-2", 42, "API1", "Name 1"), -EEXIST, "api_id"); /* both: api_id first */
+        check_refused(s, mkrole("u-2", 42, "API2", "Name 1"), -EEXIST, "name");
+        check_refused(s, mkrole("u-1", 43, "API9", "Name 9"), -EEXIST, "id");
         /* The built-in ORG_ADMIN's api_id and name in org 42. */
-        r = mkrole("u-2", 42, "ORG_ADMIN", "Other");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "api_id");
+        check_refused(s, mkrole("u-2", 42, "ORG_ADMIN", "Other"), -EEXIST, "api_id");
         /* The same api_id and name in another organization. */
         r = mkrole("u-2", 43, "API1", "Name 1");
         check_eq(insert(s, &r, &field), 0);
         /* The api_id of one role as the name of another is fine. */
         r = mkrole("u-3", 42, "Name 1b", "API1");
         check_eq(insert(s, &r, &field), 0);
-        r = mkrole("u-4", 99, "X", "X");
-        check_eq(insert(s, &r, &field), -ENOENT);
-        check_streq(field, "org");
+        check_refused(s, mkrole("u-4", 99, "X", "X"), -ENOENT, "org");
 
-        /* Org 0: a built-in's name (== its id). */
-        r = mkrole("rc-1", 0, "admin", "admin");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "name");
-        r = mkrole("rc-1", 0, "livechat-monitor", "livechat-monitor");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "name");
+        /* Org 0: a built-in's name (== its id); the store checks api_id
+         * first in every org (role.c reports these as "name" in the
+         * workspace, and refuses a name equal to a workspace role's _id:
+         * test_workspace_rules). */
+        check_refused(s, mkrole("rc-1", 0, "admin", "admin"), -EEXIST, "api_id");
+        check_refused(s, mkrole("rc-1", 0, "livechat-monitor", "livechat-monitor"), -EEXIST, "api_id");
+        check_refused(s, mkrole("rc-1", 0, "other", "livechat-monitor"), -EEXIST, "name");
         r = mkrole("rc-1", 0, "custom", "custom");
         check_eq(insert(s, &r, &field), 0);
-        /* A name equal to an org-0 role's _id (not its name). */
-        r = mkrole("rc-2", 0, "rc-1", "rc-1");
-        check_eq(insert(s, &r, &field), -EEXIST);
-        check_streq(field, "name");
         /* Equal to the id of a role of another org: fine in org 0. */
         r = mkrole("rc-3", 0, "u-1", "u-1");
         check_eq(insert(s, &r, &field), 0);
@@ -427,9 +443,7 @@ static void test_uniqueness(Store *s) {
         r = mkrole("u-5", 42, "rc-1", "rc-1");
         check_eq(insert(s, &r, &field), 0);
         /* Empty id. */
-        r = mkrole("", 42, "E", "E");
-        check_eq(insert(s, &r, &field), -EINVAL);
-        check_streq(field, "id");
+        check_refused(s, mkrole("", 42, "E", "E"), -EINVAL, "id");
 
         stats(s, NULL, &roles1);
         check_eq(roles1, roles0 + 6);
@@ -458,7 +472,7 @@ static void test_checks_before_writes(Store *s) {
 
         w = store_writes(s);
         r = mkrole("c-1", 42, "C1", "Child 1");
-        check_eq(store_role_insert(s, txn, &r, &field), 0);
+        check_eq(insert_in(s, txn, &r, &field), 0);
         check(store_writes(s) > w);
 
         struct { Role role; int r; const char *field; } fails[] = {
@@ -469,13 +483,13 @@ static void test_checks_before_writes(Store *s) {
         };
         for (size_t i = 0; i < ELEMENTSOF(fails); i++) {
                 w = store_writes(s);
-                check_eq(store_role_insert(s, txn, &fails[i].role, &field), fails[i].r);
+                check_eq(insert_in(s, txn, &fails[i].role, &field), fails[i].r);
                 check_streq(field, fails[i].field);
                 check_eq(store_writes(s), w);
         }
 
         r = mkrole("c-4", 42, "C4", "Child 4");
-        check_eq(store_role_insert(s, txn, &r, &field), 0);
+        check_eq(insert_in(s, txn, &r, &field), 0);
         check_eq(store_write_commit(s, txn), 0);
 
         stats(s, NULL, &roles1);
@@ -490,7 +504,7 @@ static void test_checks_before_writes(Store *s) {
         /* Written, then the transaction aborted: nothing of it stays. */
         check_eq(store_write_begin(s, &txn), 0);
         r = mkrole("c-3", 42, "C3", "Child 3");
-        check_eq(store_role_insert(s, txn, &r, &field), 0);
+        check_eq(insert_in(s, txn, &r, &field), 0);
         store_write_abort(s, txn);
         check_eq(get_role(s, 42, "id", "c-3", &r), -ENOENT);
         check_eq(get_role(s, 42, "api_id", "C3", &r), -ENOENT);
@@ -525,7 +539,7 @@ static void test_long_names(Store *s) {
                 check_eq(insert(s, &r, &field), 0);
                 r = mkrole("long-c", 0, a, a);
                 check_eq(insert(s, &r, &field), -EEXIST);
-                check_streq(field, "name");
+                check_streq(field, "api_id");     /* the store's order; role.c's workspace says "name" */
                 r = mkrole("long-c", 0, a, "long-c name");
                 check_eq(insert(s, &r, &field), -EEXIST);
                 check_streq(field, "api_id");
@@ -556,7 +570,7 @@ typedef struct Collect {
 static int collect(const void *blob, size_t len, void *userdata) {
         Collect *c = userdata;
         Role r = { 0 };
-        check_eq(store_role_decode(blob, len, &r), 0);
+        check_eq(role_decode(blob, len, &r), 0);
         if (c->stop_after > 0 && (int) c->n + 1 == c->stop_after) {
                 role_done(&r);
                 return -ECANCELED;
@@ -782,14 +796,14 @@ static void test_durability(void) {
         pid = fork();
         check(pid >= 0);
         if (pid == 0) {
-                StoreOptions o = { .nosync = false };
+                StoreOptions o = { .nosync = false, .seed = seed_workspace };
                 Store *s = NULL;
                 MDB_txn *txn;
                 Role d = mkrole("d-1", 0, "durable", "durable");
                 if (store_open(dir, &o, &s) < 0 || insert(s, &d, NULL) < 0)
                         _exit(1);
                 d = mkrole("d-2", 0, "pending", "pending");
-                if (store_write_begin(s, &txn) < 0 || store_role_insert(s, txn, &d, NULL) < 0)
+                if (store_write_begin(s, &txn) < 0 || insert_in(s, txn, &d, NULL) < 0)
                         _exit(1);
                 raise(SIGKILL);
                 _exit(2);
@@ -847,7 +861,7 @@ static void test_growth(void) {
                         snprintf(name, sizeof name, "Grow %d", i);
                         Role role = mkrole(id, 7, name, name);
                         role.description = desc;
-                        r = store_role_insert(s, txn, &role, &field);
+                        r = insert_in(s, txn, &role, &field);
                         if (r < 0)
                                 break;
                 }
@@ -911,22 +925,180 @@ static void test_growth(void) {
         store_close(s);
 }
 
+/* ---- role.create's own rules (role.c), on a real store ---- */
+
+/* Runs role.create {org, name} through its parse and apply, as the writer
+ * would, in a transaction of its own, committed when it succeeded. The
+ * result (the reply's bytes) is left in *result. */
+static int create(Store *s, uint64_t org, const char *name, Buf *result, RpcErr *err) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_unpacked u;
+        size_t off = 0;
+        void *args = NULL;
+        MDB_txn *txn;
+        int k;
+
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        mp_pack_kv_u64(&pk, "org", org);
+        mp_pack_kv_str(&pk, "name", name);
+        msgpack_unpacked_init(&u);
+        check(msgpack_unpack_next(&u, sb.data, sb.size, &off) == MSGPACK_UNPACK_SUCCESS);
+
+        *err = (RpcErr) { .field = NULL };
+        buf_clear(result);
+        check_eq(role_create_parse(&u.data, &args, err), 0);
+        check_eq(store_write_begin(s, &txn), 0);
+        k = role_create_apply(s, txn, args, result, err);
+        if (k < 0)
+                store_write_abort(s, txn);
+        else
+                check_eq(store_write_commit(s, txn), 0);
+        role_create_free(args);
+        msgpack_unpacked_destroy(&u);
+        msgpack_sbuffer_destroy(&sb);
+        return k;
+}
+
+/* The id of the role a create returned. */
+static char *created_id(const Buf *result) {
+        Role r = { 0 };
+        char *id;
+
+        check_eq(role_decode(buf_head(result), buf_pending(result), &r), 0);
+        id = TAKE_PTR(r.id);
+        role_done(&r);
+        return id;
+}
+
+static void test_workspace_rules(void) {
+        _cleanup_free_ char *dir = subdir("rules"), *custom_id = NULL, *partoo_id = NULL, *a = NULL;
+        Store *s = open_store(dir, 0, true);
+        const void *blob;
+        Buf result = { 0 };
+        MDB_txn *txn;
+        RpcErr err;
+        size_t len;
+        Role r;
+
+        check_eq(add_org(s, 42, "Acme", NULL), 0);
+
+        /* The reply is the stored record, byte for byte. */
+        check_eq(create(s, 0, "custom", &result, &err), 0);
+        custom_id = created_id(&result);
+        check_eq(strlen(custom_id), 24);
+        check_eq(store_read_begin(s, &txn), 0);
+        check_eq(store_role_get(s, txn, 0, "id", custom_id, &blob, &len), 0);
+        check_eq(len, buf_pending(&result));
+        check(memcmp(blob, buf_head(&result), len) == 0);
+        store_read_end(s, txn);
+
+        /* Taken names report "name" in the workspace (api_id == name there). */
+        const char *taken[] = { "admin", "livechat-monitor", "custom" };
+        for (size_t i = 0; i < ELEMENTSOF(taken); i++) {
+                check_eq(create(s, 0, taken[i], &result, &err), -EEXIST);
+                check_streq(err.field, "name");
+                check(strstr(rpc_err_text(&err), taken[i]));   /* the message names it */
+        }
+        /* A name equal to a workspace role's _id (not its name). */
+        check_eq(create(s, 0, custom_id, &result, &err), -EEXIST);
+        check_streq(err.field, "name");
+        /* Equal to the id of another org's role: fine in the workspace, and
+         * a Partoo role may be named like a workspace role's id. */
+        check_eq(create(s, 42, "Partoo one", &result, &err), 0);
+        partoo_id = created_id(&result);
+        check_eq(create(s, 0, partoo_id, &result, &err), 0);
+        check_eq(create(s, 42, custom_id, &result, &err), 0);
+        /* In Partoo orgs a taken name is reported as the api_id it defaults to. */
+        check_eq(create(s, 42, "Partoo one", &result, &err), -EEXIST);
+        check_streq(err.field, "api_id");
+
+        /* Names longer than a key (stored as hashes): taken is "name" too. */
+        a = malloc(64 * 1024 + 1);
+        check(a);
+        memset(a, 'x', 64 * 1024);
+        a[64 * 1024] = 0;
+        check_eq(create(s, 0, a, &result, &err), 0);
+        check_eq(create(s, 0, a, &result, &err), -EEXIST);
+        check_streq(err.field, "name");
+        a[64 * 1024 - 1] = 'y';
+        check_eq(create(s, 0, a, &result, &err), 0);
+
+        check_eq(count(s, 0), ELEMENTSOF(builtins) + 4);
+        check_eq(count(s, 42), 5 + 2);
+        check_eq(get_role(s, 0, "name", partoo_id, &r), 0);
+        role_done(&r);
+        buf_done(&result);
+        store_close(s);
+}
+
 static void test_open_errors(void) {
         StoreOptions o = { .nosync = true };
         Store *s = (Store *) 0x1;
-        _cleanup_free_ char *file = subdir("afile");
+        _cleanup_free_ char *file = subdir("afile"), *through = NULL;
         FILE *f = fopen(file, "w");
         check(f);
         fclose(f);
         check(store_open(file, &o, &s) < 0);
-        check(store_open("/nonexistent-dir/sub/db", &o, &s) == -ENOENT);
+        check(asprintf(&through, "%s/sub/db", file) > 0);
+        check_eq(store_open(through, &o, &s), -ENOTDIR);
+}
+
+/* --db a/b/c: the missing parents are made (0755), the last one 0700. */
+static void test_open_parents(void) {
+        _cleanup_free_ char *top = subdir("parents"), *dir = NULL, *mid = NULL;
+        struct stat st;
+        mode_t mask = umask(0);
+        Store *s;
+
+        umask(mask);
+        check(asprintf(&mid, "%s/a/b", top) > 0);
+        check(asprintf(&dir, "%s/c/", mid) > 0);      /* a trailing slash too */
+        s = open_store(dir, 0, true);
+        check_eq(stat(dir, &st), 0);
+        check(S_ISDIR(st.st_mode));
+        check_eq(st.st_mode & 07777, 0700 & ~mask);
+        check_eq(stat(mid, &st), 0);
+        check_eq(st.st_mode & 07777, 0755 & ~mask);
+        check_eq(count(s, 0), ELEMENTSOF(builtins));
+        store_close(s);
+}
+
+/* One process at a time: a second open of the same environment is
+ * refused while the first holds it, and names the holder. */
+static void test_open_lock(void) {
+        _cleanup_free_ char *dir = subdir("locked");
+        Store *a = open_store(dir, 0, true), *b = NULL;
+        pid_t owner = 0;
+        int status;
+        pid_t pid;
+
+        check_eq(store_lock_owner(dir, &owner), 0);
+        check_eq(owner, getpid());
+        /* flock locks open files: another process is refused... */
+        pid = fork();
+        check(pid >= 0);
+        if (pid == 0) {
+                StoreOptions o = { .nosync = true };
+                Store *c = NULL;
+                _exit(store_open(dir, &o, &c) == -EBUSY ? 0 : 1);
+        }
+        check_eq(waitpid(pid, &status, 0), pid);
+        check(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        /* ... and so is a second open in this one. */
+        check_eq(store_open(dir, &(StoreOptions) { .nosync = true }, &b), -EBUSY);
+        store_close(a);
+        b = open_store(dir, 0, true);
+        store_close(b);
 }
 
 /* ---- the writer: one op failing after it wrote, inside a batch ---- */
 
 static sem_t writer_blocked, writer_release;
 
-static int apply_block(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+static int apply_block(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         static bool blocked;
 
         if (!blocked) {                 /* the first time only: the batch runs again */
@@ -937,15 +1109,15 @@ static int apply_block(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, R
         return 0;
 }
 
-static int apply_insert(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
+static int apply_insert(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
         Role *r = args;
-        return store_role_insert(s, txn, r, NULL);
+        return insert_in(s, txn, r, NULL);
 }
 
 /* Writes its role, then fails: what out of memory or a corrupt record
  * halfway through an operation looks like. */
-static int apply_insert_then_fail(Store *s, MDB_txn *txn, void *args, msgpack_packer *pk, RpcErr *err) {
-        int r = apply_insert(s, txn, args, pk, err);
+static int apply_insert_then_fail(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+        int r = apply_insert(s, txn, args, result, err);
         return r < 0 ? r : -EIO;
 }
 
@@ -953,26 +1125,32 @@ typedef struct Completions {
         sd_event *e;
         unsigned n;
         int r[4];
+        unsigned delivered;     /* the ops the delivery hook was told of */
 } Completions;
 
+/* Each op's own completion: it owns the op (the roles are the test's). */
 static void on_complete(WriteOp *op, void *userdata) {
         Completions *c = userdata;
 
         c->r[c->n++] = op->r;
-        op->args = NULL;        /* the roles are the test's */
-        writeop_free(op);
+        buf_done(&op->result);
+        free(op);
+}
+
+static void on_delivered(unsigned n, void *userdata) {
+        Completions *c = userdata;
+
+        c->delivered += n;
+        check_eq(c->delivered, c->n);   /* after the completions of the delivery */
         if (c->n == ELEMENTSOF(c->r))
                 (void) sd_event_exit(c->e, 0);
 }
 
 static void test_writer_partial_failure(void) {
-        static const Method block = { .name = "block", .apply = apply_block },
-                            insert_ok = { .name = "insert", .apply = apply_insert },
-                            insert_fail = { .name = "insert-fail", .apply = apply_insert_then_fail };
         _cleanup_free_ char *dir = subdir("writer");
         Role roles[3] = { mkrole("w-a", 0, "WA", "Writer A"), mkrole("w-b", 0, "WB", "Writer B"),
                           mkrole("w-c", 0, "WC", "Writer C") };
-        const Method *methods[4] = { &block, &insert_ok, &insert_fail, &insert_ok };
+        const WriteApplyFn applies[4] = { apply_block, apply_insert, apply_insert_then_fail, apply_insert };
         Completions done = {0};
         uint64_t batches, ops, commit_usec;
         Writer *w = NULL;
@@ -984,13 +1162,15 @@ static void test_writer_partial_failure(void) {
         check_eq(sd_event_new(&done.e), 0);
         check_eq(sem_init(&writer_blocked, 0, 0), 0);
         check_eq(sem_init(&writer_release, 0, 0), 0);
-        check_eq(writer_new(s, done.e, on_complete, NULL, &done, &w), 0);
+        check_eq(writer_new(s, done.e, on_delivered, &done, &w), 0);
 
-        for (size_t i = 0; i < ELEMENTSOF(methods); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(applies); i++) {
                 WriteOp *op = calloc(1, sizeof *op);
                 check(op);
-                op->method = methods[i];
+                op->apply = applies[i];
                 op->args = i > 0 ? &roles[i - 1] : NULL;
+                op->done = on_complete;
+                op->userdata = &done;
                 writer_submit(w, op);
                 if (i == 0)
                         sem_wait(&writer_blocked);      /* the writer is inside the first batch */
@@ -999,13 +1179,14 @@ static void test_writer_partial_failure(void) {
         check_eq(sd_event_loop(done.e), 0);
 
         check_eq(done.n, 4);
+        check_eq(done.delivered, 4);
         check_eq(done.r[0], 0);
         check_eq(done.r[1], 0);
         check_eq(done.r[2], -EIO);
         check_eq(done.r[3], 0);
         writer_stats(w, &batches, &ops, &commit_usec);
         check_eq(batches, 1);           /* A, B, C joined the blocker's open batch */
-        check_eq(ops, 4);
+        check_eq(ops, 3);               /* committed: the blocker, A and C; B failed */
         check_eq(get_role(s, 0, "id", "w-a", &got), 0);
         role_done(&got);
         check_eq(get_role(s, 0, "id", "w-c", &got), 0);
@@ -1043,9 +1224,12 @@ int main(void) {
         store_close(s);
 
         test_writer_partial_failure();
+        test_workspace_rules();
         test_durability();
         test_growth();
         test_open_errors();
+        test_open_parents();
+        test_open_lock();
 
         printf("test-store: %u checks passed\n", n_checks);
         return EXIT_SUCCESS;

@@ -1,8 +1,8 @@
 """httpharness.py: black-box helpers for rolesd-http's tests.
 
-Builds on ../integration/harness.py (imported, not modified): the real
-rolesd under systemd-socket-activate, the raw MessagePack-RPC client and the
-real rolesctl. Adds:
+Builds on harness.py (beside it in tests/lib): the real rolesd under
+systemd-socket-activate, the raw MessagePack-RPC client and the real
+rolesctl. Adds:
   - Shim: the real rolesd-http, started with --listen 127.0.0.1:PORT (a port
     picked by binding port 0) or under systemd-socket-activate, waiting for
     READY=1 on a NOTIFY_SOCKET of our own (or for the port to answer);
@@ -11,13 +11,14 @@ real rolesctl. Adds:
   - Response / http_call(): http.client requests that keep everything a
     failure message needs (request and response);
   - OpenAPIDoc: the shim's GET /openapi.json and the seeds' documents
-    (tests/http/api/, verbatim copies of shared/api/), response bodies
+    (tests/http/api/: the OpenAPI parts of Partoo's and Rocket.Chat's
+    documentation, verbatim), response bodies
     validated with jsonschema against the response schema of the matching
     operation and status;
   - ShimTestCase: one daemon + one shim per test class, and assertions in the
     two REST dialects.
 
-Environment (set by tests/http/meson.build):
+Environment (set by the suites' meson.build):
   ROLESD, ROLESCTL   as for the integration tests
   ROLESD_HTTP        the built rolesd-http
   HTTP_TEST_NO_SHIM_SCHEMA=1   diagnosis only: skip validation against the
@@ -34,7 +35,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -51,17 +51,29 @@ import yaml
 import harness
 from harness import WAIT, Daemon, HarnessError, wait_for  # noqa: F401 (re-exported)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-API_DIR = os.path.join(HERE, "api")
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+API_DIR = os.path.join(SOURCE_ROOT, "tests", "http", "api")
 
 BODY_LIMIT = 64 * 1024
 
-# rolesd-http's worker threads (client/http/limits.h). Each makes its pipe to
-# rolesd lazily, on its first request: an eventfd and a socket, so up to
-# twice this many descriptors appear after a baseline without being a leak.
-SHIM_WORKERS = int(re.search(r"#define HTTP_THREADS\s+(\d+)u",
-                             open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                               "client", "http", "limits.h")).read()).group(1))
+
+# rolesd-http's worker threads (HTTP_THREADS, in a header under client/).
+# Each makes its pipe to rolesd lazily, on its first request: an eventfd
+# and a socket, so up to twice this many descriptors appear after a
+# baseline without being a leak.
+def _shim_workers():
+    for d, _, files in os.walk(os.path.join(SOURCE_ROOT, "client")):
+        for f in files:
+            if f.endswith(".h"):
+                with open(os.path.join(d, f)) as h:
+                    m = re.search(r"#define HTTP_THREADS\s+(\d+)u", h.read())
+                if m:
+                    return int(m.group(1))
+    raise HarnessError("no #define HTTP_THREADS in client/*.h: say where rolesd-http's "
+                       "worker count is defined")
+
+
+SHIM_WORKERS = _shim_workers()
 SHIM_LAZY_FDS = 2 * SHIM_WORKERS
 
 # Organizations and credentials every ShimTestCase gets (made by rolesctl).
@@ -238,17 +250,9 @@ class Shim(harness.NotifyReceiver):
                                  "stderr:\n%s" % (WAIT, sig, self.stderr_text()))
 
     def close(self):
-        if self.running():
-            try:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-            except Exception:
-                pass
+        harness.kill_and_reap(self.proc)
         self._notify_close()
-        if os.environ.get("ROLESD_IT_KEEP"):
-            sys.stderr.write("httpharness: kept %s\n" % self.dir)
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        harness.remove_dir(self.dir, "httpharness")
 
     def stderr_text(self):
         return harness.runs_stderr(self.dir, self.runs).decode("utf-8", "replace")

@@ -1,11 +1,12 @@
-"""harness.py: black-box helpers for rolesd's integration tests.
+"""harness.py: black-box helpers for rolesd's tests (the integration,
+http, reliability and systemd suites share it; see tests/lib/meson.build).
 
 Runs the real daemon under systemd-socket-activate in a private temp dir,
 talks to it with a MessagePack-RPC client of our own (python3-msgpack, not
 librolesd), and runs the real rolesctl.
 
 Environment:
-  ROLESD    path of the built rolesd (set by tests/integration/meson.build)
+  ROLESD    path of the built rolesd (set by tests/lib/meson.build)
   ROLESCTL  path of the built rolesctl
   SOCKET_ACTIVATE  optional override of /usr/bin/systemd-socket-activate
 
@@ -109,6 +110,26 @@ def runs_stderr(directory, runs):
         except OSError:
             pass
     return out
+
+
+def kill_and_reap(proc):
+    """SIGKILL to proc (a Popen or None) if it still runs, and its exit
+    status collected."""
+    if proc is not None and proc.poll() is None:
+        try:
+            proc.kill()
+            proc.wait(WAIT)
+        except Exception:
+            pass
+
+
+def remove_dir(directory, who):
+    """A test's temp folder removed, or kept (and named) when
+    ROLESD_IT_KEEP is set."""
+    if os.environ.get("ROLESD_IT_KEEP"):
+        sys.stderr.write("%s: kept %s\n" % (who, directory))
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def report(text):
@@ -561,20 +582,12 @@ class Daemon(NotifyReceiver):
                 self.proc.wait(WAIT)
             except Exception:
                 pass
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-            except Exception:
-                pass
+        kill_and_reap(self.proc)
         self._notify_close()
         if self.stderr_file:
             self.stderr_file.close()
             self.stderr_file = None
-        if os.environ.get("ROLESD_IT_KEEP"):
-            sys.stderr.write("harness: kept %s\n" % self.dir)
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        remove_dir(self.dir, "harness")
 
     def __enter__(self):
         return self

@@ -1,0 +1,31 @@
+/* limits.h: rolesd's settings, named in one place: connections, buffers,
+ * timeouts, the LMDB map and the writer's batches. Wire rules and the
+ * data model's limits, which clients check too, are in proto/limits.h. */
+#pragma once
+
+/* Connections (conn.c) */
+#define CONN_MAX_DEFAULT        256u            /* concurrent client connections (--max-connections) */
+#define CONN_MAX_LIMIT          65536u          /* the largest --max-connections */
+#define CONN_INFLIGHT_MAX       1024u           /* requests read but not yet answered, per connection */
+#define CONN_OUTBUF_SOFT        (1024u * 1024u) /* stop reading a client whose replies pile up past this */
+#define CONN_OUTBUF_HARD        (16u * 1024u * 1024u) /* drop a client whose replies pile up past this */
+#define CONN_BUF_KEEP           (256u * 1024u)  /* an empty buffer larger than this is freed */
+#define CONN_READ_CHUNK         (64u * 1024u)   /* bytes asked of one recv() */
+#define CONN_READ_BUDGET        (256u * 1024u)  /* bytes read per wakeup, for fairness */
+#define CONN_EVENTS_MAX         64u             /* connections served per wakeup of the loop */
+#define CONN_IDLE_TIMEOUT_USEC  (300ull * 1000000ull) /* close connections silent for this long (--idle-timeout) */
+#define CONN_STALL_TIMEOUT_USEC (30ull * 1000000ull)  /* close a client that reads none of its pending replies (--stall-timeout) */
+#define CONN_TIMEOUT_MAX_SEC    86400u          /* the longest --idle-timeout and --stall-timeout */
+
+/* Lifetime (manager.c) */
+#define SWEEP_INTERVAL_USEC     (5ull * 1000000ull)   /* idle/stall sweep, at most this far apart */
+#define STOP_GRACE_USEC         (10ull * 1000000ull)  /* at shutdown, wait this long for clients to go */
+#define TRIM_AFTER_OPS          1024u           /* malloc_trim() once idle after this many writes */
+#define TRIM_MIN_INTERVAL_USEC  (100u * 1000u)  /* and at most this often */
+
+/* The store (store.c) and the writer (writer.c) */
+#define STORE_MAPSIZE_DEFAULT   (64ull * 1024 * 1024) /* initial LMDB map; grows on MDB_MAP_FULL */
+#define STORE_MAX_READERS       126u
+#define WRITE_BATCH_MAX         256u            /* writes committed in one transaction */
+#define WRITE_GATHER_MAX_USEC   500u            /* longest wait for a batch's expected writers */
+#define WRITE_GATHER_CHUNK      8u              /* writes applied per wakeup while gathering */
