@@ -14,20 +14,18 @@ typedef struct UpstreamWaiter {
         void (*wake)(void *userdata);
         void *userdata;
         Upstream *upstream;             /* set by upstream_send() */
-        rolesd_rest_task *task;         /* set by upstream_send() */
-        struct UpstreamWaiter *next;    /* in a list of upstream.c's: to send, to wake */
+        struct UpstreamWaiter *next;    /* woken next (upstream.c's) */
 } UpstreamWaiter;
 
 /* A connection to rolesd at socket_path (NULL: the default), made when
  * the first call comes, and its thread. 0 or a negative errno. */
 int upstream_new(const char *socket_path, Upstream **ret);
 
-/* Sends the call task t waits for (rolesd_rest_task_send()), or leaves it
- * to the upstream's thread when that holds the lock (never waits for it).
- * Returns 0: w->wake will run exactly once (also when the call could not
- * be sent after all: its failure is then in the task). Or a negative
- * errno: the failure is in the task (run it again for its answer) unless
- * it is -EINVAL. u NULL (no upstream) or stopped: the call fails at once. */
+/* Sends the call task t waits for (rolesd_rest_task_send()), waking the
+ * thread when it must watch something new. Returns 0: w->wake will run
+ * exactly once. Or a negative errno: the failure is in the task (run it
+ * again for its answer) unless it is -EINVAL. u NULL (no upstream) or
+ * stopped: the call fails at once. */
 int upstream_send(Upstream *u, rolesd_rest_task *t, UpstreamWaiter *w);
 
 /* Joins the thread and frees the connection: every call in flight fails
