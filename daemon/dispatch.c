@@ -2,8 +2,10 @@
  * finds the method in the table, and either runs a read inside a short
  * read transaction (one handle, renewed per read), packing the result
  * straight into the caller's output buffer, or parses a write's params
- * and queues it on the writer with the caller's completion. Every failure
- * becomes one error reply built here. */
+ * and queues it on the writer with the caller's completion and identity.
+ * A read behind the caller's own pending writes is held back (the caller
+ * gives it again once they completed). Every failure becomes one error
+ * reply built here. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,9 +132,8 @@ static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg,
         }
 }
 
-/* 1 when the write was queued, 0 when it was answered (an error) now. */
-static int queue_write(Dispatcher *d, const Method *method, const RpcMessage *msg, Buf *out, WriteDoneFn done,
-                       void *userdata) {
+static DispatchResult queue_write(Dispatcher *d, const Method *method, const RpcMessage *msg,
+                                  const StorePeer *peer, Buf *out, WriteDoneFn done, void *userdata) {
         RpcErr err = {0};
         DispatchWrite *w;
         void *args = NULL;
@@ -142,25 +143,26 @@ static int queue_write(Dispatcher *d, const Method *method, const RpcMessage *ms
         if (r < 0) {
                 if (msg->type == RPC_REQUEST)
                         reply_error(out, true, msg->msgid, r, &err);
-                return 0;
+                return DISPATCH_ANSWERED;
         }
         w = calloc(1, sizeof *w);
         if (!w) {
                 method->free_args(args);
                 if (msg->type == RPC_REQUEST)
                         reply_error(out, true, msg->msgid, -ENOMEM, NULL);
-                return 0;
+                return DISPATCH_ANSWERED;
         }
-        w->op = (WriteOp) { .apply = method->apply, .args = args, .done = done, .userdata = userdata };
+        w->op = (WriteOp) { .apply = method->apply, .args = args, .peer = *peer, .done = done, .userdata = userdata };
         w->method = method;
         w->has_msgid = msg->type == RPC_REQUEST;
         w->notify = msg->type == RPC_NOTIFY;
         w->msgid = msg->msgid;
         writer_submit(d->writer, &w->op);
-        return 1;
+        return DISPATCH_QUEUED;
 }
 
-int dispatch_frame(Dispatcher *d, const char *frame, size_t size, Buf *out, WriteDoneFn done, void *userdata) {
+DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, const StorePeer *peer,
+                              bool writes_pending, Buf *out, WriteDoneFn done, void *userdata) {
         RpcMessage msg = {0};
         const char *why = NULL;
         const Method *method;
@@ -169,31 +171,36 @@ int dispatch_frame(Dispatcher *d, const char *frame, size_t size, Buf *out, Writ
         r = rpc_decode(frame, size, &d->unpacked, &msg, &why);
         if (r < 0) {
                 reply_error(out, msg.has_msgid, msg.msgid, -EINVAL, &(RpcErr) { .message = why });
-                return 0;
+                return DISPATCH_ANSWERED;
         }
         if (msg.type == RPC_RESPONSE) {
                 log_debug("Ignoring a response frame from a client");
-                return 0;
+                return DISPATCH_ANSWERED;
         }
 
         method = method_lookup(msg.method, msg.method_len);
         if (!method) {
                 if (msg.type == RPC_REQUEST)
                         reply_error(out, true, msg.msgid, -ENOSYS, &(RpcErr) { .message = "no such method" });
-                return 0;
+                return DISPATCH_ANSWERED;
         }
         if (d->stopping) {
                 if (msg.type == RPC_REQUEST)
                         reply_error(out, true, msg.msgid, -ESHUTDOWN, NULL);
-                return 0;
+                return DISPATCH_ANSWERED;
         }
 
         if (method->read) {
-                if (msg.type == RPC_REQUEST)    /* a read notification has no effect */
-                        run_read(d, method, &msg, out);
-                return 0;
+                if (msg.type != RPC_REQUEST)    /* a read notification has no effect */
+                        return DISPATCH_ANSWERED;
+                /* Session consistency: a read sees every write its connection
+                 * sent before it, so it waits for those still in flight. */
+                if (writes_pending)
+                        return DISPATCH_HELD;
+                run_read(d, method, &msg, out);
+                return DISPATCH_ANSWERED;
         }
-        return queue_write(d, method, &msg, out, done, userdata);
+        return queue_write(d, method, &msg, peer, out, done, userdata);
 }
 
 int dispatch_new(const HandlerCtx *ctx, Writer *w, Dispatcher **ret) {

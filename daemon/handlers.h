@@ -37,7 +37,7 @@ typedef int (*HandlerRead)(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_ob
                            RpcErr *err);
 
 int role_create_parse(const msgpack_object *params, void **ret_args, RpcErr *err);
-int role_create_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err);
+int role_create_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err);
 void role_create_free(void *args);
 int role_get_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                   RpcErr *err);
@@ -49,13 +49,13 @@ int auth_check_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *p
                     RpcErr *err);
 
 int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err);
-int org_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err);
+int org_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err);
 void org_add_free(void *args);
 int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err);
-int key_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err);
+int key_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err);
 void key_add_free(void *args);
 int user_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err);
-int user_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err);
+int user_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err);
 void user_add_free(void *args);
 
 int server_status_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,

@@ -83,7 +83,7 @@ int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-int org_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+int org_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         OrgAddArgs *a = args;
         msgpack_packer pk;
         int r;
@@ -153,7 +153,7 @@ int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-int key_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+int key_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         KeyAddArgs *a = args;
         _cleanup_(stored_org_done) StoredOrg o = {0};
         msgpack_packer pk;
@@ -232,7 +232,7 @@ int user_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
         return 0;
 }
 
-int user_add_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+int user_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         static const char *const default_roles[] = { "user", NULL };
         UserAddArgs *a = args;
         _cleanup_free_ char *user_id = NULL, *token = NULL;

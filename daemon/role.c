@@ -187,7 +187,7 @@ static int check_workspace_name(Store *s, MDB_txn *txn, const char *name, RpcErr
         return 0;
 }
 
-int role_create_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+int role_create_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         static const char *const no_permissions[] = { NULL };
         RoleCreateArgs *a = args;
         msgpack_packer pk;

@@ -41,6 +41,13 @@
 
 typedef struct Store Store;
 
+/* A local caller, as the kernel told us at connect() (SO_PEERCRED). */
+typedef struct StorePeer {
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+} StorePeer;
+
 /* Fills a new database, inside the transaction that creates it. */
 typedef int (*StoreSeed)(Store *s, MDB_txn *txn, void *userdata);
 

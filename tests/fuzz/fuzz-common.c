@@ -20,6 +20,7 @@
 #include "proto/wire.h"
 
 FuzzDaemon fuzz_daemon;
+static const StorePeer fuzz_peer = { .uid = 0, .gid = 0, .pid = 1 };   /* root's, as the tests run */
 
 static bool commit_writes = true;
 static MDB_txn *input_txn;              /* the parent of this input's writes */
@@ -202,7 +203,10 @@ static size_t process_input(size_t max_frames, bool *ret_error) {
                         break;
                 }
                 Expect e = expect_of(buf_head(&c->in), size);
-                if (dispatch_frame(fuzz_daemon.dispatch, buf_head(&c->in), size, &c->out, write_done, c) > 0)
+                DispatchResult r = dispatch_frame(fuzz_daemon.dispatch, buf_head(&c->in), size, &fuzz_peer,
+                                                  c->inflight > 0, &c->out, write_done, c);
+                require(r != DISPATCH_HELD);    /* every write completed before the next frame */
+                if (r == DISPATCH_QUEUED)
                         c->inflight++;
                 complete_writes();
                 require(c->inflight == 0);

@@ -82,8 +82,11 @@ class ManPageTest(DaemonTestCase):
             for k in ("org", "api_id", "name", "description", "scope", "permissions",
                       "mandatory2fa", "protected"):
                 self.assertEqual(have[3][k], want[3][k], k)
-            for k in ("id", "created_at", "updated_at"):
+            for k in ("id", "created_at", "updated_at", "revision"):
                 self.assertIsInstance(have[3][k], type(want[3][k]), k)
+        # the read waited for the write before it: it found the role, answered after it
+        self.assertEqual([m[1] for m in got], [1, 2])
+        self.assertEqual(got[1][3], got[0][3])
 
     def test_role_keys_as_documented(self):
         block = next(b for b in literal_blocks(section(self.page, "DATA")) if "mandatory2fa" in b)

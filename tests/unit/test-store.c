@@ -951,7 +951,7 @@ static int create(Store *s, uint64_t org, const char *name, Buf *result, RpcErr 
         buf_clear(result);
         check_eq(role_create_parse(&u.data, &args, err), 0);
         check_eq(store_write_begin(s, &txn), 0);
-        k = role_create_apply(s, txn, args, result, err);
+        k = role_create_apply(s, txn, args, &(StorePeer) { .uid = 0 }, result, err);
         if (k < 0)
                 store_write_abort(s, txn);
         else
@@ -1098,7 +1098,7 @@ static void test_open_lock(void) {
 
 static sem_t writer_blocked, writer_release;
 
-static int apply_block(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+static int apply_block(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         static bool blocked;
 
         if (!blocked) {                 /* the first time only: the batch runs again */
@@ -1109,15 +1109,15 @@ static int apply_block(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *
         return 0;
 }
 
-static int apply_insert(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+static int apply_insert(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         Role *r = args;
         return insert_in(s, txn, r, NULL);
 }
 
 /* Writes its role, then fails: what out of memory or a corrupt record
  * halfway through an operation looks like. */
-static int apply_insert_then_fail(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
-        int r = apply_insert(s, txn, args, result, err);
+static int apply_insert_then_fail(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        int r = apply_insert(s, txn, args, peer, result, err);
         return r < 0 ? r : -EIO;
 }
 
