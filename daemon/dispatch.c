@@ -36,16 +36,32 @@ static DispatchWrite *write_of(const WriteOp *op) {
         return (DispatchWrite *) ((char *) op - offsetof(DispatchWrite, op));
 }
 
+#define READ(m, f) { .name = m, .read = f##_read }
+#define WRITE(m, f) { .name = m, .parse = f##_parse, .apply = f##_apply, .free_args = f##_free }
+
 static const Method methods[] = {
-        { .name = "role.create", .parse = role_create_parse, .apply = role_create_apply, .free_args = role_create_free },
-        { .name = "role.get", .read = role_get_read },
-        { .name = "role.list", .read = role_list_read },
-        { .name = "permission.catalog", .read = permission_catalog_read },
-        { .name = "org.add", .parse = org_add_parse, .apply = org_add_apply, .free_args = org_add_free },
-        { .name = "key.add", .parse = key_add_parse, .apply = key_add_apply, .free_args = key_add_free },
-        { .name = "user.add", .parse = user_add_parse, .apply = user_add_apply, .free_args = user_add_free },
-        { .name = "server.status", .read = server_status_read },
-        { .name = "auth.check", .read = auth_check_read },
+        WRITE("role.create", role_create),
+        READ("role.get", role_get),
+        READ("role.list", role_list),
+        WRITE("role.update", role_update),
+        WRITE("role.delete", role_delete),
+        WRITE("role.duplicate", role_duplicate),
+        READ("permission.catalog", permission_catalog),
+        WRITE("member.add", member_add),
+        WRITE("member.remove", member_remove),
+        READ("member.list", member_list),
+        READ("user.roles", user_roles),
+        READ("access.check", access_check),
+        READ("auth.check", auth_check),
+        WRITE("org.add", org_add),
+        READ("org.list", org_list),
+        WRITE("key.add", key_add),
+        READ("key.list", key_list),
+        WRITE("key.revoke", key_revoke),
+        WRITE("user.add", user_add),
+        READ("user.list", user_list),
+        WRITE("user.remove", user_remove),
+        READ("server.status", server_status),
 };
 
 const Method *method_lookup(const char *name, size_t len) {
@@ -67,6 +83,9 @@ const char *rpc_err_message(int r, const RpcErr *err) {
         case EACCES:
         case EPERM:        return "operation not allowed";
         case EKEYREJECTED: return "credential not recognized";
+        case EROFS:        return "a built-in role, or the workspace's last admin, cannot be changed so";
+        case ENOTEMPTY:    return "the role is held by users";
+        case ESTALE:       return "if_revision no longer matches";
         case ENOSPC:       return "the database is full";
         case ENOMEM:       return "out of memory";
         case ESHUTDOWN:    return "the server is shutting down";
@@ -124,7 +143,7 @@ static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg,
                 store_read_reset(d->ctx.store, d->read_txn);
         }
         if (r < 0) {
-                if (r != -ENOENT && r != -EINVAL && r != -EACCES && r != -EKEYREJECTED)
+                if (rpc_code_from_errno(r) == RPC_INTERNAL)
                         log_warning_errno(r, "%s failed", method->name);
                 out->len = out->start + mark;
                 out->oom = was_oom;

@@ -156,7 +156,7 @@ static int add_org(Store *s, uint64_t id, const char *name, const char *provider
         int k;
 
         check_eq(store_write_begin(s, &txn), 0);
-        k = seed_org(s, txn, &o, now_ms());
+        k = seed_org(s, txn, &o, now_ms(), 0);
         if (k < 0) {
                 store_write_abort(s, txn);
                 return k;
@@ -701,8 +701,8 @@ static void test_credentials(Store *s) {
         StoredKey k = { .user_role = (char *) "ORG_ADMIN", .has_org = true, .org = 42,
                         .provider = (char *) "prov" }, got = { 0 };
         StoredKey k2 = { .user_role = (char *) "PROVIDER" };
-        char *roles[] = { (char *) "user", (char *) "admin", NULL };
-        StoredUser u = { .username = (char *) "alice", .roles = roles }, ugot = { 0 };
+        StoredUser u = { .org = 0, .username = (char *) "alice", .name = (char *) "Alice", .created_at = 7 }, ugot = { 0 };
+        char id[STORE_USER_ID_MAX + 1];
         const char *field;
         MDB_txn *txn;
 
@@ -721,8 +721,14 @@ static void test_credentials(Store *s) {
         u.username = (char *) "bob";
         check_eq(store_user_put(s, txn, "uid1", &u, &field), -EEXIST);
         check_streq(field, "user_id");
-        u.roles = NULL;
+        u.name = NULL;
         check_eq(store_user_put(s, txn, "uid2", &u, &field), 0);
+        u.org = 4242;           /* no such organization */
+        check_eq(store_user_put(s, txn, "uid3", &u, &field), -ENOENT);
+        check_streq(field, "org");
+        u.org = 42;             /* the same username in another organization */
+        u.username = (char *) "alice";
+        check_eq(store_user_put(s, txn, "uid4", &u, &field), 0);
         check_eq(store_write_commit(s, txn), 0);
 
         check_eq(store_read_begin(s, &txn), 0);
@@ -742,16 +748,21 @@ static void test_credentials(Store *s) {
 
         check_eq(store_user_get(s, txn, "uid1", &ugot), 0);
         check_streq(ugot.username, "alice");
+        check_streq(ugot.name, "Alice");
+        check_eq(ugot.org, 0);
+        check_eq(ugot.created_at, 7);
         check(memcmp(ugot.hash, u.hash, 32) == 0);
-        check_eq(strv_length(ugot.roles), 2);
-        check_streq(ugot.roles[0], "user");
-        check_streq(ugot.roles[1], "admin");
         stored_user_done(&ugot);
         check_eq(store_user_get(s, txn, "uid2", &ugot), 0);
         check_streq(ugot.username, "bob");
-        check(ugot.roles && !ugot.roles[0]);
+        check(!ugot.name);
         stored_user_done(&ugot);
         check_eq(store_user_get(s, txn, "uid3", &ugot), -ENOENT);
+        check_eq(store_user_find(s, txn, 0, "alice", id), 0);
+        check_streq(id, "uid1");
+        check_eq(store_user_find(s, txn, 42, "alice", id), 0);
+        check_streq(id, "uid4");
+        check_eq(store_user_find(s, txn, 42, "bob", id), -ENOENT);
         store_read_end(s, txn);
         stored_key_done(NULL);
         stored_user_done(NULL);

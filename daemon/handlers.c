@@ -1,0 +1,160 @@
+/* handlers.c: what the handler modules share (see handlers.h): naming a
+ * role, paging, refusing REST credentials to provisioning, lists packed
+ * once their length is known, a user's roles, and recording a change with
+ * its principal. */
+#include <errno.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "proto/limits.h"
+#include "proto/wire.h"
+
+void role_selector_done(RoleSelector *sel) {
+        free(sel->id);
+        free(sel->api_id);
+        free(sel->name);
+        *sel = (RoleSelector) { .id = NULL };
+}
+
+int role_selector_check(const RoleSelector *sel, RpcErr *err) {
+        if (!!sel->id + !!sel->api_id + !!sel->name != 1)
+                return rpc_fail(err, -EINVAL, sel->id ? "id" : sel->api_id ? "api_id" : "name",
+                                "give exactly one of id, api_id, name");
+        return 0;
+}
+
+const char *role_selector_by(const RoleSelector *sel) {
+        return sel->id ? "id" : sel->api_id ? "api_id" : "name";
+}
+
+const char *role_selector_value(const RoleSelector *sel) {
+        return sel->id ? sel->id : sel->api_id ? sel->api_id : sel->name;
+}
+
+int role_find(Store *s, MDB_txn *txn, uint64_t org, const RoleSelector *sel, Role *ret,
+              const void **ret_blob, size_t *ret_len, RpcErr *err) {
+        const char *by = role_selector_by(sel), *value = role_selector_value(sel);
+        const void *blob;
+        size_t len;
+        int r;
+
+        r = store_role_get(s, txn, org, by, value, &blob, &len);
+        if (r == -ENOENT)
+                return rpc_failf(err, r, by, "no such role: %s", value);
+        if (r < 0)
+                return r;
+        r = role_decode(blob, len, ret);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EUCLEAN;     /* a stored role that is not one */
+        if (ret_blob) {
+                *ret_blob = blob;
+                *ret_len = len;
+        }
+        return 0;
+}
+
+int param_opt_bool(const msgpack_object *o, void *dst) {
+        OptBool *b = dst;
+        int r = mp_read_bool(o, &b->v);
+        if (r < 0)
+                return r;
+        b->set = true;
+        return 0;
+}
+
+int param_map(const msgpack_object *o, void *dst) {
+        return o->type == MSGPACK_OBJECT_MAP ? 0 : -EINVAL;
+}
+
+void paging_done(Paging *p) {
+        free(p->after);
+        p->after = NULL;
+}
+
+int paging_check(const Paging *p, uint64_t *ret_offset, size_t *ret_count, RpcErr *err) {
+        uint64_t count = LIST_COUNT_DEFAULT;
+
+        if (p->count.set) {
+                if (p->count.v < 1 || p->count.v > LIST_COUNT_MAX)
+                        return rpc_failf(err, -EINVAL, "count", "count must be 1 to %u", LIST_COUNT_MAX);
+                count = p->count.v;
+        }
+        if (p->after && p->offset.set)
+                return rpc_fail(err, -EINVAL, "after", "give offset or after, not both");
+        if (p->after && !*p->after)
+                return rpc_fail(err, -EINVAL, "after", "not a cursor returned by this method");
+        *ret_offset = p->offset.set ? p->offset.v : 0;
+        *ret_count = (size_t) count;
+        return 0;
+}
+
+int refuse_auth(const msgpack_object *params, RpcErr *err) {
+        if (mp_map_get(params, "auth"))
+                return rpc_fail(err, -EACCES, "auth", "provisioning is for local administrators, not REST credentials");
+        return 0;
+}
+
+int check_text(const char *s, size_t max, const char *field, RpcErr *err) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > max)
+                return rpc_failf(err, -EINVAL, field, "%s must be 1 to %zu bytes", field, max);
+        return 0;
+}
+
+void list_begin(ListBuf *l) {
+        *l = (ListBuf) { .n = 0 };
+        msgpack_packer_init(&l->pk, &l->buf, buf_pack_write);
+}
+
+void list_done(ListBuf *l) {
+        buf_done(&l->buf);
+}
+
+int list_end(ListBuf *l, msgpack_packer *pk) {
+        int r = 0;
+
+        if (l->buf.oom || msgpack_pack_array(pk, l->n) < 0 ||
+            mp_pack_raw(pk, buf_head(&l->buf), buf_pending(&l->buf)) < 0)
+                r = -ENOMEM;
+        list_done(l);
+        return r;
+}
+
+static int pack_api_id(const char *api_id, size_t len, bool grants, void *userdata) {
+        ListBuf *l = userdata;
+
+        l->n++;
+        return mp_pack_strn(&l->pk, api_id, len) < 0 ? -ENOMEM : 0;
+}
+
+int pack_user_roles(msgpack_packer *pk, Store *s, MDB_txn *txn, const char *user_id) {
+        ListBuf l;
+        int r;
+
+        list_begin(&l);
+        r = store_user_roles(s, txn, user_id, NULL, pack_api_id, &l);
+        if (r < 0) {
+                list_done(&l);
+                return r;
+        }
+        return list_end(&l, pk);
+}
+
+int pack_user_and_roles(msgpack_packer *pk, Store *s, MDB_txn *txn, const char *username, const char *user_id) {
+        if (msgpack_pack_map(pk, 2) < 0 || mp_pack_kv_str(pk, "user", username) < 0 || mp_pack_str(pk, "roles") < 0)
+                return -ENOMEM;
+        return pack_user_roles(pk, s, txn, user_id);
+}
+
+int record_change(Store *s, MDB_txn *txn, const Auth *auth, const StorePeer *peer, StoreChange *c) {
+        StorePrincipal p;
+
+        int r;
+
+        auth_principal(auth, peer, &p);
+        c->principal = &p;
+        r = store_change(s, txn, c);
+        c->principal = NULL;            /* p goes with this frame */
+        return r;
+}
