@@ -14,12 +14,18 @@
 
 #include "store-internal.h"
 
-/* The value at cursor c re-packed with one more pair, key = val. */
+/* The value at cursor c re-packed with one more pair, key = val. (The
+ * key is copied first: a put of another size deletes and inserts, and the
+ * cursor's key points into the page that changes.) */
 static int cursor_extend_u64(MDB_cursor *c, const MDB_val *k, const MDB_val *v, const char *key, uint64_t val) {
         _cleanup_sbuffer_ msgpack_sbuffer b = { 0 };
         msgpack_packer pk;
-        MDB_val nk = *k, nv;
+        uint8_t kb[STORE_KEY_BUF];
+        MDB_val nk = { .mv_size = k->mv_size, .mv_data = kb }, nv;
 
+        if (k->mv_size > sizeof kb)
+                return -EUCLEAN;
+        memcpy(kb, k->mv_data, k->mv_size);
         msgpack_sbuffer_init(&b);
         msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
         if (mp_pack_map_extended(&pk, v->mv_data, v->mv_size, 1) < 0)
@@ -173,7 +179,7 @@ static int migrate_user(Store *s, MDB_txn *txn, MDB_cursor *c, const MDB_val *k,
         char user_id[STORE_USER_ID_MAX + 1];
         StoredUser user = { .org = 0 };
         const msgpack_object *o;
-        MDB_val nk = *k, nv;
+        MDB_val nk, nv;
         Key name;
         int r;
 
@@ -181,6 +187,7 @@ static int migrate_user(Store *s, MDB_txn *txn, MDB_cursor *c, const MDB_val *k,
                 return -EUCLEAN;
         memcpy(user_id, k->mv_data, k->mv_size);
         user_id[k->mv_size] = 0;
+        nk = (MDB_val) { .mv_size = k->mv_size, .mv_data = user_id };  /* not the page's: see cursor_extend_u64 */
 
         msgpack_unpacked_init(&u);
         r = store_unpack(v, &u);
