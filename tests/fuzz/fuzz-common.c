@@ -355,6 +355,12 @@ PACK_FN(p_user_plain, msgpack_pack_map(pk, 1); mp_pack_kv_str(pk, "username", "b
 PACK_FN(p_role1, msgpack_pack_map(pk, 4); mp_pack_kv_u64(pk, "org", 1); mp_pack_kv_str(pk, "name", "Existing");
         mp_pack_kv_str(pk, "api_id", "existing"); mp_pack_kv_str(pk, "description", "made at setup"))
 PACK_FN(p_role0, msgpack_pack_map(pk, 2); mp_pack_kv_u64(pk, "org", 0); mp_pack_kv_str(pk, "name", "existing-rc"))
+PACK_FN(p_user_org1, msgpack_pack_map(pk, 4); mp_pack_kv_str(pk, "username", "carl"); mp_pack_kv_u64(pk, "org", 1);
+        mp_pack_kv_str(pk, "name", "Carl"); mp_pack_str(pk, "roles"); msgpack_pack_array(pk, 2);
+        mp_pack_str(pk, "existing"); mp_pack_str(pk, "ORG_ADMIN"))
+PACK_FN(p_user_org1b, msgpack_pack_map(pk, 2); mp_pack_kv_str(pk, "username", "dora"); mp_pack_kv_u64(pk, "org", 1))
+PACK_FN(p_member0, msgpack_pack_map(pk, 3); mp_pack_kv_u64(pk, "org", 0); mp_pack_kv_str(pk, "name", "existing-rc");
+        mp_pack_kv_str(pk, "user", "bob"))
 
 void fuzz_daemon_setup(void) {
         FuzzDaemon *d = &fuzz_daemon;
@@ -393,6 +399,9 @@ void fuzz_daemon_setup(void) {
         d->plain_token = result_str(o, "token");
         call("role.create", "org 1 Existing", p_role1);
         call("role.create", "org 0 existing-rc", p_role0);
+        call("user.add", "carl of org 1", p_user_org1);
+        call("user.add", "dora of org 1", p_user_org1b);
+        call("member.add", "bob holds existing-rc", p_member0);
         msgpack_unpacked_destroy(&last);
         msgpack_unpacked_init(&last);
         buf_done(&last_frame);

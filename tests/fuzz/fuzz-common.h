@@ -45,7 +45,10 @@ typedef struct FuzzDaemon {
 extern FuzzDaemon fuzz_daemon;
 
 /* Opens the store in a new temporary directory (removed at exit), makes
- * orgs 1..3, the keys and users above, with writes committed. Prints the
+ * orgs 1..3, the keys and users above, a role in org 1 ("Existing", api_id
+ * "existing") and one in the workspace ("existing-rc", held by bob), users
+ * carl (org 1, holding existing and ORG_ADMIN) and dora (org 1), with
+ * writes committed. Prints the
  * credentials when $ROLESD_FUZZ_PRINT_SETUP is set. Aborts on failure. */
 void fuzz_daemon_setup(void);
 
