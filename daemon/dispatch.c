@@ -37,7 +37,7 @@ static DispatchWrite *write_of(const WriteOp *op) {
 }
 
 #define READ(m, f) { .name = m, .read = f##_read }
-#define WRITE(m, f) { .name = m, .parse = f##_parse, .apply = f##_apply, .free_args = f##_free }
+#define WRITE(m, f) { .name = m, .args = &f##_args, .apply = f##_apply }
 
 static const Method methods[] = {
         WRITE("role.create", role_create),
@@ -122,8 +122,7 @@ void dispatch_write_free(WriteOp *op) {
         if (!op)
                 return;
         w = write_of(op);
-        if (op->args)
-                w->method->free_args(op->args);
+        args_free(w->method->args, op->args);
         buf_done(&op->result);
         free(w);
 }
@@ -158,7 +157,7 @@ static DispatchResult queue_write(Dispatcher *d, const Method *method, const Rpc
         void *args = NULL;
         int r;
 
-        r = method->parse(msg->params, &args, &err);
+        r = args_parse(method->args, msg->params, &args, &err);
         if (r < 0) {
                 if (msg->type == RPC_REQUEST)
                         reply_error(out, true, msg->msgid, r, &err);
@@ -166,7 +165,7 @@ static DispatchResult queue_write(Dispatcher *d, const Method *method, const Rpc
         }
         w = calloc(1, sizeof *w);
         if (!w) {
-                method->free_args(args);
+                args_free(method->args, args);
                 if (msg->type == RPC_REQUEST)
                         reply_error(out, true, msg->msgid, -ENOMEM, NULL);
                 return DISPATCH_ANSWERED;

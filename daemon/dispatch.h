@@ -18,10 +18,9 @@
 
 typedef struct Method {
         const char *name;
-        HandlerRead read;
-        int (*parse)(const msgpack_object *params, void **ret_args, RpcErr *err);
+        HandlerRead read;               /* a read, or: */
+        const ArgsSpec *args;           /* a write's args */
         WriteApplyFn apply;
-        void (*free_args)(void *args);
 } Method;
 
 const Method *method_lookup(const char *name, size_t len);

@@ -7,7 +7,7 @@
 
 #include "handlers.h"
 #include "proto/limits.h"
-#include "proto/wire.h"
+#include "proto/macro.h"
 
 void role_selector_done(RoleSelector *sel) {
         free(sel->id);
@@ -53,6 +53,63 @@ int role_find(Store *s, MDB_txn *txn, uint64_t org, const RoleSelector *sel, Rol
         return 0;
 }
 
+void role_target_done(RoleTarget *t) {
+        auth_done(&t->auth);
+        role_selector_done(&t->sel);
+}
+
+int role_target_check(void *args, RpcErr *err) {
+        return role_selector_check(&((RoleTarget *) args)->sel, err);
+}
+
+int role_target_find(Store *s, MDB_txn *txn, RoleTarget *t, Access access, uint64_t *ret_org, Role *ret,
+                     const void **ret_blob, size_t *ret_len, RpcErr *err) {
+        int r = auth_check(s, txn, &t->auth, t->org, access, ret_org, &err->field);
+        if (r < 0)
+                return r;
+        return role_find(s, txn, *ret_org, &t->sel, ret, ret_blob, ret_len, err);
+}
+
+int args_parse(const ArgsSpec *spec, const msgpack_object *params, void **ret_args, RpcErr *err) {
+        void *a;
+        int r;
+
+        if (spec->local_only) {
+                r = refuse_auth(params, err);
+                if (r < 0)
+                        return r;
+        }
+        a = calloc(1, spec->size);
+        if (!a)
+                return -ENOMEM;
+        r = params_parse(params, spec->table, a, NULL, &err->field);
+        if (r >= 0 && spec->check)
+                r = spec->check(a, err);
+        if (r < 0) {
+                args_free(spec, a);
+                return r;
+        }
+        *ret_args = a;
+        return 0;
+}
+
+void args_free(const ArgsSpec *spec, void *args) {
+        if (!args)
+                return;
+        for (const ParamField *f = spec->table; f->name; f++) {
+                void *p = (char *) args + f->offset;
+                if (f->parse == param_str)
+                        free(*(char **) p);
+                else if (f->parse == param_strv)
+                        strv_free(*(char ***) p);
+                else if (f->parse == param_auth)
+                        auth_done(p);
+        }
+        if (spec->done)
+                spec->done(args);
+        free(args);
+}
+
 int param_opt_bool(const msgpack_object *o, void *dst) {
         OptBool *b = dst;
         int r = mp_read_bool(o, &b->v);
@@ -63,7 +120,10 @@ int param_opt_bool(const msgpack_object *o, void *dst) {
 }
 
 int param_map(const msgpack_object *o, void *dst) {
-        return o->type == MSGPACK_OBJECT_MAP ? 0 : -EINVAL;
+        if (o->type != MSGPACK_OBJECT_MAP)
+                return -EINVAL;
+        *(const msgpack_object **) dst = o;
+        return 0;
 }
 
 void paging_done(Paging *p) {
@@ -118,6 +178,19 @@ int list_end(ListBuf *l, msgpack_packer *pk) {
             mp_pack_raw(pk, buf_head(&l->buf), buf_pending(&l->buf)) < 0)
                 r = -ENOMEM;
         list_done(l);
+        return r;
+}
+
+int pack_page(msgpack_packer *pk, const char *key, ListBuf *l, uint64_t total, const char *next) {
+        int r;
+
+        if (msgpack_pack_map(pk, next ? 3 : 2) < 0 || mp_pack_str(pk, key) < 0) {
+                list_done(l);
+                return -ENOMEM;
+        }
+        r = list_end(l, pk);
+        if (r >= 0 && (mp_pack_kv_u64(pk, "total", total) < 0 || (next && mp_pack_kv_str(pk, "next", next) < 0)))
+                r = -ENOMEM;
         return r;
 }
 

@@ -24,6 +24,7 @@
 #include "store.h"
 #include "proto/buf.h"
 #include "proto/rpc.h"
+#include "proto/wire.h"
 #include "proto/wire-role.h"
 
 /* The daemon's own figures, as server.status reports them. */
@@ -47,11 +48,12 @@ typedef int (*HandlerRead)(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_ob
 #define DECLARE_READ(m)                                                                         \
         int m##_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params,       \
                      msgpack_packer *pk, RpcErr *err)
+/* A write: how its args are parsed (m_args, an ArgsSpec below) and how
+ * it is applied. */
 #define DECLARE_WRITE(m)                                                                        \
-        int m##_parse(const msgpack_object *params, void **ret_args, RpcErr *err);             \
+        extern const struct ArgsSpec m##_args;                                                  \
         int m##_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result,  \
-                      RpcErr *err);                                                             \
-        void m##_free(void *args)
+                      RpcErr *err)
 
 DECLARE_WRITE(role_create);
 DECLARE_READ(role_get);
@@ -97,6 +99,37 @@ int role_selector_check(const RoleSelector *sel, RpcErr *err);
 const char *role_selector_by(const RoleSelector *sel);
 const char *role_selector_value(const RoleSelector *sel);
 
+/* The head of the args of a call on one role, their first member: who
+ * asks, in which organization, and which role. */
+typedef struct RoleTarget {
+        Auth auth;
+        OptU64 org;
+        RoleSelector sel;
+} RoleTarget;
+#define ROLE_TARGET_FIELDS(type)                                                        \
+        { "auth", param_auth,    offsetof(type, target.auth), false },                  \
+        { "org",  param_opt_u64, offsetof(type, target.org),  false },                  \
+        ROLE_SELECTOR_FIELDS(type, target.sel)
+void role_target_done(RoleTarget *t);
+/* An ArgsSpec check (below) for args whose first member is a RoleTarget. */
+int role_target_check(void *args, RpcErr *err);
+/* Authorizes the access for t (auth_check) and finds its role (role_find). */
+int role_target_find(Store *s, MDB_txn *txn, RoleTarget *t, Access access, uint64_t *ret_org, Role *ret,
+                     const void **ret_blob, size_t *ret_len, RpcErr *err);
+
+/* How a write's args are parsed: allocated (size bytes, zeroed), filled
+ * by table, then checked; freed by what the table filled (strings, lists,
+ * credentials) and done. */
+typedef struct ArgsSpec {
+        const ParamField *table;
+        size_t size;
+        bool local_only;                /* provisioning: refuse a REST credential */
+        int (*check)(void *args, RpcErr *err);  /* NULL: none */
+        void (*done)(void *args);               /* NULL: the table's fields are all there is */
+} ArgsSpec;
+int args_parse(const ArgsSpec *spec, const msgpack_object *params, void **ret_args, RpcErr *err);
+void args_free(const ArgsSpec *spec, void *args);      /* accepts NULL */
+
 /* The role sel names in org, decoded; ret_blob/ret_len (may be NULL) are
  * its record, valid until the transaction writes or ends. Not found:
  * -ENOENT naming the selector's field and value. */
@@ -109,7 +142,8 @@ typedef struct OptBool {
         bool v;
 } OptBool;
 int param_opt_bool(const msgpack_object *o, void *dst);
-/* A parameter that must be a map (read separately). */
+/* A parameter that must be a map, read separately: dst is a const
+ * msgpack_object * set to it, valid while the frame is (during the parse). */
 int param_map(const msgpack_object *o, void *dst);
 
 /* Paging of member.list, user.list, org.list: offset? (0), count?
@@ -144,6 +178,9 @@ typedef struct ListBuf {
 void list_begin(ListBuf *l);
 int list_end(ListBuf *l, msgpack_packer *pk);   /* frees l's buffer */
 void list_done(ListBuf *l);                     /* frees it without packing */
+/* A page of member.list, user.list or org.list: {KEY: [l's elements],
+ * "total": total[, "next": next (when not NULL)]}. Frees l's buffer. */
+int pack_page(msgpack_packer *pk, const char *key, ListBuf *l, uint64_t total, const char *next);
 
 /* The api_ids of the roles user_id holds, as an array. */
 int pack_user_roles(msgpack_packer *pk, Store *s, MDB_txn *txn, const char *user_id);

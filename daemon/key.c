@@ -44,53 +44,36 @@ typedef struct KeyAddArgs {
         char *provider;
 } KeyAddArgs;
 
-void key_add_free(void *args) {
+static int key_add_check(void *args, RpcErr *err) {
         KeyAddArgs *a = args;
 
-        if (!a)
-                return;
-        free(a->user_role);
-        free(a->provider);
-        free(a);
-}
-
-int key_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        static const ParamField table[] = {
-                { "user_role", param_str,     offsetof(KeyAddArgs, user_role), true  },
-                { "org",       param_opt_u64, offsetof(KeyAddArgs, org),       false },
-                { "provider",  param_str,     offsetof(KeyAddArgs, provider),  false },
-                {0}
-        };
-        KeyAddArgs *a;
-        int r;
-
-        r = refuse_auth(params, err);
-        if (r < 0)
-                return r;
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, table, a, NULL, &err->field);
-        if (r >= 0 && !auth_user_role_valid(a->user_role))
-                r = rpc_failf(err, -EINVAL, "user_role",
-                              "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER, not %s",
-                              a->user_role);
-        else if (r >= 0 && strcmp(a->user_role, "PROVIDER") == 0) {
+        if (!auth_user_role_valid(a->user_role))
+                return rpc_failf(err, -EINVAL, "user_role",
+                                 "user_role must be PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER or PUBLISHER, not %s",
+                                 a->user_role);
+        if (strcmp(a->user_role, "PROVIDER") == 0) {
                 if (!a->provider || check_text(a->provider, ORG_NAME_MAX, "provider", err) < 0)
-                        r = rpc_fail(err, -EINVAL, "provider", "a PROVIDER key needs a provider");
-                else if (a->org.set)
-                        r = rpc_fail(err, -EINVAL, "org", "a PROVIDER key has no organization of its own");
-        } else if (r >= 0 && !a->org.set)
-                r = rpc_fail(err, -EINVAL, "org", "this user-role needs an organization");
-        else if (r >= 0 && a->org.v == 0)
-                r = rpc_fail(err, -EINVAL, "org", "Partoo keys belong to organizations 1 and up");
-        if (r < 0) {
-                key_add_free(a);
-                return r;
+                        return rpc_fail(err, -EINVAL, "provider", "a PROVIDER key needs a provider");
+                if (a->org.set)
+                        return rpc_fail(err, -EINVAL, "org", "a PROVIDER key has no organization of its own");
+                return 0;
         }
-        *ret_args = a;
+        if (!a->org.set)
+                return rpc_fail(err, -EINVAL, "org", "this user-role needs an organization");
+        if (a->org.v == 0)
+                return rpc_fail(err, -EINVAL, "org", "Partoo keys belong to organizations 1 and up");
         return 0;
 }
+
+static const ParamField key_add_table[] = {
+        { "user_role", param_str,     offsetof(KeyAddArgs, user_role), true  },
+        { "org",       param_opt_u64, offsetof(KeyAddArgs, org),       false },
+        { "provider",  param_str,     offsetof(KeyAddArgs, provider),  false },
+        {0}
+};
+
+const ArgsSpec key_add_args = { .table = key_add_table, .size = sizeof(KeyAddArgs), .local_only = true,
+                                .check = key_add_check };
 
 int key_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         KeyAddArgs *a = args;
@@ -197,37 +180,12 @@ typedef struct KeyRevokeArgs {
         char *key_id;
 } KeyRevokeArgs;
 
-void key_revoke_free(void *args) {
-        KeyRevokeArgs *a = args;
+static const ParamField key_revoke_table[] = {
+        { "key_id", param_str, offsetof(KeyRevokeArgs, key_id), true },
+        {0}
+};
 
-        if (!a)
-                return;
-        free(a->key_id);
-        free(a);
-}
-
-int key_revoke_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        static const ParamField table[] = {
-                { "key_id", param_str, offsetof(KeyRevokeArgs, key_id), true },
-                {0}
-        };
-        KeyRevokeArgs *a;
-        int r;
-
-        r = refuse_auth(params, err);
-        if (r < 0)
-                return r;
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, table, a, NULL, &err->field);
-        if (r < 0) {
-                key_revoke_free(a);
-                return r;
-        }
-        *ret_args = a;
-        return 0;
-}
+const ArgsSpec key_revoke_args = { .table = key_revoke_table, .size = sizeof(KeyRevokeArgs), .local_only = true };
 
 int key_revoke_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         KeyRevokeArgs *a = args;

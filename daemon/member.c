@@ -30,65 +30,24 @@ static int user_find(Store *s, MDB_txn *txn, uint64_t org, const char *username,
 /* ---- member.add, member.remove ---- */
 
 typedef struct MemberArgs {
-        Auth auth;
-        OptU64 org;
-        RoleSelector sel;
+        RoleTarget target;
         char *user;
 } MemberArgs;
 
-static void member_free(void *args) {
+static int member_check(void *args, RpcErr *err) {
         MemberArgs *a = args;
-
-        if (!a)
-                return;
-        auth_done(&a->auth);
-        role_selector_done(&a->sel);
-        free(a->user);
-        free(a);
+        int r = role_target_check(args, err);
+        return r < 0 ? r : check_text(a->user, USERNAME_MAX, "user", err);
 }
 
-void member_add_free(void *args) {
-        member_free(args);
-}
+static const ParamField member_table[] = {
+        ROLE_TARGET_FIELDS(MemberArgs),
+        { "user", param_str, offsetof(MemberArgs, user), true },
+        {0}
+};
 
-void member_remove_free(void *args) {
-        member_free(args);
-}
-
-static int member_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        static const ParamField table[] = {
-                { "auth", param_auth,    offsetof(MemberArgs, auth), false },
-                { "org",  param_opt_u64, offsetof(MemberArgs, org),  false },
-                ROLE_SELECTOR_FIELDS(MemberArgs, sel),
-                { "user", param_str,     offsetof(MemberArgs, user), true  },
-                {0}
-        };
-        MemberArgs *a;
-        int r;
-
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, table, a, NULL, &err->field);
-        if (r >= 0)
-                r = role_selector_check(&a->sel, err);
-        if (r >= 0)
-                r = check_text(a->user, USERNAME_MAX, "user", err);
-        if (r < 0) {
-                member_free(a);
-                return r;
-        }
-        *ret_args = a;
-        return 0;
-}
-
-int member_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        return member_parse(params, ret_args, err);
-}
-
-int member_remove_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        return member_parse(params, ret_args, err);
-}
+const ArgsSpec member_add_args = { .table = member_table, .size = sizeof(MemberArgs), .check = member_check };
+const ArgsSpec member_remove_args = { .table = member_table, .size = sizeof(MemberArgs), .check = member_check };
 
 /* Authorizes the call, finds the user and the role (in that order, as
  * Rocket.Chat checks them). */
@@ -96,11 +55,11 @@ static int member_target(Store *s, MDB_txn *txn, MemberArgs *a, Access access, u
                          char user_id[static STORE_USER_ID_MAX + 1], Role *ret_role, RpcErr *err) {
         int r;
 
-        r = auth_check(s, txn, &a->auth, a->org, access, ret_org, &err->field);
+        r = auth_check(s, txn, &a->target.auth, a->target.org, access, ret_org, &err->field);
         if (r >= 0)
                 r = user_find(s, txn, *ret_org, a->user, user_id, err);
         if (r >= 0)
-                r = role_find(s, txn, *ret_org, &a->sel, ret_role, NULL, NULL, err);
+                r = role_find(s, txn, *ret_org, &a->target.sel, ret_role, NULL, NULL, err);
         return r;
 }
 
@@ -119,7 +78,7 @@ static int member_done(Store *s, MDB_txn *txn, MemberArgs *a, const StorePeer *p
             mp_pack_kv_str(&pk, "user", a->user) < 0 ||
             mp_pack_kv_str(&pk, "user_id", user_id) < 0 || view.oom)
                 return -ENOMEM;
-        r = record_change(s, txn, &a->auth, peer, &(StoreChange) {
+        r = record_change(s, txn, &a->target.auth, peer, &(StoreChange) {
                 .revision = rev, .time_ms = wall_ms(), .op = op, .kind = STORE_KIND_MEMBER,
                 .org = role->org, .id = role->id,
                 .before = added ? NULL : buf_head(&view), .before_len = added ? 0 : buf_pending(&view),
@@ -144,7 +103,7 @@ int member_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, 
         if (store_member_held(s, txn, role.id, user_id) > 0)
                 return rpc_failf(err, -EEXIST, "user", "%s already holds %s", a->user, role.name);
         if (is_workspace_admin(&role)) {
-                r = auth_check(s, txn, &a->auth, a->org, ACCESS_ASSIGN_ADMIN, &org, &err->field);
+                r = auth_check(s, txn, &a->target.auth, a->target.org, ACCESS_ASSIGN_ADMIN, &org, &err->field);
                 if (r == -EACCES)
                         return rpc_fail(err, r, "auth", "assigning admin is not allowed");
                 if (r < 0)
@@ -189,15 +148,12 @@ int member_remove_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *pee
 /* ---- member.list ---- */
 
 typedef struct MemberListArgs {
-        Auth auth;
-        OptU64 org;
-        RoleSelector sel;
+        RoleTarget target;
         Paging paging;
 } MemberListArgs;
 
 static void member_list_args_done(MemberListArgs *a) {
-        auth_done(&a->auth);
-        role_selector_done(&a->sel);
+        role_target_done(&a->target);
         paging_done(&a->paging);
 }
 
@@ -229,9 +185,7 @@ static int member_visit(const char *user_id, const char *username, void *userdat
 int member_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                      RpcErr *err) {
         static const ParamField table[] = {
-                { "auth", param_auth,    offsetof(MemberListArgs, auth), false },
-                { "org",  param_opt_u64, offsetof(MemberListArgs, org),  false },
-                ROLE_SELECTOR_FIELDS(MemberListArgs, sel),
+                ROLE_TARGET_FIELDS(MemberListArgs),
                 PAGING_FIELDS(MemberListArgs, paging),
                 PAGING_CURSOR_FIELD(MemberListArgs, paging),
                 {0}
@@ -247,13 +201,11 @@ int member_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *
 
         r = params_parse(params, table, &a, NULL, &err->field);
         if (r >= 0)
-                r = role_selector_check(&a.sel, err);
+                r = role_target_check(&a, err);
         if (r >= 0)
                 r = paging_check(&a.paging, &offset, &count, err);
         if (r >= 0)
-                r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ_MEMBERS, &org, &err->field);
-        if (r >= 0)
-                r = role_find(ctx->store, txn, org, &a.sel, &role, NULL, NULL, err);
+                r = role_target_find(ctx->store, txn, &a.target, ACCESS_READ_MEMBERS, &org, &role, NULL, NULL, err);
         if (r >= 0)
                 r = store_role_info(ctx->store, txn, role.id, &info);
         if (r < 0)
@@ -267,12 +219,7 @@ int member_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *
                 list_done(&v.list);
                 return r;
         }
-        msgpack_pack_map(pk, more ? 3 : 2);
-        mp_pack_str(pk, "users");
-        r = list_end(&v.list, pk);
-        if (r >= 0 && (mp_pack_kv_u64(pk, "total", info.members) < 0 || (more && mp_pack_kv_str(pk, "next", v.last) < 0)))
-                r = -ENOMEM;
-        return r;
+        return pack_page(pk, "users", &v.list, info.members, more ? v.last : NULL);
 }
 
 /* ---- user.roles ---- */

@@ -21,46 +21,28 @@ typedef struct OrgAddArgs {
         char *provider;
 } OrgAddArgs;
 
-void org_add_free(void *args) {
+static int org_add_check(void *args, RpcErr *err) {
         OrgAddArgs *a = args;
+        int r = 0;
 
-        if (!a)
-                return;
-        free(a->name);
-        free(a->provider);
-        free(a);
-}
-
-int org_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        static const ParamField table[] = {
-                { "id",       param_opt_u64, offsetof(OrgAddArgs, id),       true  },
-                { "name",     param_str,     offsetof(OrgAddArgs, name),     false },
-                { "provider", param_str,     offsetof(OrgAddArgs, provider), false },
-                {0}
-        };
-        OrgAddArgs *a;
-        int r;
-
-        r = refuse_auth(params, err);
-        if (r < 0)
-                return r;
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, table, a, NULL, &err->field);
-        if (r >= 0 && a->id.v == 0)
+        if (a->id.v == 0)
                 r = rpc_fail(err, -EINVAL, "id", "organization 0 is the Rocket.Chat workspace; ids start at 1");
         if (r >= 0 && a->name)
                 r = check_text(a->name, ORG_NAME_MAX, "name", err);
         if (r >= 0 && a->provider)
                 r = check_text(a->provider, ORG_NAME_MAX, "provider", err);
-        if (r < 0) {
-                org_add_free(a);
-                return r;
-        }
-        *ret_args = a;
-        return 0;
+        return r;
 }
+
+static const ParamField org_add_table[] = {
+        { "id",       param_opt_u64, offsetof(OrgAddArgs, id),       true  },
+        { "name",     param_str,     offsetof(OrgAddArgs, name),     false },
+        { "provider", param_str,     offsetof(OrgAddArgs, provider), false },
+        {0}
+};
+
+const ArgsSpec org_add_args = { .table = org_add_table, .size = sizeof(OrgAddArgs), .local_only = true,
+                                .check = org_add_check };
 
 int org_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         OrgAddArgs *a = args;
@@ -136,10 +118,5 @@ int org_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *par
                 list_done(&l);
                 return r;
         }
-        msgpack_pack_map(pk, 2);
-        mp_pack_str(pk, "orgs");
-        r = list_end(&l, pk);
-        if (r < 0)
-                return r;
-        return mp_pack_kv_u64(pk, "total", total) < 0 ? -ENOMEM : 0;
+        return pack_page(pk, "orgs", &l, total, NULL);
 }

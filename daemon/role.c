@@ -55,38 +55,12 @@ static int check_scope(const char *scope, RpcErr *err) {
         return 0;
 }
 
-void role_create_free(void *args) {
-        RoleCreateArgs *a = args;
-
-        if (!a)
-                return;
-        auth_done(&a->auth);
-        free(a->name);
-        free(a->api_id);
-        free(a->description);
-        free(a->scope);
-        strv_free(a->permissions);
-        free(a);
+static int role_create_check(void *args, RpcErr *err) {
+        return check_scope(((RoleCreateArgs *) args)->scope, err);
 }
 
-int role_create_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        RoleCreateArgs *a;
-        int r;
-
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, role_create_table, a, NULL, &err->field);
-        if (r >= 0)
-                r = check_scope(a->scope, err);
-        if (r < 0)
-                goto fail;
-        *ret_args = a;
-        return 0;
-fail:
-        role_create_free(a);
-        return r;
-}
+const ArgsSpec role_create_args = { .table = role_create_table, .size = sizeof(RoleCreateArgs),
+                                    .check = role_create_check };
 
 /* Partoo's rule for name, api_id and description: 1..max characters, none of ,;/\|<>. */
 static int check_partoo_text(const char *s, size_t max, const char *field, RpcErr *err) {
@@ -313,37 +287,26 @@ typedef struct RoleSet {
 } RoleSet;
 
 typedef struct RoleUpdateArgs {
-        Auth auth;
-        OptU64 org;
-        RoleSelector sel;
+        RoleTarget target;
+        const msgpack_object *set_params;       /* during the parse only */
         RoleSet set;
         OptU64 if_revision;
 } RoleUpdateArgs;
 
-void role_update_free(void *args) {
+/* What the set map's parse made (the params' table frees the rest). */
+static void role_update_done(void *args) {
         RoleUpdateArgs *a = args;
 
-        if (!a)
-                return;
-        auth_done(&a->auth);
-        role_selector_done(&a->sel);
         free(a->set.name);
         free(a->set.api_id);
         free(a->set.description);
         free(a->set.scope);
         strv_free(a->set.permissions);
-        free(a);
 }
 
-int role_update_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        static const ParamField table[] = {
-                { "auth",        param_auth,    offsetof(RoleUpdateArgs, auth),        false },
-                { "org",         param_opt_u64, offsetof(RoleUpdateArgs, org),         false },
-                ROLE_SELECTOR_FIELDS(RoleUpdateArgs, sel),
-                { "set",         param_map,     0,                                     true  },
-                { "if_revision", param_opt_u64, offsetof(RoleUpdateArgs, if_revision), false },
-                {0}
-        };
+/* The set map, parsed after the params: its keys are named as
+ * role.create's params are. */
+static int role_update_check(void *args, RpcErr *err) {
         static const ParamField set_table[] = {
                 { "name",         param_str,      offsetof(RoleSet, name),         false },
                 { "api_id",       param_str,      offsetof(RoleSet, api_id),       false },
@@ -353,32 +316,28 @@ int role_update_parse(const msgpack_object *params, void **ret_args, RpcErr *err
                 { "mandatory2fa", param_opt_bool, offsetof(RoleSet, mandatory2fa), false },
                 {0}
         };
-        RoleUpdateArgs *a;
-        const msgpack_object *set;
-        int r;
+        RoleUpdateArgs *a = args;
+        int r = role_target_check(args, err);
 
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, table, a, NULL, &err->field);
         if (r >= 0)
-                r = role_selector_check(&a->sel, err);
-        if (r >= 0) {
-                set = mp_map_get(params, "set");
-                /* Its keys are named as role.create's params are. */
-                r = params_parse(set, set_table, &a->set, NULL, &err->field);
-                if (r >= 0 && set->via.map.size == 0)
-                        r = rpc_fail(err, -EINVAL, "set", "set names no field to change");
-        }
+                r = params_parse(a->set_params, set_table, &a->set, NULL, &err->field);
+        if (r >= 0 && a->set_params->via.map.size == 0)
+                r = rpc_fail(err, -EINVAL, "set", "set names no field to change");
         if (r >= 0)
                 r = check_scope(a->set.scope, err);
-        if (r < 0) {
-                role_update_free(a);
-                return r;
-        }
-        *ret_args = a;
-        return 0;
+        a->set_params = NULL;   /* the frame's, gone after the parse */
+        return r;
 }
+
+static const ParamField role_update_table[] = {
+        ROLE_TARGET_FIELDS(RoleUpdateArgs),
+        { "set",         param_map,     offsetof(RoleUpdateArgs, set_params),  true  },
+        { "if_revision", param_opt_u64, offsetof(RoleUpdateArgs, if_revision), false },
+        {0}
+};
+
+const ArgsSpec role_update_args = { .table = role_update_table, .size = sizeof(RoleUpdateArgs),
+                                    .check = role_update_check, .done = role_update_done };
 
 /* A change of a built-in: none in a Partoo organization; in the
  * workspace, not of its name, api_id or scope. */
@@ -407,17 +366,14 @@ int role_update_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer,
         RoleUpdateArgs *a = args;
         _cleanup_(role_done) Role old = {0};
         _cleanup_(buf_done) Buf before = {0};
-        const char *by = role_selector_by(&a->sel);
+        const char *by = role_selector_by(&a->target.sel);
         const void *blob;
         size_t len, mark;
         uint64_t org, rev;
         Role new;
         int r;
 
-        r = auth_check(s, txn, &a->auth, a->org, ACCESS_UPDATE, &org, &err->field);
-        if (r < 0)
-                return r;
-        r = role_find(s, txn, org, &a->sel, &old, &blob, &len, err);
+        r = role_target_find(s, txn, &a->target, ACCESS_UPDATE, &org, &old, &blob, &len, err);
         if (r < 0)
                 return r;
         if (buf_append(&before, blob, len) < 0)         /* the map changes under blob once we write */
@@ -462,61 +418,33 @@ int role_update_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer,
                               buf_pending(result) - mark, &err->field);
         if (r < 0)
                 return taken(r, err->field, &new, err);
-        return role_change(s, txn, &a->auth, peer, STORE_OP_UPDATE, &new, rev, &before,
+        return role_change(s, txn, &a->target.auth, peer, STORE_OP_UPDATE, &new, rev, &before,
                            buf_head(result) + mark, buf_pending(result) - mark);
 }
 
 /* ---- role.delete ---- */
 
 typedef struct RoleDeleteArgs {
-        Auth auth;
-        OptU64 org;
-        RoleSelector sel;
+        RoleTarget target;
         OptU64 if_revision;
         bool force;
 } RoleDeleteArgs;
 
-void role_delete_free(void *args) {
-        RoleDeleteArgs *a = args;
+static const ParamField role_delete_table[] = {
+        ROLE_TARGET_FIELDS(RoleDeleteArgs),
+        { "if_revision", param_opt_u64, offsetof(RoleDeleteArgs, if_revision), false },
+        { "force",       param_bool,    offsetof(RoleDeleteArgs, force),       false },
+        {0}
+};
 
-        if (!a)
-                return;
-        auth_done(&a->auth);
-        role_selector_done(&a->sel);
-        free(a);
-}
-
-int role_delete_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        static const ParamField table[] = {
-                { "auth",        param_auth,    offsetof(RoleDeleteArgs, auth),        false },
-                { "org",         param_opt_u64, offsetof(RoleDeleteArgs, org),         false },
-                ROLE_SELECTOR_FIELDS(RoleDeleteArgs, sel),
-                { "if_revision", param_opt_u64, offsetof(RoleDeleteArgs, if_revision), false },
-                { "force",       param_bool,    offsetof(RoleDeleteArgs, force),       false },
-                {0}
-        };
-        RoleDeleteArgs *a;
-        int r;
-
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, table, a, NULL, &err->field);
-        if (r >= 0)
-                r = role_selector_check(&a->sel, err);
-        if (r < 0) {
-                role_delete_free(a);
-                return r;
-        }
-        *ret_args = a;
-        return 0;
-}
+const ArgsSpec role_delete_args = { .table = role_delete_table, .size = sizeof(RoleDeleteArgs),
+                                    .check = role_target_check };
 
 int role_delete_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         RoleDeleteArgs *a = args;
         _cleanup_(role_done) Role old = {0};
         _cleanup_(buf_done) Buf before = {0};
-        const char *by = role_selector_by(&a->sel);
+        const char *by = role_selector_by(&a->target.sel);
         StoreRoleInfo info;
         msgpack_packer pk;
         const void *blob;
@@ -524,10 +452,7 @@ int role_delete_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer,
         uint64_t org, rev;
         int r;
 
-        r = auth_check(s, txn, &a->auth, a->org, ACCESS_DELETE, &org, &err->field);
-        if (r < 0)
-                return r;
-        r = role_find(s, txn, org, &a->sel, &old, &blob, &len, err);
+        r = role_target_find(s, txn, &a->target, ACCESS_DELETE, &org, &old, &blob, &len, err);
         if (r < 0)
                 return r;
         if (buf_append(&before, blob, len) < 0)
@@ -551,7 +476,7 @@ int role_delete_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer,
         if (r < 0)
                 return r;
         old.updated_at = wall_ms();     /* the change's time */
-        r = role_change(s, txn, &a->auth, peer, STORE_OP_DELETE, &old, rev, &before, NULL, 0);
+        r = role_change(s, txn, &a->target.auth, peer, STORE_OP_DELETE, &old, rev, &before, NULL, 0);
         if (r < 0)
                 return r;
 
@@ -568,44 +493,16 @@ int role_delete_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer,
 /* ---- role.duplicate ---- */
 
 typedef struct RoleDuplicateArgs {
-        Auth auth;
-        OptU64 org;
-        RoleSelector sel;
+        RoleTarget target;
 } RoleDuplicateArgs;
 
-void role_duplicate_free(void *args) {
-        RoleDuplicateArgs *a = args;
+static const ParamField role_duplicate_table[] = {
+        ROLE_TARGET_FIELDS(RoleDuplicateArgs),
+        {0}
+};
 
-        if (!a)
-                return;
-        auth_done(&a->auth);
-        role_selector_done(&a->sel);
-        free(a);
-}
-
-int role_duplicate_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        static const ParamField table[] = {
-                { "auth", param_auth,    offsetof(RoleDuplicateArgs, auth), false },
-                { "org",  param_opt_u64, offsetof(RoleDuplicateArgs, org),  false },
-                ROLE_SELECTOR_FIELDS(RoleDuplicateArgs, sel),
-                {0}
-        };
-        RoleDuplicateArgs *a;
-        int r;
-
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, table, a, NULL, &err->field);
-        if (r >= 0)
-                r = role_selector_check(&a->sel, err);
-        if (r < 0) {
-                role_duplicate_free(a);
-                return r;
-        }
-        *ret_args = a;
-        return 0;
-}
+const ArgsSpec role_duplicate_args = { .table = role_duplicate_table, .size = sizeof(RoleDuplicateArgs),
+                                       .check = role_target_check };
 
 /* 1 when name and api_id are both free in org, 0 when not. */
 static int copy_keys_free(Store *s, MDB_txn *txn, uint64_t org, const char *name, const char *api_id) {
@@ -667,14 +564,11 @@ int role_duplicate_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *pe
         Role copy;
         int r;
 
-        r = auth_check(s, txn, &a->auth, a->org, ACCESS_CREATE, &org, &err->field);
-        if (r < 0)
-                return r;
-        r = role_find(s, txn, org, &a->sel, &src, NULL, NULL, err);
+        r = role_target_find(s, txn, &a->target, ACCESS_CREATE, &org, &src, NULL, NULL, err);
         if (r < 0)
                 return r;
         if (src.is_protected && org != 0)
-                return rpc_failf(err, -EROFS, role_selector_by(&a->sel),
+                return rpc_failf(err, -EROFS, role_selector_by(&a->target.sel),
                                  "%s is a built-in role, which cannot be duplicated", src.name);
         r = copy_keys(s, txn, &src, &name, &api_id, err);
         if (r >= 0)
@@ -697,29 +591,24 @@ int role_duplicate_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *pe
                               buf_pending(result) - mark, &err->field);
         if (r < 0)
                 return taken(r, err->field, &copy, err);
-        return role_change(s, txn, &a->auth, peer, STORE_OP_CREATE, &copy, rev, NULL,
+        return role_change(s, txn, &a->target.auth, peer, STORE_OP_CREATE, &copy, rev, NULL,
                            buf_head(result) + mark, buf_pending(result) - mark);
 }
 
 /* ---- reads ---- */
 
 typedef struct RoleGetArgs {
-        Auth auth;
-        OptU64 org;
-        RoleSelector sel;
+        RoleTarget target;
 } RoleGetArgs;
 
 static void role_get_args_done(RoleGetArgs *a) {
-        auth_done(&a->auth);
-        role_selector_done(&a->sel);
+        role_target_done(&a->target);
 }
 
 int role_get_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                   RpcErr *err) {
         static const ParamField table[] = {
-                { "auth",   param_auth,    offsetof(RoleGetArgs, auth),   false },
-                { "org",    param_opt_u64, offsetof(RoleGetArgs, org),    false },
-                ROLE_SELECTOR_FIELDS(RoleGetArgs, sel),
+                ROLE_TARGET_FIELDS(RoleGetArgs),
                 {0}
         };
         _cleanup_(role_get_args_done) RoleGetArgs a = {0};
@@ -731,13 +620,13 @@ int role_get_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *par
 
         r = params_parse(params, table, &a, NULL, &err->field);
         if (r >= 0)
-                r = role_selector_check(&a.sel, err);
+                r = role_target_check(&a, err);
         if (r < 0)
                 return r;
-        by = role_selector_by(&a.sel);
-        value = role_selector_value(&a.sel);
+        by = role_selector_by(&a.target.sel);
+        value = role_selector_value(&a.target.sel);
 
-        r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        r = auth_check(ctx->store, txn, &a.target.auth, a.target.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
         r = store_role_get(ctx->store, txn, org, by, value, &blob, &len);
@@ -799,7 +688,8 @@ int role_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *pa
         };
         _cleanup_(role_list_args_done) RoleListArgs a = {0};
         uint64_t org, count, page = 1, per_page = ROLE_LIST_PER_PAGE_DEFAULT, after_seq = 0, max_page;
-        uint64_t last_seq = 0, next_seq;
+        uint64_t last_seq = 0;
+        StoreOrgCounts counts;
         bool more;
         ListVisit v = { .pk = pk };
         char next[48];
@@ -829,12 +719,11 @@ int role_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *pa
         r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
-        r = store_role_count(ctx->store, txn, org, &count);
-        if (r >= 0)
-                r = store_role_next_seq(ctx->store, txn, org, &next_seq);
+        r = store_org_counts(ctx->store, txn, org, &counts);
         if (r < 0)
                 return r;
-        if (after_seq >= next_seq)
+        count = counts.roles;
+        if (after_seq >= counts.next_seq)
                 return rpc_fail(err, -EINVAL, "after", "not a cursor returned by role.list");
         max_page = count == 0 ? 1 : (count + per_page - 1) / per_page;
 

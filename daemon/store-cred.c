@@ -66,9 +66,11 @@ int store_key_put(Store *s, MDB_txn *txn, const char *key_id, const StoredKey *k
         return r;
 }
 
-/* The record stored under a text id in dbi, decoded into u (initialized
- * by the caller). -ENOENT when there is none, or the id cannot be one. */
-static int record_by_id(Store *s, MDB_txn *txn, MDB_dbi dbi, const char *id, msgpack_unpacked *u) {
+/* The record stored under a text id in dbi, decoded by decode into ret.
+ * -ENOENT when there is none, or the id cannot be one. */
+static int record_by_id(Store *s, MDB_txn *txn, MDB_dbi dbi, const char *id,
+                        int (*decode)(const msgpack_object *map, void *ret), void *ret) {
+        _cleanup_unpacked_ msgpack_unpacked u = { 0 };
         MDB_val k, v;
         int r;
 
@@ -77,11 +79,14 @@ static int record_by_id(Store *s, MDB_txn *txn, MDB_dbi dbi, const char *id, msg
         r = store_get(txn, dbi, &k, &v);
         if (r < 0)
                 return r;
-        return store_unpack(&v, u);
+        msgpack_unpacked_init(&u);
+        r = store_unpack(&v, &u);
+        return r < 0 ? r : decode(&u.data, ret);
 }
 
-/* A key record; created_at is absent from those of schema version 1 (0). */
-static int key_decode(const msgpack_object *map, StoredKey *ret) {
+/* A key record (ret: a StoredKey); created_at is absent from those of
+ * schema version 1 (0). */
+static int key_decode(const msgpack_object *map, void *ret) {
         _cleanup_(stored_key_donep) StoredKey key = { 0 };
         const msgpack_object *o;
         int r;
@@ -102,20 +107,13 @@ static int key_decode(const msgpack_object *map, StoredKey *ret) {
                 key.has_org = true;
         }
 
-        *ret = key;
+        *(StoredKey *) ret = key;
         key = (StoredKey) { 0 };
         return 0;
 }
 
 int store_key_get(Store *s, MDB_txn *txn, const char *key_id, StoredKey *ret) {
-        _cleanup_unpacked_ msgpack_unpacked u = { 0 };
-        int r;
-
-        msgpack_unpacked_init(&u);
-        r = record_by_id(s, txn, s->keys, key_id, &u);
-        if (r < 0)
-                return r;
-        return key_decode(&u.data, ret);
+        return record_by_id(s, txn, s->keys, key_id, key_decode, ret);
 }
 
 int store_key_delete(Store *s, MDB_txn *txn, const char *key_id) {
@@ -225,7 +223,8 @@ fail:
         return r;
 }
 
-static int user_decode(const msgpack_object *map, StoredUser *ret) {
+/* A user record (ret: a StoredUser). */
+static int user_decode(const msgpack_object *map, void *ret) {
         _cleanup_(stored_user_donep) StoredUser user = { 0 };
         int r;
 
@@ -240,20 +239,13 @@ static int user_decode(const msgpack_object *map, StoredUser *ret) {
                 r = store_field_u64(map, "created_at", &user.created_at);
         if (r < 0)
                 return r;
-        *ret = user;
+        *(StoredUser *) ret = user;
         user = (StoredUser) { 0 };
         return 0;
 }
 
 int store_user_get(Store *s, MDB_txn *txn, const char *user_id, StoredUser *ret) {
-        _cleanup_unpacked_ msgpack_unpacked u = { 0 };
-        int r;
-
-        msgpack_unpacked_init(&u);
-        r = record_by_id(s, txn, s->users, user_id, &u);
-        if (r < 0)
-                return r;
-        return user_decode(&u.data, ret);
+        return record_by_id(s, txn, s->users, user_id, user_decode, ret);
 }
 
 int store_user_find(Store *s, MDB_txn *txn, uint64_t org, const char *username,
@@ -310,65 +302,40 @@ int store_user_remove(Store *s, MDB_txn *txn, const char *user_id) {
         return r;
 }
 
-int store_user_count(Store *s, MDB_txn *txn, uint64_t org, uint64_t *ret) {
-        _cleanup_(org_record_donep) OrgRecord o = { 0 };
-        int r = org_record_get(s, txn, org, &o);
-        if (r < 0)
-                return r;
-        *ret = o.users;
-        return 0;
-}
+typedef struct UserPage {
+        Store *store;
+        MDB_txn *txn;
+        StoreUserVisit visit;
+        void *userdata;
+} UserPage;
 
-/* Is k a usernames entry under the org prefix? */
-static bool in_org(const MDB_val *k, const MDB_val *prefix) {
-        return k->mv_size > 8 && memcmp(k->mv_data, prefix->mv_data, 8) == 0;
+/* A usernames entry: org | username -> user id, and its record. */
+static int user_page_each(const MDB_val *k, const MDB_val *v, void *userdata) {
+        _cleanup_(stored_user_donep) StoredUser u = { 0 };
+        UserPage *p = userdata;
+        char id[STORE_USER_ID_MAX + 1];
+        int r;
+
+        if (v->mv_size == 0 || v->mv_size > STORE_USER_ID_MAX)
+                return -EUCLEAN;
+        memcpy(id, v->mv_data, v->mv_size);
+        id[v->mv_size] = 0;
+        r = store_user_get(p->store, p->txn, id, &u);
+        if (r < 0)
+                return r == -ENOENT ? -EUCLEAN : r;     /* an index entry without its record */
+        return p->visit(id, &u, p->userdata);
 }
 
 int store_user_list(Store *s, MDB_txn *txn, uint64_t org, const char *after, uint64_t offset, size_t limit,
                     StoreUserVisit visit, void *userdata, bool *ret_more) {
-        _cleanup_(cursor_closep) MDB_cursor *c = NULL;
-        char id[STORE_USER_ID_MAX + 1];
         uint8_t pb[8];
-        MDB_val prefix = key_u64(pb, org), k, v;
+        MDB_val prefix = key_u64(pb, org);
         Key start;
-        int r;
 
         if (after && *after)
                 store_key_index(s, &start, true, org, after);
         else
                 start.val = prefix;
-        r = store_errno(mdb_cursor_open(txn, s->usernames, &c));
-        if (r < 0)
-                return r;
-        k = start.val;
-        r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-        if (r == MDB_SUCCESS && after && *after && k.mv_size == start.val.mv_size &&
-            memcmp(k.mv_data, start.val.mv_data, k.mv_size) == 0)
-                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);       /* after it, not from it */
-        for (uint64_t i = 0; r == MDB_SUCCESS && in_org(&k, &prefix) && i < offset; i++)
-                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-        for (size_t n = 0; r == MDB_SUCCESS && in_org(&k, &prefix) && n < limit; n++) {
-                _cleanup_(stored_user_donep) StoredUser u = { 0 };
-                int q = 0;
-
-                if (v.mv_size == 0 || v.mv_size > STORE_USER_ID_MAX)
-                        q = -EUCLEAN;
-                if (q >= 0) {
-                        memcpy(id, v.mv_data, v.mv_size);
-                        id[v.mv_size] = 0;
-                        q = store_user_get(s, txn, id, &u);
-                }
-                if (q == -ENOENT)
-                        q = -EUCLEAN;   /* an index entry without its record */
-                if (q >= 0)
-                        q = visit(id, &u, userdata);
-                if (q < 0)
-                        return q;
-                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-        }
-        if (r != MDB_SUCCESS && r != MDB_NOTFOUND)
-                return store_errno(r);
-        if (ret_more)
-                *ret_more = r == MDB_SUCCESS && in_org(&k, &prefix);
-        return 0;
+        return store_page(txn, s->usernames, &prefix, &start.val, after && *after, offset, limit, user_page_each,
+                          &(UserPage) { .store = s, .txn = txn, .visit = visit, .userdata = userdata }, ret_more);
 }

@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "store.h"
 #include "proto/macro.h"
@@ -122,6 +123,18 @@ static inline int store_put_sbuffer(Store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val
 /* 0 when dbi has no entry for k, -EEXIST when it has (nothing written). */
 int store_absent(MDB_txn *txn, MDB_dbi dbi, MDB_val *k);
 
+static inline bool store_has_prefix(const MDB_val *k, const MDB_val *prefix) {
+        return k->mv_size >= prefix->mv_size && memcmp(k->mv_data, prefix->mv_data, prefix->mv_size) == 0;
+}
+
+/* A page of the entries of dbi under prefix: from start (after it, when
+ * after is set and start is there), skipping offset of them (O(offset)),
+ * each(k, v, userdata) for up to limit; *ret_more (may be NULL) says
+ * whether more follow. O(page) from a start key. */
+typedef int (*StorePageEach)(const MDB_val *k, const MDB_val *v, void *userdata);
+int store_page(MDB_txn *txn, MDB_dbi dbi, const MDB_val *prefix, const MDB_val *start, bool after, uint64_t offset,
+               size_t limit, StorePageEach each, void *userdata, bool *ret_more);
+
 /* A decoder's result for a stored record: -ENOMEM stays, any other
  * failure means the record is not what we wrote. */
 static inline int store_decoded(int r) {
@@ -167,6 +180,11 @@ int store_meta_add(Store *s, MDB_txn *txn, const char *name, int64_t delta);
 #define STORE_BUCKET_SHIFT 10u  /* role_buckets count live roles per 1024 sequence numbers */
 
 int role_meta_get(Store *s, MDB_txn *txn, const MDB_val *id, StoreRoleInfo *ret);      /* -ENOENT */
+#define ROLE_ANY_ORG UINT64_MAX
+/* The role id_text of org (or of any, ROLE_ANY_ORG): its id as a key, in
+ * *ret_id (pointing into id_text), and its role_meta. -ENOENT when there
+ * is none (or the text cannot be an id). */
+int role_meta_find(Store *s, MDB_txn *txn, const char *id_text, uint64_t org, MDB_val *ret_id, StoreRoleInfo *ret);
 int role_meta_put(Store *s, MDB_txn *txn, const MDB_val *id, const StoreRoleInfo *m);
 /* Writes a role's ACL: its api_id and permission names. */
 int role_acl_put(Store *s, MDB_txn *txn, const MDB_val *id, const char *api_id, char *const *perms);

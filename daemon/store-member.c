@@ -4,6 +4,7 @@
  * role id: a user's roles, one range for an access check). Each role's
  * member count lives in its role_meta. See store.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "store-internal.h"
@@ -40,10 +41,6 @@ int user_role_key(Key *k, const char *user_id, uint64_t seq) {
         return 0;
 }
 
-static bool has_prefix(const MDB_val *k, const MDB_val *prefix) {
-        return k->mv_size >= prefix->mv_size && memcmp(k->mv_data, prefix->mv_data, prefix->mv_size) == 0;
-}
-
 /* A stored id (not NUL-terminated) copied into buf, or -EUCLEAN. */
 static int id_copy(const MDB_val *v, char *buf, size_t size) {
         if (v->mv_size == 0 || v->mv_size >= size || memchr(v->mv_data, 0, v->mv_size))
@@ -70,7 +67,7 @@ static int membership(Store *s, MDB_txn *txn, const char *role_id, const char *u
         const char *field = "role";
         int r;
 
-        r = store_key_text(s, &m->role_id, role_id) < 0 ? -ENOENT : role_meta_get(s, txn, &m->role_id, &m->role);
+        r = role_meta_find(s, txn, role_id, ROLE_ANY_ORG, &m->role_id, &m->role);
         if (r >= 0) {
                 field = "user";
                 r = store_user_get(s, txn, user_id, &m->user);
@@ -149,18 +146,31 @@ int store_member_held(Store *s, MDB_txn *txn, const char *role_id, const char *u
         return r == -ENOENT ? 0 : r < 0 ? r : 1;
 }
 
+typedef struct MemberPage {
+        StoreMemberVisit visit;
+        void *userdata;
+} MemberPage;
+
+/* A role_members entry: org | seq | username -> user id. */
+static int member_page_each(const MDB_val *k, const MDB_val *v, void *userdata) {
+        MemberPage *p = userdata;
+        char username[STORE_KEY_BUF + 1], user_id[STORE_USER_ID_MAX + 1];
+        MDB_val name = { .mv_size = k->mv_size - 16, .mv_data = (uint8_t *) k->mv_data + 16 };
+        int r = id_copy(&name, username, sizeof username);
+
+        if (r >= 0)
+                r = id_copy(v, user_id, sizeof user_id);
+        return r < 0 ? r : p->visit(user_id, username, p->userdata);
+}
+
 int store_member_list(Store *s, MDB_txn *txn, const char *role_id, const char *after, uint64_t offset,
                       size_t limit, StoreMemberVisit visit, void *userdata, bool *ret_more) {
-        _cleanup_(cursor_closep) MDB_cursor *c = NULL;
-        char username[STORE_KEY_BUF + 1], user_id[STORE_USER_ID_MAX + 1];
         StoreRoleInfo info;
-        MDB_val id, prefix, k, v;
+        MDB_val id, prefix;
         Key start;
         int r;
 
-        if (store_key_text(s, &id, role_id) < 0)
-                return -ENOENT;
-        r = role_meta_get(s, txn, &id, &info);
+        r = role_meta_find(s, txn, role_id, ROLE_ANY_ORG, &id, &info);
         if (r < 0)
                 return r;
         if (after && *after) {
@@ -172,61 +182,38 @@ int store_member_list(Store *s, MDB_txn *txn, const char *role_id, const char *a
                 start.val = (MDB_val) { .mv_size = 16, .mv_data = start.buf };
         }
         prefix = (MDB_val) { .mv_size = 16, .mv_data = start.buf };
+        return store_page(txn, s->role_members, &prefix, &start.val, after && *after, offset, limit, member_page_each,
+                          &(MemberPage) { .visit = visit, .userdata = userdata }, ret_more);
+}
 
-        r = store_errno(mdb_cursor_open(txn, s->role_members, &c));
-        if (r < 0)
-                return r;
-        k = start.val;
-        r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-        if (r == MDB_SUCCESS && after && *after && k.mv_size == start.val.mv_size &&
-            memcmp(k.mv_data, start.val.mv_data, k.mv_size) == 0)
-                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);       /* after it, not from it */
-        for (uint64_t i = 0; r == MDB_SUCCESS && has_prefix(&k, &prefix) && i < offset; i++)
-                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-        for (size_t n = 0; r == MDB_SUCCESS && has_prefix(&k, &prefix) && n < limit; n++) {
-                MDB_val name = { .mv_size = k.mv_size - 16, .mv_data = (uint8_t *) k.mv_data + 16 };
-                int q = id_copy(&name, username, sizeof username);
-                if (q >= 0)
-                        q = id_copy(&v, user_id, sizeof user_id);
-                if (q >= 0)
-                        q = visit(user_id, username, userdata);
-                if (q < 0)
-                        return q;
-                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-        }
-        if (r != MDB_SUCCESS && r != MDB_NOTFOUND)
-                return store_errno(r);
-        if (ret_more)
-                *ret_more = r == MDB_SUCCESS && has_prefix(&k, &prefix);
-        return 0;
+typedef struct UserRolesPage {
+        Store *store;
+        MDB_txn *txn;
+        const char *permission;
+        StoreUserRoleVisit visit;
+        void *userdata;
+} UserRolesPage;
+
+/* A user_roles entry: user id | 0 | seq -> role id, whose ACL answers. */
+static int user_roles_each(const MDB_val *k, const MDB_val *v, void *userdata) {
+        UserRolesPage *p = userdata;
+        const char *api;
+        size_t api_len;
+        bool grants;
+        int r = role_acl_read(p->store, p->txn, v, p->permission, &api, &api_len, &grants);
+
+        return r < 0 ? r : p->visit(api, api_len, grants, p->userdata);
 }
 
 int store_user_roles(Store *s, MDB_txn *txn, const char *user_id, const char *permission,
                      StoreUserRoleVisit visit, void *userdata) {
-        _cleanup_(cursor_closep) MDB_cursor *c = NULL;
-        MDB_val k, v;
         Key prefix;
-        int r;
 
-        r = user_roles_prefix(&prefix, user_id);
-        if (r < 0)
+        if (user_roles_prefix(&prefix, user_id) < 0)
                 return 0;       /* no such id: no roles */
-        r = store_errno(mdb_cursor_open(txn, s->user_roles, &c));
-        if (r < 0)
-                return r;
-        k = prefix.val;
-        for (r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); r == MDB_SUCCESS && has_prefix(&k, &prefix.val);
-             r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-                const char *api;
-                size_t api_len;
-                bool grants;
-                int q = role_acl_read(s, txn, &v, permission, &api, &api_len, &grants);
-                if (q >= 0)
-                        q = visit(api, api_len, grants, userdata);
-                if (q < 0)
-                        return q;
-        }
-        return r == MDB_NOTFOUND || r == MDB_SUCCESS ? 0 : store_errno(r);
+        return store_page(txn, s->user_roles, &prefix.val, &prefix.val, false, 0, SIZE_MAX, user_roles_each,
+                          &(UserRolesPage) { .store = s, .txn = txn, .permission = permission, .visit = visit,
+                                             .userdata = userdata }, NULL);
 }
 
 /* Removes every entry of dbi under prefix, calling each(k, v) before it
@@ -245,7 +232,7 @@ static int remove_range(Store *s, MDB_txn *txn, MDB_dbi dbi, const MDB_val *pref
         for (;;) {
                 MDB_val k = *prefix, v;
                 r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-                if (r == MDB_NOTFOUND || (r == MDB_SUCCESS && !has_prefix(&k, prefix)))
+                if (r == MDB_NOTFOUND || (r == MDB_SUCCESS && !store_has_prefix(&k, prefix)))
                         break;
                 if (r != MDB_SUCCESS)
                         return store_errno(r);

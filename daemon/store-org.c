@@ -132,6 +132,15 @@ int store_org_get(Store *s, MDB_txn *txn, uint64_t id, StoredOrg *ret) {
         return 0;
 }
 
+int store_org_counts(Store *s, MDB_txn *txn, uint64_t org, StoreOrgCounts *ret) {
+        _cleanup_(org_record_donep) OrgRecord o = { 0 };
+        int r = org_record_get(s, txn, org, &o);
+        if (r < 0)
+                return r;
+        *ret = (StoreOrgCounts) { .roles = o.count, .next_seq = o.next_seq, .users = o.users };
+        return 0;
+}
+
 int store_org_insert(Store *s, MDB_txn *txn, const StoredOrg *o) {
         OrgRecord rec = { .org = *o, .count = 0, .next_seq = 1, .users = 0 };
         int r;

@@ -62,15 +62,29 @@ int role_meta_put(Store *s, MDB_txn *txn, const MDB_val *id, const StoreRoleInfo
         return store_put(s, txn, s->role_meta, &k, b, sizeof b, 0);
 }
 
-int store_role_info(Store *s, MDB_txn *txn, const char *id, StoreRoleInfo *ret) {
-        MDB_val k;
+int role_meta_find(Store *s, MDB_txn *txn, const char *id_text, uint64_t org, MDB_val *ret_id, StoreRoleInfo *ret) {
+        int r;
 
-        if (store_key_text(s, &k, id) < 0)
-                return -ENOENT;
-        return role_meta_get(s, txn, &k, ret);
+        if (store_key_text(s, ret_id, id_text) < 0)
+                return -ENOENT;         /* no id is that long (or empty) */
+        r = role_meta_get(s, txn, ret_id, ret);
+        if (r >= 0 && org != ROLE_ANY_ORG && ret->org != org)
+                r = -ENOENT;            /* a role of another organization */
+        return r;
 }
 
-/* ---- role_acl: u32 n | api_id, then u32 n | permission for each ---- */
+int store_role_info(Store *s, MDB_txn *txn, const char *id, StoreRoleInfo *ret) {
+        MDB_val k;
+        return role_meta_find(s, txn, id, ROLE_ANY_ORG, &k, ret);
+}
+
+/* ---- role_acl ----
+ *
+ *   u32 api_len | api_id | u32 n | u32 end[n] | the n permission names
+ *
+ * (big-endian), the names sorted (bytes, then length) and concatenated:
+ * name i spans [end[i - 1], end[i]) of the names (end[-1] = 0). A check is
+ * a binary search: log2(n) comparisons per role, not n. */
 
 static void be32_put(uint8_t *p, uint32_t v) {
         p[0] = (uint8_t) (v >> 24);
@@ -83,66 +97,89 @@ static uint32_t be32_get(const uint8_t *p) {
         return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
 }
 
-int role_acl_put(Store *s, MDB_txn *txn, const MDB_val *id, const char *api_id, char *const *perms) {
-        _cleanup_free_ uint8_t *b = NULL;
-        size_t n = 4 + strlen(api_id), at = 0;
-        MDB_val k = *id;
-
-        for (char *const *p = perms; p && *p; p++)
-                n += 4 + strlen(*p);
-        b = malloc(n);
-        if (!b)
-                return -ENOMEM;
-        for (size_t i = 0; i == 0 || (perms && perms[i - 1]); i++) {
-                const char *t = i == 0 ? api_id : perms[i - 1];
-                size_t len = strlen(t);
-                be32_put(b + at, (uint32_t) len);
-                memcpy(b + at + 4, t, len);
-                at += 4 + len;
-        }
-        return store_put(s, txn, s->role_acl, &k, b, n, 0);
+/* The order of the names: bytes, then length (a prefix first). */
+static int name_cmp(const char *a, size_t an, const char *b, size_t bn) {
+        int c = memcmp(a, b, an < bn ? an : bn);
+        return c != 0 ? c : (an > bn) - (an < bn);
 }
 
-/* The next entry of an ACL at *at: 0, or -EUCLEAN when it overruns. */
-static int acl_next(const MDB_val *v, size_t *at, const char **ret, size_t *ret_len) {
-        const uint8_t *p = v->mv_data;
-        uint32_t n;
+static int perm_cmp(const void *x, const void *y) {
+        const char *a = *(char *const *) x, *b = *(char *const *) y;
+        return name_cmp(a, strlen(a), b, strlen(b));
+}
 
-        if (v->mv_size - *at < 4)
-                return -EUCLEAN;
-        n = be32_get(p + *at);
-        if (v->mv_size - *at - 4 < n)
-                return -EUCLEAN;
-        *ret = (const char *) p + *at + 4;
-        *ret_len = n;
-        *at += 4 + (size_t) n;
-        return 0;
+int role_acl_put(Store *s, MDB_txn *txn, const MDB_val *id, const char *api_id, char *const *perms) {
+        _cleanup_free_ uint8_t *b = NULL;
+        _cleanup_free_ char **sorted = NULL;
+        size_t n = 0, names = 0, api_len = strlen(api_id), at;
+        MDB_val k = *id;
+
+        for (char *const *p = perms; p && *p; p++, n++)
+                names += strlen(*p);
+        sorted = calloc(n + 1, sizeof *sorted);
+        b = malloc(8 + api_len + 4 * n + names);
+        if (!sorted || !b)
+                return -ENOMEM;
+        if (n > 0)
+                memcpy(sorted, perms, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, perm_cmp);
+
+        be32_put(b, (uint32_t) api_len);
+        memcpy(b + 4, api_id, api_len);
+        be32_put(b + 4 + api_len, (uint32_t) n);
+        at = 8 + api_len + 4 * n;
+        for (size_t i = 0, end = 0; i < n; i++) {
+                size_t len = strlen(sorted[i]);
+                memcpy(b + at, sorted[i], len);
+                at += len;
+                end += len;
+                be32_put(b + 8 + api_len + 4 * i, (uint32_t) end);
+        }
+        return store_put(s, txn, s->role_acl, &k, b, at, 0);
 }
 
 int role_acl_read(Store *s, MDB_txn *txn, const MDB_val *id, const char *permission,
                   const char **ret_api, size_t *ret_api_len, bool *ret_grants) {
         MDB_val k = *id, v;
-        size_t at = 0, plen = permission ? strlen(permission) : 0;
+        const uint8_t *p;
+        const char *names;
+        size_t api_len, n, names_len, plen = permission ? strlen(permission) : 0;
         int r;
 
         r = store_get(txn, s->role_acl, &k, &v);
         if (r < 0)
                 return r == -ENOENT ? -EUCLEAN : r;     /* a membership of a role without its ACL */
-        r = acl_next(&v, &at, ret_api, ret_api_len);
-        if (r < 0)
-                return r;
-        *ret_grants = false;
-        while (at < v.mv_size) {
-                const char *name;
-                size_t len;
+        p = v.mv_data;
+        if (v.mv_size < 8 || (api_len = be32_get(p)) > v.mv_size - 8)
+                return -EUCLEAN;
+        n = be32_get(p + 4 + api_len);
+        if (n > (v.mv_size - 8 - api_len) / 4)
+                return -EUCLEAN;
+        names = (const char *) p + 8 + api_len + 4 * n;
+        names_len = v.mv_size - 8 - api_len - 4 * n;
+        if (n > 0 && be32_get(p + 8 + api_len + 4 * (n - 1)) != names_len)
+                return -EUCLEAN;
 
-                r = acl_next(&v, &at, &name, &len);
-                if (r < 0)
-                        return r;
-                if (permission && len == plen && memcmp(name, permission, len) == 0) {
+        *ret_api = (const char *) p + 4;
+        *ret_api_len = api_len;
+        *ret_grants = false;
+        for (size_t lo = 0, hi = n; permission && lo < hi;) {
+                size_t mid = lo + (hi - lo) / 2;
+                size_t start = mid == 0 ? 0 : be32_get(p + 8 + api_len + 4 * (mid - 1));
+                size_t end = be32_get(p + 8 + api_len + 4 * mid);
+                int c;
+
+                if (start > end || end > names_len)
+                        return -EUCLEAN;
+                c = name_cmp(names + start, end - start, permission, plen);
+                if (c == 0) {
                         *ret_grants = true;
                         break;
                 }
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
         }
         return 0;
 }
@@ -289,13 +326,7 @@ int store_role_update(Store *s, MDB_txn *txn, const StoreRoleKeys *keys, const v
                 *reterr_field = NULL;
         if (!keys->api_id || !keys->name)
                 return -EINVAL;
-        if (store_key_text(s, &id, keys->id) < 0) {
-                r = -ENOENT;
-                goto fail;
-        }
-        r = role_meta_get(s, txn, &id, &info);
-        if (r >= 0 && info.org != keys->org)
-                r = -ENOENT;
+        r = role_meta_find(s, txn, keys->id, keys->org, &id, &info);
         if (r >= 0)
                 r = role_record_get(s, txn, &id, &rec);
         if (r >= 0)
@@ -347,13 +378,9 @@ int store_role_delete(Store *s, MDB_txn *txn, uint64_t org, const char *id_text,
         Key k;
         int r;
 
-        if (store_key_text(s, &id, id_text) < 0)
-                return -ENOENT;
-        r = role_meta_get(s, txn, &id, &info);
+        r = role_meta_find(s, txn, id_text, org, &id, &info);
         if (r < 0)
                 return r;
-        if (info.org != org)
-                return -ENOENT;
         r = role_record_get(s, txn, &id, &rec);
         if (r >= 0)
                 r = record_keys(&rec, &api_id, &name);
@@ -413,13 +440,9 @@ int store_role_get(Store *s, MDB_txn *txn, uint64_t org, const char *by, const c
 
         if (strcmp(by, "id") == 0) {
                 StoreRoleInfo info;
-                if (store_key_text(s, &id, value) < 0)
-                        return -ENOENT;         /* no id is that long (or empty) */
-                r = role_meta_get(s, txn, &id, &info);
+                r = role_meta_find(s, txn, value, org, &id, &info);
                 if (r < 0)
                         return r;
-                if (info.org != org)
-                        return -ENOENT;
         } else {
                 MDB_dbi dbi;
                 Key k;
@@ -444,21 +467,11 @@ int store_role_get(Store *s, MDB_txn *txn, uint64_t org, const char *by, const c
 }
 
 int store_role_count(Store *s, MDB_txn *txn, uint64_t org, uint64_t *ret) {
-        _cleanup_(org_record_donep) OrgRecord o = { 0 };
-        int r = org_record_get(s, txn, org, &o);
-        if (r < 0)
-                return r;
-        *ret = o.count;
-        return 0;
-}
-
-int store_role_next_seq(Store *s, MDB_txn *txn, uint64_t org, uint64_t *ret) {
-        _cleanup_(org_record_donep) OrgRecord o = { 0 };
-        int r = org_record_get(s, txn, org, &o);
-        if (r < 0)
-                return r;
-        *ret = o.next_seq;
-        return 0;
+        StoreOrgCounts c;
+        int r = store_org_counts(s, txn, org, &c);
+        if (r >= 0)
+                *ret = c.roles;
+        return r;
 }
 
 /* Is the cursor result r at an entry of org (a 16-byte org | n key)? */

@@ -99,6 +99,33 @@ int store_absent(MDB_txn *txn, MDB_dbi dbi, MDB_val *k) {
         return r >= 0 ? -EEXIST : r == -ENOENT ? 0 : r;
 }
 
+int store_page(MDB_txn *txn, MDB_dbi dbi, const MDB_val *prefix, const MDB_val *start, bool after, uint64_t offset,
+               size_t limit, StorePageEach each, void *userdata, bool *ret_more) {
+        _cleanup_(cursor_closep) MDB_cursor *c = NULL;
+        MDB_val k = *start, v;
+        int r;
+
+        r = store_errno(mdb_cursor_open(txn, dbi, &c));
+        if (r < 0)
+                return r;
+        r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (r == MDB_SUCCESS && after && k.mv_size == start->mv_size && memcmp(k.mv_data, start->mv_data, k.mv_size) == 0)
+                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        for (uint64_t i = 0; r == MDB_SUCCESS && store_has_prefix(&k, prefix) && i < offset; i++)
+                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        for (size_t n = 0; r == MDB_SUCCESS && store_has_prefix(&k, prefix) && n < limit; n++) {
+                int q = each(&k, &v, userdata);
+                if (q < 0)
+                        return q;
+                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        }
+        if (r != MDB_SUCCESS && r != MDB_NOTFOUND)
+                return store_errno(r);
+        if (ret_more)
+                *ret_more = r == MDB_SUCCESS && store_has_prefix(&k, prefix);
+        return 0;
+}
+
 int store_field_opt_str(const msgpack_object *map, const char *key, char **ret) {
         const msgpack_object *o = mp_map_get(map, key);
         *ret = NULL;

@@ -14,8 +14,8 @@
  *   orgs         org u64                                   -> msgpack {id,name,provider,count,next_seq,users}
  *   roles        role id (text)                            -> the role record (a msgpack map)
  *   role_meta    role id                                   -> org u64 | seq u64 | members u64
- *   role_acl     role id                                   -> u32 n | api_id, then per permission
- *                                                             u32 n | name (sorted; see store-role.c)
+ *   role_acl     role id                                   -> api_id and sorted permission names
+ *                                                             (store-role.c), for a binary search
  *   role_api     org u64 | api_id (or 0xff | blake2b)      -> role id
  *   role_name    org u64 | name   (or 0xff | blake2b)      -> role id
  *   role_seq     org u64 | seq u64                         -> role id   (listing order)
@@ -210,6 +210,13 @@ int store_org_get(Store *s, MDB_txn *txn, uint64_t id, StoredOrg *ret);
 /* Adds an organization without roles (the next role is number 1) or
  * users. -EEXIST when it exists. */
 int store_org_insert(Store *s, MDB_txn *txn, const StoredOrg *o);
+/* An organization's counts, from its record. -ENOENT when unknown. */
+typedef struct StoreOrgCounts {
+        uint64_t roles;         /* built-ins included */
+        uint64_t next_seq;      /* the sequence number its next role gets: one past the last */
+        uint64_t users;
+} StoreOrgCounts;
+int store_org_counts(Store *s, MDB_txn *txn, uint64_t org, StoreOrgCounts *ret);
 /* Visits up to limit organizations by id from the offset-th, with their
  * role counts; *ret_total is how many there are. */
 typedef int (*StoreOrgVisit)(const StoredOrg *o, uint64_t roles, void *userdata);
@@ -270,7 +277,7 @@ typedef struct StoreRoleInfo {
         uint64_t members;               /* users holding it */
 } StoreRoleInfo;
 int store_role_info(Store *s, MDB_txn *txn, const char *id, StoreRoleInfo *ret); /* -ENOENT */
-int store_role_count(Store *s, MDB_txn *txn, uint64_t org, uint64_t *ret);
+int store_role_count(Store *s, MDB_txn *txn, uint64_t org, uint64_t *ret);     /* store_org_counts()'s roles */
 /* Visits up to limit roles of org in creation order. Starts after the
  * role with sequence number after_seq when after_seq > 0 (O(limit)), else
  * skips `offset` roles from the start: O(log n) while the organization
@@ -281,8 +288,6 @@ typedef int (*StoreRoleVisit)(const void *blob, size_t len, void *userdata);
 int store_role_list(Store *s, MDB_txn *txn, uint64_t org, uint64_t offset, uint64_t after_seq,
                     size_t limit, StoreRoleVisit visit, void *userdata,
                     uint64_t *ret_last_seq, bool *ret_more);
-/* The sequence number the next role of org gets (one past the last). */
-int store_role_next_seq(Store *s, MDB_txn *txn, uint64_t org, uint64_t *ret);
 
 /* ---- credentials, hashes only; auth.c owns their meaning (store-cred.c) ---- */
 
@@ -325,7 +330,6 @@ int store_user_find(Store *s, MDB_txn *txn, uint64_t org, const char *username,
 /* Removes a user, its memberships (both ways) and its token's hash: the
  * token stops working with this transaction. -ENOENT. */
 int store_user_remove(Store *s, MDB_txn *txn, const char *user_id);
-int store_user_count(Store *s, MDB_txn *txn, uint64_t org, uint64_t *ret);
 /* Visits up to limit users of org by username: those after the username
  * `after` when it is not NULL, else from the offset-th (O(offset)).
  * *ret_more: whether more follow. */

@@ -66,51 +66,31 @@ typedef struct UserAddArgs {
         char **roles;
 } UserAddArgs;
 
-void user_add_free(void *args) {
+static int user_add_check(void *args, RpcErr *err) {
         UserAddArgs *a = args;
-
-        if (!a)
-                return;
-        free(a->username);
-        free(a->name);
-        strv_free(a->roles);
-        free(a);
-}
-
-int user_add_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        static const ParamField table[] = {
-                { "username", param_str,     offsetof(UserAddArgs, username), true  },
-                { "org",      param_opt_u64, offsetof(UserAddArgs, org),      false },
-                { "name",     param_str,     offsetof(UserAddArgs, name),     false },
-                { "roles",    param_strv,    offsetof(UserAddArgs, roles),    false },
-                {0}
-        };
-        UserAddArgs *a;
         size_t n = 0;
         int r;
 
-        r = refuse_auth(params, err);
-        if (r < 0)
-                return r;
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, table, a, NULL, &err->field);
-        if (r >= 0)
-                r = check_text(a->username, USERNAME_MAX, "username", err);
+        r = check_text(a->username, USERNAME_MAX, "username", err);
         if (r >= 0 && a->name)
                 r = check_text(a->name, USER_NAME_MAX, "name", err);
         for (char **i = a->roles; r >= 0 && i && *i; i++)
                 n++;
         if (r >= 0 && n > USER_ROLES_MAX)
                 r = rpc_failf(err, -EINVAL, "roles", "at most %u roles", USER_ROLES_MAX);
-        if (r < 0) {
-                user_add_free(a);
-                return r;
-        }
-        *ret_args = a;
-        return 0;
+        return r;
 }
+
+static const ParamField user_add_table[] = {
+        { "username", param_str,     offsetof(UserAddArgs, username), true  },
+        { "org",      param_opt_u64, offsetof(UserAddArgs, org),      false },
+        { "name",     param_str,     offsetof(UserAddArgs, name),     false },
+        { "roles",    param_strv,    offsetof(UserAddArgs, roles),    false },
+        {0}
+};
+
+const ArgsSpec user_add_args = { .table = user_add_table, .size = sizeof(UserAddArgs), .local_only = true,
+                                 .check = user_add_check };
 
 /* The ids of the roles named by api_id in org, each once. */
 static int role_ids(Store *s, MDB_txn *txn, uint64_t org, char *const *api_ids, char ***ret, RpcErr *err) {
@@ -225,7 +205,8 @@ int user_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *pa
         };
         _cleanup_(user_list_args_done) UserListArgs a = {0};
         UserListVisit v = { .store = ctx->store, .txn = txn };
-        uint64_t offset, total;
+        StoreOrgCounts counts;
+        uint64_t offset;
         size_t count;
         bool more;
         int r;
@@ -235,22 +216,19 @@ int user_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *pa
                 r = params_parse(params, table, &a, NULL, &err->field);
         if (r >= 0)
                 r = paging_check(&a.paging, &offset, &count, err);
-        if (r >= 0)
-                r = org_exists(ctx->store, txn, a.org.v, err);
-        if (r >= 0)
-                r = store_user_count(ctx->store, txn, a.org.v, &total);
+        if (r >= 0) {
+                r = store_org_counts(ctx->store, txn, a.org.v, &counts);
+                if (r == -ENOENT)
+                        r = rpc_failf(err, r, "org", "no such organization: %" PRIu64, a.org.v);
+        }
         if (r < 0)
                 return r;
         list_begin(&v.list);
         r = store_user_list(ctx->store, txn, a.org.v, a.paging.after, offset, count, user_visit, &v, &more);
-        if (r >= 0) {
-                msgpack_pack_map(pk, more ? 3 : 2);
-                mp_pack_str(pk, "users");
-                r = list_end(&v.list, pk);
-        } else
+        if (r >= 0)
+                r = pack_page(pk, "users", &v.list, counts.users, more ? v.last : NULL);
+        else
                 list_done(&v.list);
-        if (r >= 0 && (mp_pack_kv_u64(pk, "total", total) < 0 || (more && mp_pack_kv_str(pk, "next", v.last) < 0)))
-                r = -ENOMEM;
         free(v.last);
         return r;
 }
@@ -262,38 +240,13 @@ typedef struct UserRemoveArgs {
         char *user;
 } UserRemoveArgs;
 
-void user_remove_free(void *args) {
-        UserRemoveArgs *a = args;
+static const ParamField user_remove_table[] = {
+        { "org",  param_opt_u64, offsetof(UserRemoveArgs, org),  true },
+        { "user", param_str,     offsetof(UserRemoveArgs, user), true },
+        {0}
+};
 
-        if (!a)
-                return;
-        free(a->user);
-        free(a);
-}
-
-int user_remove_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        static const ParamField table[] = {
-                { "org",  param_opt_u64, offsetof(UserRemoveArgs, org),  true },
-                { "user", param_str,     offsetof(UserRemoveArgs, user), true },
-                {0}
-        };
-        UserRemoveArgs *a;
-        int r;
-
-        r = refuse_auth(params, err);
-        if (r < 0)
-                return r;
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, table, a, NULL, &err->field);
-        if (r < 0) {
-                user_remove_free(a);
-                return r;
-        }
-        *ret_args = a;
-        return 0;
-}
+const ArgsSpec user_remove_args = { .table = user_remove_table, .size = sizeof(UserRemoveArgs), .local_only = true };
 
 /* 1 when user_id holds the workspace's admin role and nobody else does. */
 static int last_admin(Store *s, MDB_txn *txn, uint64_t org, const char *user_id) {

@@ -7,22 +7,12 @@ and field, the workspace's last admin, REST credentials (Partoo keys,
 Rocket.Chat users: access-permissions, assign-admin-role), and params
 validated as role.create's. Each test ends with the consistency walk."""
 
-import storewalk
-from harness import DaemonTestCase, fresh_org, main
+from storewalk import WalkedTestCase
+from harness import fresh_org, main
 
 
-class MembersTest(DaemonTestCase):
+class MembersTest(WalkedTestCase):
 
-    def setUp(self):
-        self.c = self.d.rpc()
-        self.addCleanup(self.c.close)
-
-    def tearDown(self):
-        report = storewalk.walk(self.d.db)
-        self.assertTrue(report, report)
-
-    def revision(self):
-        return self.c.ok("server.status", {})["revision"]
 
     # ------------------------------------------------------------ users
 

@@ -14,8 +14,8 @@ contract allows; afterwards the store passes the consistency walk.
 
 import threading
 
-import storewalk
-from harness import DaemonTestCase, fresh_org, main, report
+from storewalk import WalkedTestCase
+from harness import fresh_org, main, report
 
 ROUNDS = 150
 
@@ -44,18 +44,13 @@ def race(conns, requests):
     return out
 
 
-class RacesTest(DaemonTestCase):
+class RacesTest(WalkedTestCase):
 
     def setUp(self):
-        self.c = self.d.rpc()
-        self.addCleanup(self.c.close)
+        super().setUp()
         self.conns = [self.d.rpc() for _ in range(4)]
         for c in self.conns:
             self.addCleanup(c.close)
-
-    def tearDown(self):
-        report = storewalk.walk(self.d.db)
-        self.assertTrue(report, report)
 
     def create_many(self, org, names, **kw):
         roles = {}

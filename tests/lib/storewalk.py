@@ -21,6 +21,8 @@ records and indexes agree both ways:
     report = walk(db_dir)
     report.problems   # [str], empty when consistent
     report.counts     # {"roles": n, "users": n, "members": n, ...}
+
+WalkedTestCase: a harness.DaemonTestCase whose tests end with the walk.
 """
 
 import hashlib
@@ -28,6 +30,8 @@ import struct
 
 import lmdb
 import msgpack
+
+from harness import DaemonTestCase
 
 MAXKEY = 511                    # LMDB's default key limit (the store's key space)
 BUCKET_SHIFT = 10
@@ -74,18 +78,38 @@ def unpack(v):
 
 
 def acl_decode(v):
-    out, at = [], 0
-    while at < len(v):
-        if len(v) - at < 4:
-            raise ValueError("truncated length")
-        n = struct.unpack(">I", v[at:at + 4])[0]
-        if len(v) - at - 4 < n:
-            raise ValueError("truncated entry")
-        out.append(v[at + 4:at + 4 + n].decode())
-        at += 4 + n
-    if not out:
-        raise ValueError("empty")
-    return out[0], out[1:]
+    """A role_acl value: u32 api_len | api_id | u32 n | u32 end[n] | names,
+    the names sorted (bytes, then length). (api_id, [names])."""
+    if len(v) < 8:
+        raise ValueError("truncated")
+    api_len = struct.unpack(">I", v[:4])[0]
+    api_id = v[4:4 + api_len]
+    if len(api_id) != api_len or len(v) < 8 + api_len:
+        raise ValueError("truncated api_id")
+    n = struct.unpack(">I", v[4 + api_len:8 + api_len])[0]
+    ends = struct.unpack(">%dI" % n, v[8 + api_len:8 + api_len + 4 * n])
+    names_area = v[8 + api_len + 4 * n:]
+    names, start = [], 0
+    for end in ends:
+        if end < start or end > len(names_area):
+            raise ValueError("bad offsets")
+        names.append(names_area[start:end])
+        start = end
+    if start != len(names_area):
+        raise ValueError("names past the last offset")
+    if names != sorted(names):
+        raise ValueError("names not sorted")
+    return api_id.decode(), [x.decode() for x in names]
+
+
+def records(r, items, what):
+    """(key as text, decoded record) of each (key, value) that decodes;
+    the others are problems."""
+    for k, v in items:
+        try:
+            yield k.decode(), unpack(v)
+        except Exception as e:
+            r.bad("%s %r: record does not decode (%s)", what, k, e)
 
 
 def read_all(db_dir):
@@ -128,13 +152,8 @@ def walk(db_dir):
     # roles and what they promise
     roles = {}
     role_of_seq = {}
-    for k, v in d["roles"].items():
-        rid = k.decode()
-        try:
-            role = unpack(v)
-        except Exception as e:
-            r.bad("role %s: record does not decode (%s)", rid, e)
-            continue
+    for rid, role in records(r, d["roles"].items(), "role"):
+        k = rid.encode()
         if not isinstance(role, dict) or set(role) != ROLE_KEYS:
             r.bad("role %s: keys %r", rid, sorted(role) if isinstance(role, dict) else role)
             continue
@@ -164,7 +183,7 @@ def walk(db_dir):
         except ValueError as e:
             r.bad("role %s: ACL does not decode (%s)", rid, e)
             continue
-        if api_id != role["api_id"] or perms != role["permissions"]:
+        if api_id != role["api_id"] or perms != sorted(role["permissions"], key=lambda p: p.encode()):
             r.bad("role %s: ACL (%r, %r) differs from the record (%r, %r)", rid, api_id, perms,
                   role["api_id"], role["permissions"])
 
@@ -207,13 +226,8 @@ def walk(db_dir):
     # users
     users = {}
     users_per_org = {}
-    for k, v in d["users"].items():
-        uid = k.decode()
-        try:
-            u = unpack(v)
-        except Exception as e:
-            r.bad("user %s: record does not decode (%s)", uid, e)
-            continue
+    for uid, u in records(r, d["users"].items(), "user"):
+        k = uid.encode()
         users[uid] = u
         if u.get("org") not in orgs:
             r.bad("user %s of unknown org %r", uid, u.get("org"))
@@ -273,14 +287,9 @@ def walk(db_dir):
                   members.get(rid, 0))
 
     # keys, catalogs
-    for k, v in d["keys"].items():
-        try:
-            key = unpack(v)
-        except Exception as e:
-            r.bad("key %s: record does not decode (%s)", k, e)
-            continue
+    for kid, key in records(r, d["keys"].items(), "key"):
         if key.get("org") is not None and key["org"] not in orgs:
-            r.bad("key %s of unknown org %r", k.decode(), key["org"])
+            r.bad("key %s of unknown org %r", kid, key["org"])
     for k in d["catalogs"]:
         if u64(k) not in orgs:
             r.bad("catalog of unknown org %d", u64(k))
@@ -288,3 +297,19 @@ def walk(db_dir):
     r.counts = {"roles": len(roles), "users": len(users), "members": len(d["role_members"]),
                 "orgs": len(orgs), "keys": len(d["keys"]), "revision": revision}
     return r
+
+
+class WalkedTestCase(DaemonTestCase):
+    """A DaemonTestCase whose tests each get a connection (self.c) and end
+    with the consistency walk of the daemon's store."""
+
+    def setUp(self):
+        self.c = self.d.rpc()
+        self.addCleanup(self.c.close)
+
+    def tearDown(self):
+        report = walk(self.d.db)
+        self.assertTrue(report, report)
+
+    def revision(self):
+        return self.c.ok("server.status", {})["revision"]

@@ -108,16 +108,42 @@ def mdb_stat(db):
     return p
 
 
+def crash_run(test, what, org):
+    """A run's random generator (seed from $ROLESD_CRASH_SEED or random,
+    printed) and its daemon, with organization org."""
+    seed = int(os.environ.get("ROLESD_CRASH_SEED") or random.randrange(1 << 30))
+    sys.stderr.write("%s: %d cycles, seed %d (ROLESD_CRASH_SEED)\n" % (what, CYCLES, seed))
+    d = Daemon()
+    test.addCleanup(d.close)
+    with d.rpc() as c:
+        c.ok("org.add", {"id": org, "name": what})
+    return random.Random(seed), d
+
+
+def crash(test, d, rng, clients, stop, cycle):
+    """Lets the clients write for a random while, kills the daemon with
+    SIGKILL, waits for the clients (each must notice), and checks the dead
+    daemon's environment: mdb_stat reads it, and it is whole (the walk)."""
+    for t in clients:
+        t.start()
+    time.sleep(rng.uniform(0.02, 0.4))
+    os.kill(d.proc.pid, signal.SIGKILL)
+    d.wait_exit()
+    stop.set()
+    for t in clients:
+        t.join(WAIT)
+        test.assertFalse(t.is_alive(), "a client hung after the daemon died")
+        test.assertEqual(t.errors, [], "unexpected replies in cycle %d" % cycle)
+    p = mdb_stat(d.db)
+    test.assertEqual(p.returncode, 0, "mdb_stat after kill %d: %s%s" % (cycle, p.stdout, p.stderr))
+    report = storewalk.walk(d.db)
+    test.assertTrue(report, "after kill %d: %r" % (cycle, report))
+
+
 class CrashDurabilityTest(unittest.TestCase):
 
     def test_sigkill_cycles(self):
-        seed = int(os.environ.get("ROLESD_CRASH_SEED") or random.randrange(1 << 30))
-        sys.stderr.write("crash test: %d cycles, seed %d (ROLESD_CRASH_SEED)\n" % (CYCLES, seed))
-        rng = random.Random(seed)
-        d = Daemon()
-        self.addCleanup(d.close)
-        with d.rpc() as c:
-            c.ok("org.add", {"id": ORG, "name": "crash"})
+        rng, d = crash_run(self, "crash test", ORG)
         acked = {}          # name -> id, over all cycles
         asked = set()
         total_acked = total_lost = 0
@@ -126,27 +152,13 @@ class CrashDurabilityTest(unittest.TestCase):
             shared = range(3)
             writers = [Writer(d.sock_path, cycle, i, random.Random(rng.random()), shared, stop)
                        for i in range(CLIENTS)]
+            crash(self, d, rng, writers, stop, cycle)
             for w in writers:
-                w.start()
-            time.sleep(rng.uniform(0.02, 0.4))
-            os.kill(d.proc.pid, signal.SIGKILL)
-            d.wait_exit()
-            stop.set()
-            for w in writers:
-                w.join(WAIT)
-                self.assertFalse(w.is_alive(), "a client hung after the daemon died")
-                self.assertEqual(w.errors, [], "unexpected replies in cycle %d" % cycle)
                 asked.update(w.sent)
                 for name, rid in w.acked.items():
                     self.assertNotIn(name, acked, "%r acknowledged twice" % name)
                     acked[name] = rid
                 total_acked += len(w.acked)
-
-            # the environment is readable while nobody holds it, and whole
-            p = mdb_stat(d.db)
-            self.assertEqual(p.returncode, 0, "mdb_stat after kill %d: %s%s" % (cycle, p.stdout, p.stderr))
-            report = storewalk.walk(d.db)
-            self.assertTrue(report, "after kill %d: %r" % (cycle, report))
 
             d.start()
             lost = self.check_state(d, acked, asked, cycle)
@@ -300,6 +312,17 @@ class StormClient(threading.Thread):
             c.close()
 
 
+def all_users(c, method, params):
+    """Every user of a member.list or user.list, following the cursors."""
+    p = dict(params, count=100)
+    while True:
+        page = c.ok(method, p)
+        yield from page["users"]
+        if "next" not in page:
+            return
+        p["after"] = page["next"]
+
+
 def read_models(c):
     """The database's roles, members and users of the storm org, per client."""
     models = [Model() for _ in range(STORM_CLIENTS)]
@@ -308,63 +331,25 @@ def read_models(c):
         if r["protected"]:
             continue
         k = int(r["name"][1:].split("-")[0])
-        members, after = set(), None
-        while True:
-            p = {"org": STORM_ORG, "id": r["id"], "count": 100}
-            if after:
-                p["after"] = after
-            page = c.ok("member.list", p)
-            members |= {u["username"] for u in page["users"]}
-            after = page.get("next")
-            if not after:
-                break
+        members = {u["username"] for u in all_users(c, "member.list", {"org": STORM_ORG, "id": r["id"]})}
         models[k].roles[r["name"]] = {"desc": r["description"], "members": members}
-    after = None
-    while True:
-        p = {"org": STORM_ORG, "count": 100}
-        if after:
-            p["after"] = after
-        page = c.ok("user.list", p)
-        for u in page["users"]:
-            models[int(u["username"][1:].split("-")[0])].users.add(u["username"])
-        after = page.get("next")
-        if not after:
-            break
+    for u in all_users(c, "user.list", {"org": STORM_ORG}):
+        models[int(u["username"][1:].split("-")[0])].users.add(u["username"])
     return models
 
 
 class LifecycleStormTest(unittest.TestCase):
 
     def test_sigkill_during_lifecycle_storm(self):
-        seed = int(os.environ.get("ROLESD_CRASH_SEED") or random.randrange(1 << 30))
-        sys.stderr.write("lifecycle storm: %d cycles, seed %d (ROLESD_CRASH_SEED)\n" % (CYCLES, seed))
-        rng = random.Random(seed)
-        d = Daemon()
-        self.addCleanup(d.close)
-        with d.rpc() as c:
-            c.ok("org.add", {"id": STORM_ORG, "name": "storm"})
+        rng, d = crash_run(self, "lifecycle storm", STORM_ORG)
         models = [Model() for _ in range(STORM_CLIENTS)]
         acked = in_flight = applied_in_flight = 0
         for cycle in range(CYCLES):
             stop = threading.Event()
             clients = [StormClient(d.sock_path, k, models[k], random.Random(rng.random()), stop)
                        for k in range(STORM_CLIENTS)]
-            for t in clients:
-                t.start()
-            time.sleep(rng.uniform(0.02, 0.4))
-            os.kill(d.proc.pid, signal.SIGKILL)
-            d.wait_exit()
-            stop.set()
-            for t in clients:
-                t.join(WAIT)
-                self.assertFalse(t.is_alive(), "a client hung after the daemon died")
-                self.assertEqual(t.errors, [], "unexpected replies in cycle %d" % cycle)
-                acked += t.acked
-
-            p = mdb_stat(d.db)
-            self.assertEqual(p.returncode, 0, "mdb_stat after kill %d: %s%s" % (cycle, p.stdout, p.stderr))
-            report = storewalk.walk(d.db)
-            self.assertTrue(report, "after kill %d: %r" % (cycle, report))
+            crash(self, d, rng, clients, stop, cycle)
+            acked += sum(t.acked for t in clients)
 
             d.start()
             with d.rpc() as c:

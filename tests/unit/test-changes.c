@@ -19,42 +19,14 @@
 #include "daemon/dispatch.h"
 #include "daemon/seed.h"
 #include "daemon/store.h"
+#include "check.h"
 #include "proto/buf.h"
 #include "proto/macro.h"
 #include "proto/mp.h"
 #include "proto/wire-role.h"
 
-static unsigned n_checks;
 static char root[] = "/tmp/test-changes-XXXXXX";
 
-#define check(x)                                                                        \
-        do {                                                                            \
-                n_checks++;                                                             \
-                if (!(x)) {                                                             \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-                        exit(EXIT_FAILURE);                                             \
-                }                                                                       \
-        } while (0)
-#define check_eq(a, b)                                                                  \
-        do {                                                                            \
-                long long _a = (long long) (a), _b = (long long) (b);                   \
-                n_checks++;                                                             \
-                if (_a != _b) {                                                         \
-                        fprintf(stderr, "%s:%d: check failed: %s == %s (%lld != %lld)\n", \
-                                __FILE__, __LINE__, #a, #b, _a, _b);                    \
-                        exit(EXIT_FAILURE);                                             \
-                }                                                                       \
-        } while (0)
-#define check_streq(a, b)                                                               \
-        do {                                                                            \
-                const char *_a = (a), *_b = (b);                                        \
-                n_checks++;                                                             \
-                if (!_a || !_b || strcmp(_a, _b) != 0) {                                \
-                        fprintf(stderr, "%s:%d: check failed: %s == %s (\"%s\" != \"%s\")\n", \
-                                __FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); \
-                        exit(EXIT_FAILURE);                                             \
-                }                                                                       \
-        } while (0)
 
 /* ---- what the store told ---- */
 
@@ -171,7 +143,7 @@ static int run(const char *method, const char *params_json, Buf *result, RpcErr 
 
         *err = (RpcErr) { .field = NULL };
         buf_clear(result);
-        k = m->parse(&u.data, &args, err);
+        k = args_parse(m->args, &u.data, &args, err);
         if (k >= 0) {
                 check_eq(store_write_begin(store, &txn), 0);
                 writes = store_writes(store);
@@ -182,7 +154,7 @@ static int run(const char *method, const char *params_json, Buf *result, RpcErr 
                         store_write_abort(store, txn);
                 } else
                         check_eq(store_write_commit(store, txn), 0);
-                m->free_args(args);
+                args_free(m->args, args);
         }
         msgpack_unpacked_destroy(&u);
         msgpack_sbuffer_destroy(&sb);
@@ -592,6 +564,6 @@ int main(void) {
         buf_done(&told.before);
         buf_done(&told.after);
         nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        printf("test-changes: %u checks passed\n", n_checks);
+        printf("test-changes: %u checks passed\n", checks);
         return 0;
 }

@@ -26,45 +26,15 @@
 #include "daemon/seed.h"
 #include "daemon/store.h"
 #include "daemon/writer.h"
+#include "check.h"
 #include "proto/buf.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/wire.h"
 #include "proto/wire-role.h"
 
-static unsigned n_checks;
 static char root[] = "/tmp/test-store-XXXXXX";
 
-#define check(x)                                                                        \
-        do {                                                                            \
-                n_checks++;                                                             \
-                if (!(x)) {                                                             \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-                        exit(EXIT_FAILURE);                                             \
-                }                                                                       \
-        } while (0)
-
-#define check_eq(a, b)                                                                  \
-        do {                                                                            \
-                long long _a = (long long) (a), _b = (long long) (b);                   \
-                n_checks++;                                                             \
-                if (_a != _b) {                                                         \
-                        fprintf(stderr, "%s:%d: check failed: %s == %s (%lld != %lld)\n", \
-                                __FILE__, __LINE__, #a, #b, _a, _b);                    \
-                        exit(EXIT_FAILURE);                                             \
-                }                                                                       \
-        } while (0)
-
-#define check_streq(a, b)                                                               \
-        do {                                                                            \
-                const char *_a = (a), *_b = (b);                                        \
-                n_checks++;                                                             \
-                if (!_a || !_b || strcmp(_a, _b) != 0) {                                \
-                        fprintf(stderr, "%s:%d: check failed: %s == %s (\"%.60s\" != \"%.60s\")\n", \
-                                __FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); \
-                        exit(EXIT_FAILURE);                                             \
-                }                                                                       \
-        } while (0)
 
 static const char *const builtins[] = {
         "admin", "moderator", "leader", "owner", "user", "bot", "app", "guest", "anonymous",
@@ -960,14 +930,14 @@ static int create(Store *s, uint64_t org, const char *name, Buf *result, RpcErr 
 
         *err = (RpcErr) { .field = NULL };
         buf_clear(result);
-        check_eq(role_create_parse(&u.data, &args, err), 0);
+        check_eq(args_parse(&role_create_args, &u.data, &args, err), 0);
         check_eq(store_write_begin(s, &txn), 0);
         k = role_create_apply(s, txn, args, &(StorePeer) { .uid = 0 }, result, err);
         if (k < 0)
                 store_write_abort(s, txn);
         else
                 check_eq(store_write_commit(s, txn), 0);
-        role_create_free(args);
+        args_free(&role_create_args, args);
         msgpack_unpacked_destroy(&u);
         msgpack_sbuffer_destroy(&sb);
         return k;
@@ -1242,6 +1212,6 @@ int main(void) {
         test_open_parents();
         test_open_lock();
 
-        printf("test-store: %u checks passed\n", n_checks);
+        printf("test-store: %u checks passed\n", checks);
         return EXIT_SUCCESS;
 }
