@@ -1,9 +1,10 @@
-/* bench.h: rolesd-bench's shared pieces. util.c (clock, histograms, the
- * results table and JSON file, progress), load.c (the epoll load engine
- * driving N MessagePack-RPC connections), daemon.c (rolesd under
+/* bench.h: rolesd-bench's tools. util.c (clock, histograms, the results
+ * table and JSON file, progress), load.c (the epoll load engine driving N
+ * MessagePack-RPC connections), daemon.c (rolesd under
  * systemd-socket-activate, readiness, /proc figures), refs.c (the in-run
  * references: raw LMDB commits and a bare framed echo server), http.c (the
- * libmicrohttpd reference server and wrk runs), main.c (the figures). */
+ * libmicrohttpd reference server and wrk runs). The phases that use them to
+ * take the figures are in phase.h. */
 #pragma once
 
 #include <msgpack.h>
@@ -157,5 +158,8 @@ int http_probe(const char *host, unsigned port, const char *method, const char *
 void *mhd_ref_start(const char *mode, unsigned threads, size_t body_len, unsigned *ret_port);
 void mhd_ref_stop(void *handle);
 bool mhd_ref_available(void);
+/* Threads of the "pool" mode unless --mhd-threads says: rolesd-http's own
+ * HTTP_THREADS (1 without libmicrohttpd). */
+unsigned mhd_ref_default_threads(void);
 /* A listening TCP socket on 127.0.0.1 and a port the kernel chose. */
 int tcp_listen_loopback(unsigned *ret_port);

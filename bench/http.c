@@ -47,6 +47,10 @@ bool mhd_ref_available(void) {
         return true;
 }
 
+unsigned mhd_ref_default_threads(void) {
+        return HTTP_THREADS;    /* as rolesd-http */
+}
+
 void *mhd_ref_start(const char *mode, unsigned threads, size_t body_len, unsigned *ret_port) {
         static const char head[] = "{\"status\":\"success\",\"api_id\":\"";
         MhdRef *m = calloc(1, sizeof *m);
@@ -107,6 +111,9 @@ void mhd_ref_stop(void *handle) {
 #else
 bool mhd_ref_available(void) {
         return false;
+}
+unsigned mhd_ref_default_threads(void) {
+        return 1;
 }
 void *mhd_ref_start(const char *mode, unsigned threads, size_t body_len, unsigned *ret_port) {
         return NULL;
