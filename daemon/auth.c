@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "proto/limits.h"
@@ -318,13 +319,43 @@ int auth_key_new(Store *s, MDB_txn *txn, StoredKey *k, char **ret_key) {
         return *ret_key ? 0 : -ENOMEM;
 }
 
-/* Meteor's id alphabet, so user ids look like Rocket.Chat's. */
-static void random_meteor_id(char *out, size_t n) {
+/* A user id: 17 characters of Meteor's id alphabet (so they look like
+ * Rocket.Chat's), the digits in base 55 of 12 bytes made as role ids are
+ * (role.c): 4 of time, 5 random ones drawn once per process, a 3-byte
+ * counter from a random start. Unique as those are, and increasing within
+ * a process (the alphabet is in ASCII order, the width fixed), so a new
+ * user's record and memberships land on the last pages of their indexes,
+ * not on random ones: a batch of user.adds dirties a few pages, not each
+ * its own. One getrandom per process, not 17 per user. Runs on the writer
+ * thread only. */
+static void new_user_id(char out[USER_ID_LEN + 1]) {
         static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+        static uint8_t process[5];
+        static uint32_t counter;
+        static bool initialized;
+        uint8_t raw[12];
+        uint32_t t = (uint32_t) time(NULL);
 
-        for (size_t i = 0; i < n; i++)
-                out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
-        out[n] = 0;
+        if (!initialized) {
+                randombytes_buf(process, sizeof process);
+                randombytes_buf(&counter, sizeof counter);
+                initialized = true;
+        }
+        counter++;
+        raw[0] = t >> 24; raw[1] = t >> 16; raw[2] = t >> 8; raw[3] = t;
+        memcpy(raw + 4, process, sizeof process);
+        raw[9] = counter >> 16; raw[10] = counter >> 8; raw[11] = counter;
+        /* 55^17 > 2^96: the base-55 digits of the 96-bit number, most significant first */
+        for (int i = USER_ID_LEN - 1; i >= 0; i--) {
+                unsigned rem = 0;
+                for (size_t j = 0; j < sizeof raw; j++) {
+                        unsigned cur = rem << 8 | raw[j];
+                        raw[j] = (uint8_t) (cur / (sizeof alphabet - 1));
+                        rem = cur % (sizeof alphabet - 1);
+                }
+                out[i] = alphabet[rem];
+        }
+        out[USER_ID_LEN] = 0;
 }
 
 int auth_user_new(Store *s, MDB_txn *txn, StoredUser *u, char **ret_user_id, char **ret_token,
@@ -333,7 +364,7 @@ int auth_user_new(Store *s, MDB_txn *txn, StoredUser *u, char **ret_user_id, cha
         uint8_t raw[TOKEN_BYTES];
         int r;
 
-        random_meteor_id(user_id, USER_ID_LEN);
+        new_user_id(user_id);
         randombytes_buf(raw, sizeof raw);
         sodium_bin2base64(token, sizeof token, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         sodium_memzero(raw, sizeof raw);

@@ -4,8 +4,9 @@
  * them), writes applied synchronously instead of by the writer thread and
  * completed, as the writer does, after dispatch_frame() returned, and
  * deterministic randomness so the credentials made at setup are the same
- * in every run and can appear in the seed corpora. Link with
- * -Wl,--wrap=writer_submit,--wrap=randombytes_buf,--wrap=randombytes_uniform
+ * in every run and can appear in the seed corpora (ids begin with the
+ * time, which is fixed too). Link with
+ * -Wl,--wrap=writer_submit,--wrap=randombytes_buf,--wrap=randombytes_uniform,--wrap=time
  * (tests/fuzz/meson.build). */
 #pragma once
 

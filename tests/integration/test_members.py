@@ -54,6 +54,14 @@ class MembersTest(WalkedTestCase):
         self.assertEqual(self.revision(), before, "a refused user.add took a revision")
         err, _ = self.c.call("user.add", {"username": "x10", "auth": {"api_key": "x"}})
         self.assertError(err, "permission_denied", "auth")
+        # ids as Rocket.Chat's look (17 characters of Meteor's alphabet), each new one above the last
+        ids = [self.c.ok("user.add", {"username": "ua-id-%d" % i, "org": other})["user_id"] for i in range(20)]
+        alphabet = set("23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz")
+        for i in ids:
+            self.assertEqual(len(i), 17, i)
+            self.assertLessEqual(set(i), alphabet, i)
+        self.assertEqual(ids, sorted(ids))
+        self.assertEqual(len(set(ids)), len(ids))
 
     def test_user_list(self):
         org = fresh_org(self.c)
