@@ -246,7 +246,12 @@ static const ParamField user_remove_table[] = {
         {0}
 };
 
-const ArgsSpec user_remove_args = { .table = user_remove_table, .size = sizeof(UserRemoveArgs), .local_only = true };
+static int user_remove_check(void *args, RpcErr *err) {
+        return check_text(((UserRemoveArgs *) args)->user, USERNAME_MAX, "user", err);
+}
+
+const ArgsSpec user_remove_args = { .table = user_remove_table, .size = sizeof(UserRemoveArgs), .local_only = true,
+                                    .check = user_remove_check };
 
 /* 1 when user_id holds the workspace's admin role and nobody else does. */
 static int last_admin(Store *s, MDB_txn *txn, uint64_t org, const char *user_id) {

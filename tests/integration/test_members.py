@@ -114,6 +114,8 @@ class MembersTest(WalkedTestCase):
         self.assertNotEqual(tok2["user_id"], tok["user_id"])
         self.assertEqual(self.c.ok("user.roles", {"org": org, "user": "ur-dan"})["roles"], [])
         for params, code, field in (({"org": org}, "invalid_argument", "user"),
+                                    ({"org": org, "user": ""}, "invalid_argument", "user"),
+                                    ({"org": org, "user": "u" * 257}, "invalid_argument", "user"),
                                     ({"user": "ur-dan"}, "invalid_argument", "org"),
                                     ({"org": 987654, "user": "ur-dan"}, "not_found", "org"),
                                     ({"org": org, "user": "ur-dan", "auth": {"api_key": "k"}},
@@ -332,6 +334,36 @@ class MembersTest(WalkedTestCase):
                                              "permission_denied", "auth")):
             err, _ = self.c.call(method, params)
             self.assertError(err, code, field, msg="%s %r" % (method, params))
+
+    # ------------------------------------------------------------ params
+
+    def test_params_checked_as_role_create_s(self):
+        """Every new method refuses an unknown key (named), a value of the
+        wrong type (named), and writes nothing for it."""
+        calls = {
+            "role.update": {"org": 1, "name": "x", "set": {"description": "d"}, "if_revision": 1},
+            "role.delete": {"org": 1, "name": "x", "if_revision": 1, "force": True},
+            "role.duplicate": {"org": 1, "name": "x"},
+            "member.add": {"org": 1, "name": "x", "user": "u"},
+            "member.remove": {"org": 1, "api_id": "x", "user": "u"},
+            "member.list": {"org": 1, "id": "x", "offset": 0, "count": 5},
+            "user.roles": {"org": 1, "user": "u"},
+            "access.check": {"org": 1, "user": "u", "permission": "p"},
+            "org.list": {"offset": 0, "count": 5},
+            "user.list": {"org": 1, "count": 5, "after": "a"},
+            "user.remove": {"org": 1, "user": "u"},
+            "key.list": {"org": 1, "provider": "p"},
+            "key.revoke": {"key_id": "k"},
+            "user.add": {"username": "u", "org": 1, "name": "n", "roles": []},
+        }
+        before = self.revision()
+        for method, params in calls.items():
+            err, _ = self.c.call(method, dict(params, zzz=1))
+            self.assertError(err, "invalid_argument", "zzz", msg=method)
+            for key in params:
+                err, _ = self.c.call(method, dict(params, **{key: [[1]]}))
+                self.assertError(err, "invalid_argument", key, msg="%s %s" % (method, key))
+        self.assertEqual(self.revision(), before)
 
     # ------------------------------------------------------------ REST credentials
 
