@@ -319,21 +319,10 @@ int auth_key_new(Store *s, MDB_txn *txn, StoredKey *k, char **ret_key) {
         return *ret_key ? 0 : -ENOMEM;
 }
 
-/* A user id: 17 characters of Meteor's id alphabet (so they look like
- * Rocket.Chat's), the digits in base 55 of 12 bytes made as role ids are
- * (role.c): 4 of time, 5 random ones drawn once per process, a 3-byte
- * counter from a random start. Unique as those are, and increasing within
- * a process (the alphabet is in ASCII order, the width fixed), so a new
- * user's record and memberships land on the last pages of their indexes,
- * not on random ones: a batch of user.adds dirties a few pages, not each
- * its own. One getrandom per process, not 17 per user. Runs on the writer
- * thread only. */
-static void new_user_id(char out[USER_ID_LEN + 1]) {
-        static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+void auth_ordered_id(uint8_t raw[static 12]) {
         static uint8_t process[5];
         static uint32_t counter;
         static bool initialized;
-        uint8_t raw[12];
         uint32_t t = (uint32_t) time(NULL);
 
         if (!initialized) {
@@ -345,7 +334,17 @@ static void new_user_id(char out[USER_ID_LEN + 1]) {
         raw[0] = t >> 24; raw[1] = t >> 16; raw[2] = t >> 8; raw[3] = t;
         memcpy(raw + 4, process, sizeof process);
         raw[9] = counter >> 16; raw[10] = counter >> 8; raw[11] = counter;
-        /* 55^17 > 2^96: the base-55 digits of the 96-bit number, most significant first */
+}
+
+/* A user id: 17 characters of Meteor's id alphabet, so they look like
+ * Rocket.Chat's: the base-55 digits of an ordered id (55^17 > 2^96), most
+ * significant first. Fixed width, and the alphabet in ASCII order: they
+ * sort as the ids do. */
+static void new_user_id(char out[USER_ID_LEN + 1]) {
+        static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+        uint8_t raw[12];
+
+        auth_ordered_id(raw);
         for (int i = USER_ID_LEN - 1; i >= 0; i--) {
                 unsigned rem = 0;
                 for (size_t j = 0; j < sizeof raw; j++) {

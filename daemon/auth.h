@@ -71,6 +71,16 @@ void auth_principal(const Auth *a, const StorePeer *peer, StorePrincipal *ret);
 /* True for PROVIDER, ORG_ADMIN, ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER, PUBLISHER. */
 bool auth_user_role_valid(const char *user_role);
 
+/* The 12 bytes of a new id shaped like a MongoDB ObjectId (as Rocket.Chat's
+ * _id): 4 of time, 5 random ones drawn once per process, a 3-byte counter
+ * from a random start. Unique as ObjectIds are, and increasing within a
+ * process, so new records land on the last pages of the databases they
+ * are keyed in instead of random ones: a batch of creates dirties a few
+ * pages, not one each, which is what its commit's fsync pays. Role ids
+ * (role.c) and user ids (below) are made of them. For the writer thread
+ * only. */
+void auth_ordered_id(uint8_t ret[static 12]);
+
 /* Makes a new API key for the given record (hash filled in) and stores
  * it. *ret_key is the only copy of the secret. */
 int auth_key_new(Store *s, MDB_txn *txn, StoredKey *k, char **ret_key);

@@ -148,6 +148,17 @@ int paging_check(const Paging *p, uint64_t *ret_offset, size_t *ret_count, RpcEr
         return 0;
 }
 
+int list_params_parse(const msgpack_object *params, const ParamField table[], void *args, const Paging *paging,
+                      bool local_only, uint64_t *ret_offset, size_t *ret_count, RpcErr *err) {
+        int r = local_only ? refuse_auth(params, err) : 0;
+
+        if (r >= 0)
+                r = params_parse(params, table, args, NULL, &err->field);
+        if (r >= 0)
+                r = paging_check(paging, ret_offset, ret_count, err);
+        return r;
+}
+
 int refuse_auth(const msgpack_object *params, RpcErr *err) {
         if (mp_map_get(params, "auth"))
                 return rpc_fail(err, -EACCES, "auth", "provisioning is for local administrators, not REST credentials");

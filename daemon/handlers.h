@@ -161,6 +161,10 @@ typedef struct Paging {
         { "after",  param_str,     offsetof(type, member.after),  false }
 void paging_done(Paging *p);
 int paging_check(const Paging *p, uint64_t *ret_offset, size_t *ret_count, RpcErr *err);
+/* A list read's params: refused with a REST credential when local_only,
+ * parsed by table into args, and its paging (a member of args) checked. */
+int list_params_parse(const msgpack_object *params, const ParamField table[], void *args, const Paging *paging,
+                      bool local_only, uint64_t *ret_offset, size_t *ret_count, RpcErr *err);
 
 /* Provisioning (org, user and key methods) is for local peers only: a
  * call carrying a REST credential is refused, whatever the credential. */

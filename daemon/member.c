@@ -199,11 +199,9 @@ int member_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *
         bool more;
         int r;
 
-        r = params_parse(params, table, &a, NULL, &err->field);
+        r = list_params_parse(params, table, &a, &a.paging, false, &offset, &count, err);
         if (r >= 0)
                 r = role_target_check(&a, err);
-        if (r >= 0)
-                r = paging_check(&a.paging, &offset, &count, err);
         if (r >= 0)
                 r = role_target_find(ctx->store, txn, &a.target, ACCESS_READ_MEMBERS, &org, &role, NULL, NULL, err);
         if (r >= 0)

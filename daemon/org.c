@@ -105,11 +105,7 @@ int org_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *par
         ListBuf l;
         int r;
 
-        r = refuse_auth(params, err);
-        if (r >= 0)
-                r = params_parse(params, table, &a, NULL, &err->field);
-        if (r >= 0)
-                r = paging_check(&a.paging, &offset, &count, err);
+        r = list_params_parse(params, table, &a, &a.paging, true, &offset, &count, err);
         if (r < 0)
                 return r;
         list_begin(&l);

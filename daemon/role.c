@@ -13,7 +13,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth.h"
 #include "handlers.h"
@@ -126,29 +125,12 @@ static int check_permissions(Store *s, MDB_txn *txn, uint64_t org, char **perms,
         return 0;
 }
 
-/* Role ids are shaped like a MongoDB ObjectId, as Rocket.Chat's _id: 4
- * bytes of time, 5 random bytes drawn once per process, a 3-byte counter
- * (from a random start). Unique as ObjectIds are, and increasing within a
- * process, so a new role's record lands on the last page of the roles
- * database instead of a random one: a batch of creates dirties a few pages
- * for its records, not one each, which is what its commit's fsync pays. */
-/* Runs on the writer thread only. */
+/* A role id: an ordered id (auth.h) in 24 hex digits, as a MongoDB
+ * ObjectId, Rocket.Chat's _id, is written. */
 static void new_role_id(char out[25]) {
-        static uint8_t process[5];
-        static uint32_t counter;
-        static bool initialized;
         uint8_t raw[12];
-        uint32_t t = (uint32_t) time(NULL);
 
-        if (!initialized) {
-                randombytes_buf(process, sizeof process);
-                counter = randombytes_random();
-                initialized = true;
-        }
-        counter++;
-        raw[0] = t >> 24; raw[1] = t >> 16; raw[2] = t >> 8; raw[3] = t;
-        memcpy(raw + 4, process, sizeof process);
-        raw[9] = counter >> 16; raw[10] = counter >> 8; raw[11] = counter;
+        auth_ordered_id(raw);
         sodium_bin2hex(out, 25, raw, sizeof raw);
 }
 

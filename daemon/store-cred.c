@@ -218,9 +218,7 @@ int store_user_put(Store *s, MDB_txn *txn, const char *user_id, const StoredUser
         return 0;
 
 fail:
-        if (reterr_field)
-                *reterr_field = field;
-        return r;
+        return store_fail(reterr_field, field, r);
 }
 
 /* A user record (ret: a StoredUser). */

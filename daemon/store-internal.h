@@ -65,6 +65,13 @@ static inline void unpacked_donep(msgpack_unpacked *u) {
 #define _cleanup_sbuffer_ _cleanup_(sbuffer_donep)
 #define _cleanup_unpacked_ _cleanup_(unpacked_donep)
 
+/* A failure r, naming field in *reterr_field (which may be NULL). */
+static inline int store_fail(const char **reterr_field, const char *field, int r) {
+        if (reterr_field)
+                *reterr_field = field;
+        return r;
+}
+
 /* The one place LMDB results become errno (see store.h). */
 int store_errno(int r);
 

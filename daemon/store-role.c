@@ -278,9 +278,7 @@ int store_role_insert(Store *s, MDB_txn *txn, const StoreRoleKeys *keys, const v
         return 0;
 
 fail:
-        if (reterr_field)
-                *reterr_field = field;
-        return r;
+        return store_fail(reterr_field, field, r);
 }
 
 /* The api_id and name a stored record says (copies). */
@@ -363,9 +361,7 @@ int store_role_update(Store *s, MDB_txn *txn, const StoreRoleKeys *keys, const v
         return 0;
 
 fail:
-        if (reterr_field)
-                *reterr_field = field;
-        return r;
+        return store_fail(reterr_field, field, r);
 }
 
 int store_role_delete(Store *s, MDB_txn *txn, uint64_t org, const char *id_text, bool force, uint64_t *ret_members) {

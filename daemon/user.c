@@ -211,11 +211,7 @@ int user_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *pa
         bool more;
         int r;
 
-        r = refuse_auth(params, err);
-        if (r >= 0)
-                r = params_parse(params, table, &a, NULL, &err->field);
-        if (r >= 0)
-                r = paging_check(&a.paging, &offset, &count, err);
+        r = list_params_parse(params, table, &a, &a.paging, true, &offset, &count, err);
         if (r >= 0) {
                 r = store_org_counts(ctx->store, txn, a.org.v, &counts);
                 if (r == -ENOENT)
