@@ -20,7 +20,10 @@ with tempfile.TemporaryDirectory(prefix="rolesd-bench-check.") as d:
             sys.exit("%s: no %r section" % (out, section))
     for key in ("ref.lmdb_commit.ops_per_s", "ref.echo.c16.ops_per_s", "create.c16.ops_per_s",
                 "get.c16.ops_per_s", "list.big.first_page.ops_per_s", "daemon.start_to_ready_ms.big",
-                "db.bytes_per_role", "daemon.memory.big.private_dirty_kib"):
+                "db.bytes_per_role", "daemon.memory.big.private_dirty_kib",
+                "update.c16.ops_per_s", "access.c16.ops_per_s", "access.c16.ratio_to_echo_c16",
+                "members.big.first_page.p50_us", "members.first_page.p50_ratio_big_to_small",
+                "members.cursor_page.p50_ratio_big_to_small"):
         v = doc["figures"].get(key)
         if not isinstance(v, (int, float)):
             sys.exit("%s: figure %s missing or not a number: %r" % (out, key, v))

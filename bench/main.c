@@ -183,6 +183,7 @@ static const Phase phases[] = {
         { "role.list at N",                     phase_list_big,         true },  /* role.list */
         { "role.create and role.get at N",      phase_at_big,           true },  /* at N roles */
         { "restart at N",                       phase_restart,          true },  /* daemon */
+        { "role lifecycle",                     phase_lifecycle,        true },  /* role lifecycle */
 };
 
 static const char *fs_name(const char *path) {

@@ -165,3 +165,6 @@ void phase_http(Bench *b);
 /* phase-big.c: the bulk load of N roles; create and get at N. */
 void phase_load(Bench *b);
 void phase_at_big(Bench *b);
+/* phase-lifecycle.c: role.update; access.check before and after N
+ * memberships; member.list in a role of N holders against one of 1,000. */
+void phase_lifecycle(Bench *b);

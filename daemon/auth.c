@@ -7,14 +7,14 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/wire.h"
-#include "proto/wire-role.h"
 
-#define KEY_ID_LEN      16
+#define KEY_ID_LEN      AUTH_KEY_ID_LEN
 #define KEY_SECRET_LEN  64
 #define USER_ID_LEN     17
 #define TOKEN_BYTES     32
@@ -131,27 +131,41 @@ static int user_verify(Store *s, MDB_txn *txn, const char *user_id, const char *
         return 0;
 }
 
-/* Does any of the user's workspace roles grant the permission? */
-static int user_has_permission(Store *s, MDB_txn *txn, char **roles, const char *permission) {
-        for (char **name = roles; name && *name; name++) {
-                _cleanup_(role_done) Role role = {0};
-                const void *blob;
-                size_t len;
-                int r;
-
-                r = store_role_get(s, txn, 0, "name", *name, &blob, &len);
-                if (r == -ENOENT)
-                        continue;
-                if (r < 0)
-                        return r;
-                r = role_decode(blob, len, &role);
-                if (r < 0)
-                        return r == -ENOMEM ? r : -EUCLEAN;     /* a stored role that is not one */
-                for (char **p = role.permissions; p && *p; p++)
-                        if (strcmp(*p, permission) == 0)
-                                return 1;
-        }
+static int grants_visit(const char *api_id, size_t len, bool grants, void *userdata) {
+        bool *any = userdata;
+        *any = *any || grants;
         return 0;
+}
+
+/* Does any role the user holds grant the permission? */
+static int user_has_permission(Store *s, MDB_txn *txn, const char *user_id, const char *permission) {
+        bool any = false;
+        int r = store_user_roles(s, txn, user_id, permission, grants_visit, &any);
+        return r < 0 ? r : any;
+}
+
+static const char *const access_names[_ACCESS_MAX] = {
+        [ACCESS_READ] = "read",
+        [ACCESS_READ_MEMBERS] = "read-members",
+        [ACCESS_CREATE] = "create",
+        [ACCESS_UPDATE] = "update",
+        [ACCESS_DELETE] = "delete",
+        [ACCESS_MEMBERS] = "members",
+        [ACCESS_ASSIGN_ADMIN] = "assign-admin",
+};
+
+int access_from_string(const char *s, Access *ret) {
+        for (unsigned i = 0; i < _ACCESS_MAX; i++)
+                if (s && strcmp(s, access_names[i]) == 0) {
+                        *ret = (Access) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* Everything beyond reading changes the organization. */
+static bool access_writes(Access a) {
+        return a != ACCESS_READ && a != ACCESS_READ_MEMBERS;
 }
 
 static int org_require(Store *s, MDB_txn *txn, uint64_t org, const char **reterr_field) {
@@ -161,15 +175,20 @@ static int org_require(Store *s, MDB_txn *txn, uint64_t org, const char **reterr
         return r;
 }
 
-static int check_api_key(Store *s, MDB_txn *txn, const char *key, OptU64 org, Access access,
+static int check_api_key(Store *s, MDB_txn *txn, Auth *a, OptU64 org, Access access,
                          uint64_t *ret_org, const char **reterr_field) {
         _cleanup_(stored_key_done) StoredKey k = {0};
         _cleanup_(stored_org_done) StoredOrg o = {0};
         int r;
 
-        r = api_key_verify(s, txn, key, &k);
+        r = api_key_verify(s, txn, a->api_key, &k);
         if (r < 0)
                 return r;
+        memcpy(a->key_id, a->api_key, AUTH_KEY_ID_LEN);    /* verified: it has that shape */
+        a->key_id[AUTH_KEY_ID_LEN] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(user_roles); i++)
+                if (strcmp(k.user_role, user_roles[i]) == 0)
+                        a->user_role = user_roles[i];
 
         if (strcmp(k.user_role, "PROVIDER") == 0) {
                 /* Any organization of the key's provider; it has none of its own. */
@@ -192,7 +211,7 @@ static int check_api_key(Store *s, MDB_txn *txn, const char *key, OptU64 org, Ac
          * naming another one is refused whether it exists or not. */
         if (!k.has_org || (org.set && org.v != k.org))
                 return -EACCES;
-        if (access == ACCESS_CREATE && strcmp(k.user_role, "ORG_ADMIN") != 0)
+        if (access_writes(access) && strcmp(k.user_role, "ORG_ADMIN") != 0)
                 return -EACCES;
         r = org_require(s, txn, k.org, reterr_field);
         if (r < 0)
@@ -209,27 +228,30 @@ static int check_user(Store *s, MDB_txn *txn, const Auth *a, OptU64 org, Access 
         r = user_verify(s, txn, a->user_id, a->token, &u);
         if (r < 0)
                 return r;
-        /* Rocket.Chat users live in the workspace, organization 0. */
-        if (org.set && org.v != 0)
+        /* A user acts in its own organization (Rocket.Chat's users in the
+         * workspace, organization 0). */
+        if (org.set && org.v != u.org)
                 return -EACCES;
-        if (access == ACCESS_CREATE) {
-                r = user_has_permission(s, txn, u.roles, "access-permissions");
+        if (access != ACCESS_READ) {
+                r = user_has_permission(s, txn, a->user_id, "access-permissions");
+                if (r > 0 && access == ACCESS_ASSIGN_ADMIN)
+                        r = user_has_permission(s, txn, a->user_id, "assign-admin-role");
                 if (r < 0)
                         return r;
                 if (r == 0)
                         return -EACCES;
         }
-        *ret_org = 0;
+        *ret_org = u.org;
         return 0;
 }
 
-int auth_check(Store *s, MDB_txn *txn, const Auth *a, OptU64 org, Access access,
+int auth_check(Store *s, MDB_txn *txn, Auth *a, OptU64 org, Access access,
                uint64_t *ret_org, const char **reterr_field) {
         int r;
 
         if (a && a->present) {
                 if (a->api_key)
-                        return check_api_key(s, txn, a->api_key, org, access, ret_org, reterr_field);
+                        return check_api_key(s, txn, a, org, access, ret_org, reterr_field);
                 return check_user(s, txn, a, org, access, ret_org);
         }
 
@@ -243,6 +265,20 @@ int auth_check(Store *s, MDB_txn *txn, const Auth *a, OptU64 org, Access access,
                 return r;
         *ret_org = org.v;
         return 0;
+}
+
+void auth_principal(const Auth *a, const StorePeer *peer, StorePrincipal *ret) {
+        *ret = (StorePrincipal) { .kind = STORE_PRINCIPAL_PEER, .peer = *peer };
+        if (!a || !a->present)
+                return;
+        if (a->api_key) {
+                ret->kind = STORE_PRINCIPAL_API_KEY;
+                ret->key_id = a->key_id;
+                ret->user_role = a->user_role;
+        } else {
+                ret->kind = STORE_PRINCIPAL_USER;
+                ret->user_id = a->user_id;
+        }
 }
 
 static void random_hex(char *out, size_t n) {
@@ -283,13 +319,42 @@ int auth_key_new(Store *s, MDB_txn *txn, StoredKey *k, char **ret_key) {
         return *ret_key ? 0 : -ENOMEM;
 }
 
-/* Meteor's id alphabet, so user ids look like Rocket.Chat's. */
-static void random_meteor_id(char *out, size_t n) {
-        static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+void auth_ordered_id(uint8_t raw[static 12]) {
+        static uint8_t process[5];
+        static uint32_t counter;
+        static bool initialized;
+        uint32_t t = (uint32_t) time(NULL);
 
-        for (size_t i = 0; i < n; i++)
-                out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
-        out[n] = 0;
+        if (!initialized) {
+                randombytes_buf(process, sizeof process);
+                randombytes_buf(&counter, sizeof counter);
+                initialized = true;
+        }
+        counter++;
+        raw[0] = t >> 24; raw[1] = t >> 16; raw[2] = t >> 8; raw[3] = t;
+        memcpy(raw + 4, process, sizeof process);
+        raw[9] = counter >> 16; raw[10] = counter >> 8; raw[11] = counter;
+}
+
+/* A user id: 17 characters of Meteor's id alphabet, so they look like
+ * Rocket.Chat's: the base-55 digits of an ordered id (55^17 > 2^96), most
+ * significant first. Fixed width, and the alphabet in ASCII order: they
+ * sort as the ids do. */
+static void new_user_id(char out[USER_ID_LEN + 1]) {
+        static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+        uint8_t raw[12];
+
+        auth_ordered_id(raw);
+        for (int i = USER_ID_LEN - 1; i >= 0; i--) {
+                unsigned rem = 0;
+                for (size_t j = 0; j < sizeof raw; j++) {
+                        unsigned cur = rem << 8 | raw[j];
+                        raw[j] = (uint8_t) (cur / (sizeof alphabet - 1));
+                        rem = cur % (sizeof alphabet - 1);
+                }
+                out[i] = alphabet[rem];
+        }
+        out[USER_ID_LEN] = 0;
 }
 
 int auth_user_new(Store *s, MDB_txn *txn, StoredUser *u, char **ret_user_id, char **ret_token,
@@ -298,7 +363,7 @@ int auth_user_new(Store *s, MDB_txn *txn, StoredUser *u, char **ret_user_id, cha
         uint8_t raw[TOKEN_BYTES];
         int r;
 
-        random_meteor_id(user_id, USER_ID_LEN);
+        new_user_id(user_id);
         randombytes_buf(raw, sizeof raw);
         sodium_bin2base64(token, sizeof token, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         sodium_memzero(raw, sizeof raw);

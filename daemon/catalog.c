@@ -116,6 +116,8 @@ static const CatalogSection workspace_catalog[] = {
                         { "access-setting-permissions", 2, NULL, STRV("access-permissions"),
                           STRV("anonymous", "guest") },
                         { "assign-roles", 3, NULL, STRV("access-permissions"),
+                          STRV("anonymous", "guest") },
+                        { "assign-admin-role", 4, NULL, STRV("access-permissions"),
                           STRV("anonymous", "guest") }) },
                 { "users", 2, PERMS(
                         { "view-user-administration", 1, NULL, NULL, STRV("anonymous", "guest") },

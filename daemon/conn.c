@@ -1,7 +1,10 @@
 /* conn.c: the client connections. Each reads into its input buffer, cuts
  * it into frames with the resumable scanner (size and depth limits
  * enforced as bytes arrive), hands each frame to dispatch.c, and writes
- * its output buffer back. Flow control: input is not read while too many
+ * its output buffer back. Session consistency: a read that arrives while
+ * the connection's own writes are in flight stays in the input buffer,
+ * and no frame is cut behind it, until they completed; writes behind
+ * writes go on pipelining, other connections are not concerned. Flow control: input is not read while too many
  * writes are in flight or too many reply bytes are waiting for the peer; a
  * peer whose pending replies pass the hard limit is dropped. After a
  * protocol error the peer gets its error reply, then the connection closes
@@ -48,6 +51,7 @@ struct Conn {
         uint32_t events;                /* watched in the set's epoll; 0: not in it */
         Conn *flush_next;               /* in set->flush_list, holding a reference */
         bool flush_queued;
+        bool held;                      /* the next frame is a read waiting for our writes in flight */
         Buf in, out;
         Scanner scan;
         unsigned refs;                  /* the set's own, plus one per queued write */
@@ -58,6 +62,7 @@ struct Conn {
         uint64_t last_progress;         /* usec when the output buffer last shrank or was empty */
         uid_t uid;
         pid_t pid;
+        StorePeer peer;                 /* uid, gid, pid: the principal of our writes */
 };
 
 static void hook(void (*fn)(void *), void *userdata) {
@@ -144,6 +149,7 @@ int conn_add(ConnSet *s, int fd, bool has_gid, gid_t socket_gid) {
         c->refs = 1;
         c->uid = cred.uid;
         c->pid = cred.pid;
+        c->peer = (StorePeer) { .uid = cred.uid, .gid = cred.gid, .pid = cred.pid };
         c->last_activity = c->last_progress = now_usec();
         scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
         c->scan.element_limit = RPC_ELEMENTS_MAX;
@@ -232,9 +238,12 @@ static void protocol_error(Conn *c, ScanResult sr) {
         buf_clear(&c->in);
 }
 
+/* Whether no frame may be cut now. A held read waits until every write
+ * of the connection completed; the frames behind it wait with it, so
+ * the connection's calls keep their order. */
 static bool input_blocked(Conn *c) {
         return c->closing || c->fd < 0 || c->inflight >= CONN_INFLIGHT_MAX ||
-               buf_pending(&c->out) >= CONN_OUTBUF_SOFT;
+               buf_pending(&c->out) >= CONN_OUTBUF_SOFT || (c->held && c->inflight > 0);
 }
 
 static void write_done(WriteOp *op, void *userdata);
@@ -246,6 +255,7 @@ static unsigned conn_process(Conn *c) {
 
         while (!input_blocked(c)) {
                 size_t size = 0;
+                DispatchResult r;
                 ScanResult sr;
 
                 sr = scanner_feed(&c->scan, buf_head(&c->in), buf_pending(&c->in), &size);
@@ -255,7 +265,12 @@ static unsigned conn_process(Conn *c) {
                         protocol_error(c, sr);
                         break;
                 }
-                if (dispatch_frame(c->set->dispatch, buf_head(&c->in), size, &c->out, write_done, c) > 0) {
+                r = dispatch_frame(c->set->dispatch, buf_head(&c->in), size, &c->peer, c->inflight > 0,
+                                   &c->out, write_done, c);
+                c->held = r == DISPATCH_HELD;
+                if (c->held)
+                        break;          /* the frame stays; cut again once inflight is 0 */
+                if (r == DISPATCH_QUEUED) {
                         c->inflight++;          /* its reply comes through write_done() */
                         conn_ref(c);
                 }

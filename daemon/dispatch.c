@@ -2,8 +2,10 @@
  * finds the method in the table, and either runs a read inside a short
  * read transaction (one handle, renewed per read), packing the result
  * straight into the caller's output buffer, or parses a write's params
- * and queues it on the writer with the caller's completion. Every failure
- * becomes one error reply built here. */
+ * and queues it on the writer with the caller's completion and identity.
+ * A read behind the caller's own pending writes is held back (the caller
+ * gives it again once they completed). Every failure becomes one error
+ * reply built here. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,16 +36,32 @@ static DispatchWrite *write_of(const WriteOp *op) {
         return (DispatchWrite *) ((char *) op - offsetof(DispatchWrite, op));
 }
 
+#define READ(m, f) { .name = m, .read = f##_read }
+#define WRITE(m, f) { .name = m, .args = &f##_args, .apply = f##_apply }
+
 static const Method methods[] = {
-        { .name = "role.create", .parse = role_create_parse, .apply = role_create_apply, .free_args = role_create_free },
-        { .name = "role.get", .read = role_get_read },
-        { .name = "role.list", .read = role_list_read },
-        { .name = "permission.catalog", .read = permission_catalog_read },
-        { .name = "org.add", .parse = org_add_parse, .apply = org_add_apply, .free_args = org_add_free },
-        { .name = "key.add", .parse = key_add_parse, .apply = key_add_apply, .free_args = key_add_free },
-        { .name = "user.add", .parse = user_add_parse, .apply = user_add_apply, .free_args = user_add_free },
-        { .name = "server.status", .read = server_status_read },
-        { .name = "auth.check", .read = auth_check_read },
+        WRITE("role.create", role_create),
+        READ("role.get", role_get),
+        READ("role.list", role_list),
+        WRITE("role.update", role_update),
+        WRITE("role.delete", role_delete),
+        WRITE("role.duplicate", role_duplicate),
+        READ("permission.catalog", permission_catalog),
+        WRITE("member.add", member_add),
+        WRITE("member.remove", member_remove),
+        READ("member.list", member_list),
+        READ("user.roles", user_roles),
+        READ("access.check", access_check),
+        READ("auth.check", auth_check),
+        WRITE("org.add", org_add),
+        READ("org.list", org_list),
+        WRITE("key.add", key_add),
+        READ("key.list", key_list),
+        WRITE("key.revoke", key_revoke),
+        WRITE("user.add", user_add),
+        READ("user.list", user_list),
+        WRITE("user.remove", user_remove),
+        READ("server.status", server_status),
 };
 
 const Method *method_lookup(const char *name, size_t len) {
@@ -65,6 +83,9 @@ const char *rpc_err_message(int r, const RpcErr *err) {
         case EACCES:
         case EPERM:        return "operation not allowed";
         case EKEYREJECTED: return "credential not recognized";
+        case EROFS:        return "a built-in role, or the workspace's last admin, cannot be changed so";
+        case ENOTEMPTY:    return "the role is held by users";
+        case ESTALE:       return "if_revision no longer matches";
         case ENOSPC:       return "the database is full";
         case ENOMEM:       return "out of memory";
         case ESHUTDOWN:    return "the server is shutting down";
@@ -101,8 +122,7 @@ void dispatch_write_free(WriteOp *op) {
         if (!op)
                 return;
         w = write_of(op);
-        if (op->args)
-                w->method->free_args(op->args);
+        args_free(w->method->args, op->args);
         buf_done(&op->result);
         free(w);
 }
@@ -122,7 +142,7 @@ static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg,
                 store_read_reset(d->ctx.store, d->read_txn);
         }
         if (r < 0) {
-                if (r != -ENOENT && r != -EINVAL && r != -EACCES && r != -EKEYREJECTED)
+                if (rpc_code_from_errno(r) == RPC_INTERNAL)
                         log_warning_errno(r, "%s failed", method->name);
                 out->len = out->start + mark;
                 out->oom = was_oom;
@@ -130,37 +150,37 @@ static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg,
         }
 }
 
-/* 1 when the write was queued, 0 when it was answered (an error) now. */
-static int queue_write(Dispatcher *d, const Method *method, const RpcMessage *msg, Buf *out, WriteDoneFn done,
-                       void *userdata) {
+static DispatchResult queue_write(Dispatcher *d, const Method *method, const RpcMessage *msg,
+                                  const StorePeer *peer, Buf *out, WriteDoneFn done, void *userdata) {
         RpcErr err = {0};
         DispatchWrite *w;
         void *args = NULL;
         int r;
 
-        r = method->parse(msg->params, &args, &err);
+        r = args_parse(method->args, msg->params, &args, &err);
         if (r < 0) {
                 if (msg->type == RPC_REQUEST)
                         reply_error(out, true, msg->msgid, r, &err);
-                return 0;
+                return DISPATCH_ANSWERED;
         }
         w = calloc(1, sizeof *w);
         if (!w) {
-                method->free_args(args);
+                args_free(method->args, args);
                 if (msg->type == RPC_REQUEST)
                         reply_error(out, true, msg->msgid, -ENOMEM, NULL);
-                return 0;
+                return DISPATCH_ANSWERED;
         }
-        w->op = (WriteOp) { .apply = method->apply, .args = args, .done = done, .userdata = userdata };
+        w->op = (WriteOp) { .apply = method->apply, .args = args, .peer = *peer, .done = done, .userdata = userdata };
         w->method = method;
         w->has_msgid = msg->type == RPC_REQUEST;
         w->notify = msg->type == RPC_NOTIFY;
         w->msgid = msg->msgid;
         writer_submit(d->writer, &w->op);
-        return 1;
+        return DISPATCH_QUEUED;
 }
 
-int dispatch_frame(Dispatcher *d, const char *frame, size_t size, Buf *out, WriteDoneFn done, void *userdata) {
+DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, const StorePeer *peer,
+                              bool writes_pending, Buf *out, WriteDoneFn done, void *userdata) {
         RpcMessage msg = {0};
         const char *why = NULL;
         const Method *method;
@@ -169,31 +189,36 @@ int dispatch_frame(Dispatcher *d, const char *frame, size_t size, Buf *out, Writ
         r = rpc_decode(frame, size, &d->unpacked, &msg, &why);
         if (r < 0) {
                 reply_error(out, msg.has_msgid, msg.msgid, -EINVAL, &(RpcErr) { .message = why });
-                return 0;
+                return DISPATCH_ANSWERED;
         }
         if (msg.type == RPC_RESPONSE) {
                 log_debug("Ignoring a response frame from a client");
-                return 0;
+                return DISPATCH_ANSWERED;
         }
 
         method = method_lookup(msg.method, msg.method_len);
         if (!method) {
                 if (msg.type == RPC_REQUEST)
                         reply_error(out, true, msg.msgid, -ENOSYS, &(RpcErr) { .message = "no such method" });
-                return 0;
+                return DISPATCH_ANSWERED;
         }
         if (d->stopping) {
                 if (msg.type == RPC_REQUEST)
                         reply_error(out, true, msg.msgid, -ESHUTDOWN, NULL);
-                return 0;
+                return DISPATCH_ANSWERED;
         }
 
         if (method->read) {
-                if (msg.type == RPC_REQUEST)    /* a read notification has no effect */
-                        run_read(d, method, &msg, out);
-                return 0;
+                if (msg.type != RPC_REQUEST)    /* a read notification has no effect */
+                        return DISPATCH_ANSWERED;
+                /* Session consistency: a read sees every write its connection
+                 * sent before it, so it waits for those still in flight. */
+                if (writes_pending)
+                        return DISPATCH_HELD;
+                run_read(d, method, &msg, out);
+                return DISPATCH_ANSWERED;
         }
-        return queue_write(d, method, &msg, out, done, userdata);
+        return queue_write(d, method, &msg, peer, out, done, userdata);
 }
 
 int dispatch_new(const HandlerCtx *ctx, Writer *w, Dispatcher **ret) {

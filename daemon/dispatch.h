@@ -18,10 +18,9 @@
 
 typedef struct Method {
         const char *name;
-        HandlerRead read;
-        int (*parse)(const msgpack_object *params, void **ret_args, RpcErr *err);
+        HandlerRead read;               /* a read, or: */
+        const ArgsSpec *args;           /* a write's args */
         WriteApplyFn apply;
-        void (*free_args)(void *args);
 } Method;
 
 const Method *method_lookup(const char *name, size_t len);
@@ -35,13 +34,27 @@ Dispatcher *dispatch_free(Dispatcher *d);
 /* The daemon is stopping: requests from now on are answered `unavailable`. */
 void dispatch_stop(Dispatcher *d);
 
-/* Decodes one complete frame and answers it. Returns 0 when whatever is
- * due was appended to out now (a read's result, an error, or nothing for
- * a notification or a response); 1 when a write was queued: the writer
- * hands it to done(op, userdata) later, on the loop's thread and never
- * before this returns, and done must pass it to dispatch_write_reply()
- * (unless nobody waits any more) and then to dispatch_write_free(). */
-int dispatch_frame(Dispatcher *d, const char *frame, size_t size, Buf *out, WriteDoneFn done, void *userdata);
+/* What became of a frame. */
+typedef enum DispatchResult {
+        DISPATCH_ANSWERED = 0,  /* whatever is due was appended to out now (a read's
+                                 * result, an error, or nothing for a notification
+                                 * or a response) */
+        DISPATCH_QUEUED = 1,    /* a write was queued: the writer hands it to
+                                 * done(op, userdata) later, on the loop's thread and
+                                 * never before this returns, and done must pass it to
+                                 * dispatch_write_reply() (unless nobody waits any
+                                 * more) and then to dispatch_write_free() */
+        DISPATCH_HELD = 2,      /* a read, while the caller's own writes are pending:
+                                 * nothing was done; give the same frame again once
+                                 * they all completed, so that the read sees them */
+} DispatchResult;
+
+/* Decodes one complete frame and answers it. peer is who sent it (the
+ * principal of its write, unless it carries a REST credential);
+ * writes_pending says that writes this caller queued have not completed
+ * yet: a read then is DISPATCH_HELD. */
+DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, const StorePeer *peer,
+                              bool writes_pending, Buf *out, WriteDoneFn done, void *userdata);
 
 /* Appends the reply of a finished write (none for a notification). */
 void dispatch_write_reply(const WriteOp *op, Buf *out);

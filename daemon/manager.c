@@ -217,7 +217,7 @@ static int open_store(Manager *m, const char *db_path) {
         pid_t owner;
         int r;
 
-        r = store_open(db_path, &(StoreOptions) { .seed = seed_workspace }, &m->store);
+        r = store_open(db_path, &(StoreOptions) { .seed = seed_workspace, .migrated = seed_workspace_migrated }, &m->store);
         if (r == -EBUSY) {
                 if (store_lock_owner(db_path, &owner) >= 0)
                         log_error("The role database in %s is in use by another rolesd (pid %d)", db_path,

@@ -1,15 +1,18 @@
-/* role.c: the role methods. role.create validates a role by the rules of
- * its organization's dialect (Partoo for org > 0, Rocket.Chat for org 0:
- * names, and which duplicate is reported), checks its permissions against
- * the org's catalog, encodes it once and hands the store those bytes and
- * its keys; the same bytes are the reply. Reads copy stored records into
- * the reply without re-encoding them. */
+/* role.c: the role methods. role.create, role.update and role.duplicate
+ * validate a role by the rules of its organization's dialect (Partoo for
+ * org > 0, Rocket.Chat for org 0: names, which duplicate is reported, what
+ * a built-in keeps), check its permissions against the org's catalog,
+ * encode it once and hand the store those bytes and its keys; the same
+ * bytes are the reply. role.delete refuses built-ins and roles still held
+ * (unless forced). if_revision makes an update or a delete conditional on
+ * the role's revision, checked in the write's transaction. Every write
+ * records its change. Reads copy stored records into the reply without
+ * re-encoding them. */
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth.h"
 #include "handlers.h"
@@ -45,40 +48,18 @@ static const ParamField role_create_table[] = {
         {0}
 };
 
-void role_create_free(void *args) {
-        RoleCreateArgs *a = args;
-
-        if (!a)
-                return;
-        auth_done(&a->auth);
-        free(a->name);
-        free(a->api_id);
-        free(a->description);
-        free(a->scope);
-        strv_free(a->permissions);
-        free(a);
-}
-
-int role_create_parse(const msgpack_object *params, void **ret_args, RpcErr *err) {
-        RoleCreateArgs *a;
-        int r;
-
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        r = params_parse(params, role_create_table, a, NULL, &err->field);
-        if (r < 0)
-                goto fail;
-        if (a->scope && strcmp(a->scope, "Users") != 0 && strcmp(a->scope, "Subscriptions") != 0) {
-                r = rpc_failf(err, -EINVAL, "scope", "scope must be Users or Subscriptions, not %s", a->scope);
-                goto fail;
-        }
-        *ret_args = a;
+static int check_scope(const char *scope, RpcErr *err) {
+        if (scope && strcmp(scope, "Users") != 0 && strcmp(scope, "Subscriptions") != 0)
+                return rpc_failf(err, -EINVAL, "scope", "scope must be Users or Subscriptions, not %s", scope);
         return 0;
-fail:
-        role_create_free(a);
-        return r;
 }
+
+static int role_create_check(void *args, RpcErr *err) {
+        return check_scope(((RoleCreateArgs *) args)->scope, err);
+}
+
+const ArgsSpec role_create_args = { .table = role_create_table, .size = sizeof(RoleCreateArgs),
+                                    .check = role_create_check };
 
 /* Partoo's rule for name, api_id and description: 1..max characters, none of ,;/\|<>. */
 static int check_partoo_text(const char *s, size_t max, const char *field, RpcErr *err) {
@@ -91,28 +72,30 @@ static int check_partoo_text(const char *s, size_t max, const char *field, RpcEr
         return 0;
 }
 
-static int validate(const RoleCreateArgs *a, uint64_t org, RpcErr *err) {
+/* A role's texts by the rules of its organization's dialect; api_id and
+ * description may be NULL (not given). */
+static int validate(uint64_t org, const char *name, const char *api_id, const char *description, RpcErr *err) {
         int r;
 
         if (org == 0) {
                 /* The Rocket.Chat workspace: any non-empty name; api_id is the name. */
-                if (a->name[0] == 0)
+                if (name[0] == 0)
                         return rpc_fail(err, -EINVAL, "name", "name must not be empty");
-                if (a->api_id && strcmp(a->api_id, a->name) != 0)
+                if (api_id && strcmp(api_id, name) != 0)
                         return rpc_fail(err, -EINVAL, "api_id", "in the workspace (org 0) api_id must equal name");
                 return 0;
         }
 
-        r = check_partoo_text(a->name, PARTOO_NAME_MAX, "name", err);
+        r = check_partoo_text(name, PARTOO_NAME_MAX, "name", err);
         if (r < 0)
                 return r;
-        if (a->api_id) {
-                r = check_partoo_text(a->api_id, PARTOO_NAME_MAX, "api_id", err);
+        if (api_id) {
+                r = check_partoo_text(api_id, PARTOO_NAME_MAX, "api_id", err);
                 if (r < 0)
                         return r;
         }
-        if (a->description) {
-                r = check_partoo_text(a->description, PARTOO_DESCRIPTION_MAX, "description", err);
+        if (description) {
+                r = check_partoo_text(description, PARTOO_DESCRIPTION_MAX, "description", err);
                 if (r < 0)
                         return r;
         }
@@ -142,75 +125,112 @@ static int check_permissions(Store *s, MDB_txn *txn, uint64_t org, char **perms,
         return 0;
 }
 
-/* Role ids are shaped like a MongoDB ObjectId, as Rocket.Chat's _id: 4
- * bytes of time, 5 random bytes drawn once per process, a 3-byte counter
- * (from a random start). Unique as ObjectIds are, and increasing within a
- * process, so a new role's record lands on the last page of the roles
- * database instead of a random one: a batch of creates dirties a few pages
- * for its records, not one each, which is what its commit's fsync pays. */
-/* Runs on the writer thread only. */
+/* A role id: an ordered id (auth.h) in 24 hex digits, as a MongoDB
+ * ObjectId, Rocket.Chat's _id, is written. */
 static void new_role_id(char out[25]) {
-        static uint8_t process[5];
-        static uint32_t counter;
-        static bool initialized;
         uint8_t raw[12];
-        uint32_t t = (uint32_t) time(NULL);
 
-        if (!initialized) {
-                randombytes_buf(process, sizeof process);
-                counter = randombytes_random();
-                initialized = true;
-        }
-        counter++;
-        raw[0] = t >> 24; raw[1] = t >> 16; raw[2] = t >> 8; raw[3] = t;
-        memcpy(raw + 4, process, sizeof process);
-        raw[9] = counter >> 16; raw[10] = counter >> 8; raw[11] = counter;
+        auth_ordered_id(raw);
         sodium_bin2hex(out, 25, raw, sizeof raw);
+}
+
+/* Is a workspace (org 0) name free for role self_id (NULL: a new role)?
+ * Not the name of another role, nor the _id of one. 1 free, 0 taken. */
+static int workspace_name_free(Store *s, MDB_txn *txn, const char *name, const char *self_id) {
+        static const char *const by[] = { "name", "id" };
+        const void *blob;
+        size_t len;
+
+        for (size_t i = 0; i < ELEMENTSOF(by); i++) {
+                int r;
+                if (self_id && i == 1 && strcmp(name, self_id) == 0)
+                        continue;       /* its own id */
+                r = store_role_get(s, txn, 0, by[i], name, &blob, &len);
+                if (r >= 0)
+                        return 0;
+                if (r != -ENOENT)
+                        return r;
+        }
+        return 1;
 }
 
 /* Rocket.Chat's rules for a workspace (org 0) name, checked before the
  * store's own: the name is not taken, reported as "name" (api_id equals
  * the name there, and Rocket.Chat names the name), and it is not the _id
  * of a workspace role. */
-static int check_workspace_name(Store *s, MDB_txn *txn, const char *name, RpcErr *err) {
-        static const char *const by[] = { "name", "id" };
-        const void *blob;
-        size_t len;
+static int check_workspace_name(Store *s, MDB_txn *txn, const char *name, const char *self_id, RpcErr *err) {
+        int r = workspace_name_free(s, txn, name, self_id);
+        if (r == 0)
+                return rpc_failf(err, -EEXIST, "name", "a role named %s already exists", name);
+        return r < 0 ? r : 0;
+}
 
-        for (size_t i = 0; i < ELEMENTSOF(by); i++) {
-                int r = store_role_get(s, txn, 0, by[i], name, &blob, &len);
-                if (r >= 0)
-                        return rpc_failf(err, -EEXIST, "name", "a role named %s already exists", name);
-                if (r != -ENOENT)
-                        return r;
-        }
+/* The store's -EEXIST for a role's keys, in words. */
+static int taken(int r, const char *field, const Role *role, RpcErr *err) {
+        if (r == -EEXIST && field && strcmp(field, "api_id") == 0)
+                return rpc_failf(err, r, "api_id", "a role with the api_id %s already exists", role->api_id);
+        if (r == -EEXIST && field && strcmp(field, "id") == 0)
+                return rpc_failf(err, r, "id", "role id collision (%s), retry", role->id);
+        if (r == -EEXIST)
+                return rpc_failf(err, r, "name", "a role named %s already exists", role->name);
+        return r;
+}
+
+/* Encodes role into result; the record is what follows mark. */
+static int pack_record(const Role *role, Buf *result, size_t *ret_mark) {
+        msgpack_packer pk;
+
+        *ret_mark = buf_pending(result);
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        if (role_pack(&pk, role) < 0 || result->oom)
+                return -ENOMEM;
         return 0;
 }
 
-int role_create_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+/* The keys of role, in *k. */
+static const StoreRoleKeys *keys_of(const Role *role, StoreRoleKeys *k) {
+        *k = (StoreRoleKeys) { .id = role->id, .org = role->org, .api_id = role->api_id, .name = role->name,
+                               .permissions = role->permissions };
+        return k;
+}
+
+/* Records a role's change: before and after are records (or NULL). */
+static int role_change(Store *s, MDB_txn *txn, const Auth *auth, const StorePeer *peer, StoreOp op,
+                       const Role *role, uint64_t revision, const Buf *before, const void *after, size_t after_len) {
+        return record_change(s, txn, auth, peer, &(StoreChange) {
+                .revision = revision, .time_ms = role->updated_at, .op = op, .kind = STORE_KIND_ROLE,
+                .org = role->org, .id = role->id,
+                .before = before ? buf_head(before) : NULL, .before_len = before ? buf_pending(before) : 0,
+                .after = after, .after_len = after_len,
+        });
+}
+
+int role_create_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         static const char *const no_permissions[] = { NULL };
         RoleCreateArgs *a = args;
-        msgpack_packer pk;
-        size_t mark = buf_pending(result);
+        size_t mark;
         char id[25];
-        uint64_t org;
+        uint64_t org, rev;
         Role role;
         int r;
 
         r = auth_check(s, txn, &a->auth, a->org, ACCESS_CREATE, &org, &err->field);
         if (r < 0)
                 return r;
-        r = validate(a, org, err);
+        r = validate(org, a->name, a->api_id, a->description, err);
         if (r < 0)
                 return r;
         r = check_permissions(s, txn, org, a->permissions, err);
         if (r < 0)
                 return r;
         if (org == 0) {
-                r = check_workspace_name(s, txn, a->name, err);
+                r = check_workspace_name(s, txn, a->name, NULL, err);
                 if (r < 0)
                         return r;
         }
+        r = store_revision_next(s, txn, &rev);
+        if (r < 0)
+                return r;
 
         new_role_id(id);
         role = (Role) {
@@ -223,48 +243,354 @@ int role_create_apply(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *e
                 .permissions = a->permissions ? a->permissions : (char **) no_permissions,
                 .mandatory2fa = a->mandatory2fa,
                 .created_at = wall_ms(),
+                .revision = rev,
         };
         role.updated_at = role.created_at;
 
         /* Encoded once: the record stored is the result sent. */
-        msgpack_packer_init(&pk, result, buf_pack_write);
-        if (role_pack(&pk, &role) < 0 || result->oom)
-                return -ENOMEM;
-        r = store_role_insert(s, txn,
-                              &(StoreRoleKeys) { .id = role.id, .org = org, .api_id = role.api_id, .name = role.name },
-                              buf_head(result) + mark, buf_pending(result) - mark, &err->field);
-        if (r == -EEXIST && err->field && strcmp(err->field, "api_id") == 0)
-                return rpc_failf(err, r, "api_id", "a role with the api_id %s already exists", role.api_id);
-        if (r == -EEXIST && err->field && strcmp(err->field, "id") == 0)
-                return rpc_failf(err, r, "id", "role id collision (%s), retry", role.id);
-        if (r == -EEXIST)
-                return rpc_failf(err, r, "name", "a role named %s already exists", role.name);
+        r = pack_record(&role, result, &mark);
+        if (r < 0)
+                return r;
+        r = store_role_insert(s, txn, keys_of(&role, &(StoreRoleKeys) {0}), buf_head(result) + mark,
+                              buf_pending(result) - mark, &err->field);
+        if (r < 0)
+                return taken(r, err->field, &role, err);
+        return role_change(s, txn, &a->auth, peer, STORE_OP_CREATE, &role, rev, NULL,
+                           buf_head(result) + mark, buf_pending(result) - mark);
+}
+
+/* ---- role.update ---- */
+
+/* What role.update changes: the fields given. */
+typedef struct RoleSet {
+        char *name, *api_id, *description, *scope;
+        char **permissions;
+        OptBool mandatory2fa;
+} RoleSet;
+
+typedef struct RoleUpdateArgs {
+        RoleTarget target;
+        const msgpack_object *set_params;       /* during the parse only */
+        RoleSet set;
+        OptU64 if_revision;
+} RoleUpdateArgs;
+
+/* What the set map's parse made (the params' table frees the rest). */
+static void role_update_done(void *args) {
+        RoleUpdateArgs *a = args;
+
+        free(a->set.name);
+        free(a->set.api_id);
+        free(a->set.description);
+        free(a->set.scope);
+        strv_free(a->set.permissions);
+}
+
+/* The set map, parsed after the params: its keys are named as
+ * role.create's params are. */
+static int role_update_check(void *args, RpcErr *err) {
+        static const ParamField set_table[] = {
+                { "name",         param_str,      offsetof(RoleSet, name),         false },
+                { "api_id",       param_str,      offsetof(RoleSet, api_id),       false },
+                { "description",  param_str,      offsetof(RoleSet, description),  false },
+                { "scope",        param_str,      offsetof(RoleSet, scope),        false },
+                { "permissions",  param_strv,     offsetof(RoleSet, permissions),  false },
+                { "mandatory2fa", param_opt_bool, offsetof(RoleSet, mandatory2fa), false },
+                {0}
+        };
+        RoleUpdateArgs *a = args;
+        int r = role_target_check(args, err);
+
+        if (r >= 0)
+                r = params_parse(a->set_params, set_table, &a->set, NULL, &err->field);
+        if (r >= 0 && a->set_params->via.map.size == 0)
+                r = rpc_fail(err, -EINVAL, "set", "set names no field to change");
+        if (r >= 0)
+                r = check_scope(a->set.scope, err);
+        a->set_params = NULL;   /* the frame's, gone after the parse */
         return r;
+}
+
+static const ParamField role_update_table[] = {
+        ROLE_TARGET_FIELDS(RoleUpdateArgs),
+        { "set",         param_map,     offsetof(RoleUpdateArgs, set_params),  true  },
+        { "if_revision", param_opt_u64, offsetof(RoleUpdateArgs, if_revision), false },
+        {0}
+};
+
+const ArgsSpec role_update_args = { .table = role_update_table, .size = sizeof(RoleUpdateArgs),
+                                    .check = role_update_check, .done = role_update_done };
+
+/* A change of a built-in: none in a Partoo organization; in the
+ * workspace, not of its name, api_id or scope. */
+static int check_builtin_change(const Role *old, const Role *new, const char *by, RpcErr *err) {
+        if (!old->is_protected)
+                return 0;
+        if (old->org != 0)
+                return rpc_failf(err, -EROFS, by, "%s is a built-in role, which cannot be changed", old->name);
+        if (strcmp(old->name, new->name) != 0)
+                return rpc_failf(err, -EROFS, "name", "the built-in role %s cannot be renamed", old->name);
+        if (strcmp(old->api_id, new->api_id) != 0)
+                return rpc_failf(err, -EROFS, "api_id", "the built-in role %s keeps its api_id", old->name);
+        if (strcmp(old->scope, new->scope) != 0)
+                return rpc_failf(err, -EROFS, "scope", "the built-in role %s keeps its scope", old->name);
+        return 0;
+}
+
+static int check_revision(const Role *role, OptU64 if_revision, RpcErr *err) {
+        if (if_revision.set && if_revision.v != role->revision)
+                return rpc_failf(err, -ESTALE, "if_revision", "role %s is at revision %" PRIu64 ", not %" PRIu64,
+                                 role->name, role->revision, if_revision.v);
+        return 0;
+}
+
+int role_update_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        RoleUpdateArgs *a = args;
+        _cleanup_(role_done) Role old = {0};
+        _cleanup_(buf_done) Buf before = {0};
+        const char *by = role_selector_by(&a->target.sel);
+        const void *blob;
+        size_t len, mark;
+        uint64_t org, rev;
+        Role new;
+        int r;
+
+        r = role_target_find(s, txn, &a->target, ACCESS_UPDATE, &org, &old, &blob, &len, err);
+        if (r < 0)
+                return r;
+        if (buf_append(&before, blob, len) < 0)         /* the map changes under blob once we write */
+                return -ENOMEM;
+
+        new = old;
+        if (a->set.name)
+                new.name = a->set.name;
+        if (a->set.api_id)
+                new.api_id = a->set.api_id;
+        else if (org == 0)
+                new.api_id = new.name;          /* in the workspace api_id follows the name */
+        if (a->set.description)
+                new.description = a->set.description;
+        if (a->set.scope)
+                new.scope = a->set.scope;
+        if (a->set.permissions)
+                new.permissions = a->set.permissions;
+        if (a->set.mandatory2fa.set)
+                new.mandatory2fa = a->set.mandatory2fa.v;
+
+        r = check_builtin_change(&old, &new, by, err);
+        if (r >= 0)
+                r = check_revision(&old, a->if_revision, err);
+        if (r >= 0)
+                r = validate(org, new.name, new.api_id, a->set.description, err);
+        if (r >= 0 && a->set.permissions)
+                r = check_permissions(s, txn, org, a->set.permissions, err);
+        if (r >= 0 && org == 0 && strcmp(new.name, old.name) != 0)
+                r = check_workspace_name(s, txn, new.name, old.id, err);
+        if (r >= 0)
+                r = store_revision_next(s, txn, &rev);
+        if (r < 0)
+                return r;
+
+        new.updated_at = wall_ms();
+        new.revision = rev;
+        r = pack_record(&new, result, &mark);
+        if (r < 0)
+                return r;
+        r = store_role_update(s, txn, keys_of(&new, &(StoreRoleKeys) {0}), buf_head(result) + mark,
+                              buf_pending(result) - mark, &err->field);
+        if (r < 0)
+                return taken(r, err->field, &new, err);
+        return role_change(s, txn, &a->target.auth, peer, STORE_OP_UPDATE, &new, rev, &before,
+                           buf_head(result) + mark, buf_pending(result) - mark);
+}
+
+/* ---- role.delete ---- */
+
+typedef struct RoleDeleteArgs {
+        RoleTarget target;
+        OptU64 if_revision;
+        bool force;
+} RoleDeleteArgs;
+
+static const ParamField role_delete_table[] = {
+        ROLE_TARGET_FIELDS(RoleDeleteArgs),
+        { "if_revision", param_opt_u64, offsetof(RoleDeleteArgs, if_revision), false },
+        { "force",       param_bool,    offsetof(RoleDeleteArgs, force),       false },
+        {0}
+};
+
+const ArgsSpec role_delete_args = { .table = role_delete_table, .size = sizeof(RoleDeleteArgs),
+                                    .check = role_target_check };
+
+int role_delete_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        RoleDeleteArgs *a = args;
+        _cleanup_(role_done) Role old = {0};
+        _cleanup_(buf_done) Buf before = {0};
+        const char *by = role_selector_by(&a->target.sel);
+        StoreRoleInfo info;
+        msgpack_packer pk;
+        const void *blob;
+        size_t len;
+        uint64_t org, rev;
+        int r;
+
+        r = role_target_find(s, txn, &a->target, ACCESS_DELETE, &org, &old, &blob, &len, err);
+        if (r < 0)
+                return r;
+        if (buf_append(&before, blob, len) < 0)
+                return -ENOMEM;
+        if (old.is_protected)
+                return rpc_failf(err, -EROFS, by, "%s is a built-in role, which cannot be deleted", old.name);
+        r = check_revision(&old, a->if_revision, err);
+        if (r < 0)
+                return r;
+        r = store_role_info(s, txn, old.id, &info);
+        if (r < 0)
+                return r == -ENOENT ? -EUCLEAN : r;
+        if (info.members > 0 && !a->force)
+                return rpc_failf(err, -ENOTEMPTY, by, "role %s is held by %" PRIu64 " user%s (force removes them)",
+                                 old.name, info.members, info.members == 1 ? "" : "s");
+        r = store_revision_next(s, txn, &rev);
+        if (r < 0)
+                return r;
+
+        r = store_role_delete(s, txn, org, old.id, a->force, NULL);
+        if (r < 0)
+                return r;
+        old.updated_at = wall_ms();     /* the change's time */
+        r = role_change(s, txn, &a->target.auth, peer, STORE_OP_DELETE, &old, rev, &before, NULL, 0);
+        if (r < 0)
+                return r;
+
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        if (msgpack_pack_map(&pk, 4) < 0 ||
+            mp_pack_kv_str(&pk, "id", old.id) < 0 ||
+            mp_pack_kv_str(&pk, "api_id", old.api_id) < 0 ||
+            mp_pack_kv_str(&pk, "name", old.name) < 0 ||
+            mp_pack_kv_u64(&pk, "revision", rev) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* ---- role.duplicate ---- */
+
+typedef struct RoleDuplicateArgs {
+        RoleTarget target;
+} RoleDuplicateArgs;
+
+static const ParamField role_duplicate_table[] = {
+        ROLE_TARGET_FIELDS(RoleDuplicateArgs),
+        {0}
+};
+
+const ArgsSpec role_duplicate_args = { .table = role_duplicate_table, .size = sizeof(RoleDuplicateArgs),
+                                       .check = role_target_check };
+
+/* 1 when name and api_id are both free in org, 0 when not. */
+static int copy_keys_free(Store *s, MDB_txn *txn, uint64_t org, const char *name, const char *api_id) {
+        const void *blob;
+        size_t len;
+        int r;
+
+        if (org == 0)
+                return workspace_name_free(s, txn, name, NULL);
+        r = store_role_get(s, txn, org, "name", name, &blob, &len);
+        if (r == -ENOENT)
+                r = store_role_get(s, txn, org, "api_id", api_id, &blob, &len);
+        return r == -ENOENT ? 1 : r < 0 ? r : 0;
+}
+
+/* The copy's name "NAME - N" and api_id "API_ID_N" (the workspace's
+ * follows the name), for the first N from 2 at which both are free. In a
+ * Partoo organization they must stay within PARTOO_NAME_MAX characters. */
+static int copy_keys(Store *s, MDB_txn *txn, const Role *src, char **ret_name, char **ret_api_id, RpcErr *err) {
+        for (uint64_t n = 2;; n++) {
+                _cleanup_free_ char *name = NULL, *api_id = NULL;
+                int r;
+
+                if (asprintf(&name, "%s - %" PRIu64, src->name, n) < 0)
+                        return -ENOMEM;
+                if (src->org == 0)
+                        api_id = strdup(name);
+                else if (asprintf(&api_id, "%s_%" PRIu64, src->api_id, n) < 0)
+                        api_id = NULL;
+                if (!api_id)
+                        return -ENOMEM;
+                if (src->org != 0) {
+                        if (utf8_length(name, strlen(name)) > PARTOO_NAME_MAX)
+                                return rpc_failf(err, -EINVAL, "name", "the copy's name %s would be over %u characters",
+                                                 name, PARTOO_NAME_MAX);
+                        if (utf8_length(api_id, strlen(api_id)) > PARTOO_NAME_MAX)
+                                return rpc_failf(err, -EINVAL, "api_id",
+                                                 "the copy's api_id %s would be over %u characters", api_id,
+                                                 PARTOO_NAME_MAX);
+                }
+                r = copy_keys_free(s, txn, src->org, name, api_id);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        *ret_name = TAKE_PTR(name);
+                        *ret_api_id = TAKE_PTR(api_id);
+                        return 0;
+                }
+        }
+}
+
+int role_duplicate_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        RoleDuplicateArgs *a = args;
+        _cleanup_(role_done) Role src = {0};
+        _cleanup_free_ char *name = NULL, *api_id = NULL;
+        size_t mark;
+        char id[25];
+        uint64_t org, rev;
+        Role copy;
+        int r;
+
+        r = role_target_find(s, txn, &a->target, ACCESS_CREATE, &org, &src, NULL, NULL, err);
+        if (r < 0)
+                return r;
+        if (src.is_protected && org != 0)
+                return rpc_failf(err, -EROFS, role_selector_by(&a->target.sel),
+                                 "%s is a built-in role, which cannot be duplicated", src.name);
+        r = copy_keys(s, txn, &src, &name, &api_id, err);
+        if (r >= 0)
+                r = store_revision_next(s, txn, &rev);
+        if (r < 0)
+                return r;
+
+        new_role_id(id);
+        copy = src;
+        copy.id = id;
+        copy.name = name;
+        copy.api_id = api_id;
+        copy.is_protected = false;
+        copy.created_at = copy.updated_at = wall_ms();
+        copy.revision = rev;
+        r = pack_record(&copy, result, &mark);
+        if (r < 0)
+                return r;
+        r = store_role_insert(s, txn, keys_of(&copy, &(StoreRoleKeys) {0}), buf_head(result) + mark,
+                              buf_pending(result) - mark, &err->field);
+        if (r < 0)
+                return taken(r, err->field, &copy, err);
+        return role_change(s, txn, &a->target.auth, peer, STORE_OP_CREATE, &copy, rev, NULL,
+                           buf_head(result) + mark, buf_pending(result) - mark);
 }
 
 /* ---- reads ---- */
 
 typedef struct RoleGetArgs {
-        Auth auth;
-        OptU64 org;
-        char *id, *api_id, *name;
+        RoleTarget target;
 } RoleGetArgs;
 
 static void role_get_args_done(RoleGetArgs *a) {
-        auth_done(&a->auth);
-        free(a->id);
-        free(a->api_id);
-        free(a->name);
+        role_target_done(&a->target);
 }
 
 int role_get_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                   RpcErr *err) {
         static const ParamField table[] = {
-                { "auth",   param_auth,    offsetof(RoleGetArgs, auth),   false },
-                { "org",    param_opt_u64, offsetof(RoleGetArgs, org),    false },
-                { "id",     param_str,     offsetof(RoleGetArgs, id),     false },
-                { "api_id", param_str,     offsetof(RoleGetArgs, api_id), false },
-                { "name",   param_str,     offsetof(RoleGetArgs, name),   false },
+                ROLE_TARGET_FIELDS(RoleGetArgs),
                 {0}
         };
         _cleanup_(role_get_args_done) RoleGetArgs a = {0};
@@ -275,15 +601,14 @@ int role_get_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *par
         int r;
 
         r = params_parse(params, table, &a, NULL, &err->field);
+        if (r >= 0)
+                r = role_target_check(&a, err);
         if (r < 0)
                 return r;
-        if (!!a.id + !!a.api_id + !!a.name != 1)
-                return rpc_fail(err, -EINVAL, a.id ? "id" : a.api_id ? "api_id" : "name",
-                            "give exactly one of id, api_id, name");
-        by = a.id ? "id" : a.api_id ? "api_id" : "name";
-        value = a.id ? a.id : a.api_id ? a.api_id : a.name;
+        by = role_selector_by(&a.target.sel);
+        value = role_selector_value(&a.target.sel);
 
-        r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
+        r = auth_check(ctx->store, txn, &a.target.auth, a.target.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
         r = store_role_get(ctx->store, txn, org, by, value, &blob, &len);
@@ -346,6 +671,7 @@ int role_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *pa
         _cleanup_(role_list_args_done) RoleListArgs a = {0};
         uint64_t org, count, page = 1, per_page = ROLE_LIST_PER_PAGE_DEFAULT, after_seq = 0, max_page;
         uint64_t last_seq = 0;
+        StoreOrgCounts counts;
         bool more;
         ListVisit v = { .pk = pk };
         char next[48];
@@ -375,35 +701,55 @@ int role_list_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *pa
         r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &org, &err->field);
         if (r < 0)
                 return r;
-        r = store_role_count(ctx->store, txn, org, &count);
+        r = store_org_counts(ctx->store, txn, org, &counts);
         if (r < 0)
                 return r;
+        count = counts.roles;
+        if (after_seq >= counts.next_seq)
+                return rpc_fail(err, -EINVAL, "after", "not a cursor returned by role.list");
         max_page = count == 0 ? 1 : (count + per_page - 1) / per_page;
 
-        /* The snapshot's count says how many roles this page holds and
-         * whether another follows, so the reply is packed in one pass. */
-        uint64_t offset = 0, n = 0;
-        more = false;
-        if (page - 1 < max_page) {      /* also keeps (page - 1) * per_page from overflowing */
-                offset = (page - 1) * per_page;
-                n = count - offset < per_page ? count - offset : per_page;
-                more = count - offset > per_page;
-        }
+        if (after_seq) {
+                /* The roles after the cursor's, as many as there are now:
+                 * roles deleted since it was made leave fewer to page. */
+                ListBuf l;
 
-        msgpack_pack_map(pk, more ? 5 : 4);
-        mp_pack_str(pk, "roles");
-        msgpack_pack_array(pk, (size_t) n);
-        if (n > 0) {
-                r = store_role_list(ctx->store, txn, org, after_seq ? 0 : offset, after_seq, (size_t) n,
-                                    list_visit, &v, &last_seq, &(bool) {false});
+                list_begin(&l);
+                v.pk = &l.pk;
+                r = store_role_list(ctx->store, txn, org, 0, after_seq, (size_t) per_page, list_visit, &v,
+                                    &last_seq, &more);
+                if (r < 0) {
+                        list_done(&l);
+                        return r;
+                }
+                l.n = v.n;
+                msgpack_pack_map(pk, more ? 5 : 4);
+                mp_pack_str(pk, "roles");
+                r = list_end(&l, pk);
                 if (r < 0)
                         return r;
-                /* Roles are never deleted, so a cursor role.list returned always
-                 * has n roles after it: fewer means a forged cursor, not corruption. */
-                if (v.n != n && after_seq)
-                        return rpc_fail(err, -EINVAL, "after", "not a cursor returned by role.list");
-                if (v.n != n)
-                        return rpc_fail(err, -EUCLEAN, NULL, "role index and count disagree");
+        } else {
+                /* The snapshot's count says how many roles this page holds and
+                 * whether another follows, so the reply is packed in one pass. */
+                uint64_t offset = 0, n = 0;
+                more = false;
+                if (page - 1 < max_page) {      /* also keeps (page - 1) * per_page from overflowing */
+                        offset = (page - 1) * per_page;
+                        n = count - offset < per_page ? count - offset : per_page;
+                        more = count - offset > per_page;
+                }
+
+                msgpack_pack_map(pk, more ? 5 : 4);
+                mp_pack_str(pk, "roles");
+                msgpack_pack_array(pk, (size_t) n);
+                if (n > 0) {
+                        r = store_role_list(ctx->store, txn, org, offset, 0, (size_t) n, list_visit, &v,
+                                            &last_seq, &(bool) {false});
+                        if (r < 0)
+                                return r;
+                        if (v.n != n)
+                                return rpc_fail(err, -EUCLEAN, NULL, "role index and count disagree");
+                }
         }
         mp_pack_kv_u64(pk, "count", count);
         mp_pack_kv_u64(pk, "page", page);
@@ -449,43 +795,3 @@ int permission_catalog_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_o
         return mp_pack_raw(pk, blob, len) < 0 ? -ENOMEM : 0;
 }
 
-/* ---- auth.check: lets a front end (rolesd-http) learn, before it reports
- * anything else, whether a credential may act on an organization. ---- */
-
-typedef struct AuthCheckArgs {
-        Auth auth;
-        OptU64 org;
-        char *access;
-} AuthCheckArgs;
-
-static void auth_check_args_done(AuthCheckArgs *a) {
-        auth_done(&a->auth);
-        free(a->access);
-}
-
-int auth_check_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
-                    RpcErr *err) {
-        static const ParamField table[] = {
-                { "auth",   param_auth,    offsetof(AuthCheckArgs, auth),   false },
-                { "org",    param_opt_u64, offsetof(AuthCheckArgs, org),    false },
-                { "access", param_str,     offsetof(AuthCheckArgs, access), false },
-                {0}
-        };
-        _cleanup_(auth_check_args_done) AuthCheckArgs a = {0};
-        Access access = ACCESS_READ;
-        uint64_t org;
-        int r;
-
-        r = params_parse(params, table, &a, NULL, &err->field);
-        if (r < 0)
-                return r;
-        if (a.access && strcmp(a.access, "create") == 0)
-                access = ACCESS_CREATE;
-        else if (a.access && strcmp(a.access, "read") != 0)
-                return rpc_failf(err, -EINVAL, "access", "access must be read or create, not %s", a.access);
-        r = auth_check(ctx->store, txn, &a.auth, a.org, access, &org, &err->field);
-        if (r < 0)
-                return r;
-        msgpack_pack_map(pk, 1);
-        return mp_pack_kv_u64(pk, "org", org) < 0 ? -ENOMEM : 0;
-}

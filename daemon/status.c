@@ -1,5 +1,5 @@
-/* status.c: server.status: the database's counts, read in the call's
- * transaction, and the daemon's own figures (connections, uptime, commits),
+/* status.c: server.status: the database's counts and revision, read in
+ * the call's transaction, and the daemon's own figures (connections, uptime, commits),
  * a snapshot the manager gives through HandlerCtx.stats. */
 #include <errno.h>
 
@@ -10,22 +10,25 @@ int server_status_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object
                        RpcErr *err) {
         static const ParamField table[] = { {0} };
         ServerStats st = {0};
-        uint64_t orgs, roles;
+        uint64_t orgs, roles, revision;
         int r;
 
         r = params_parse(params, table, NULL, NULL, &err->field);
         if (r < 0)
                 return r;
         r = store_stats(ctx->store, txn, &orgs, &roles);
+        if (r >= 0)
+                r = store_revision(ctx->store, txn, &revision);
         if (r < 0)
                 return r;
         if (ctx->stats)
                 ctx->stats(ctx->stats_userdata, &st);
 
-        msgpack_pack_map(pk, 9);
+        msgpack_pack_map(pk, 10);
         mp_pack_kv_str(pk, "version", ROLESD_VERSION);
         mp_pack_kv_u64(pk, "organizations", orgs);
         mp_pack_kv_u64(pk, "roles", roles);
+        mp_pack_kv_u64(pk, "revision", revision);
         mp_pack_kv_u64(pk, "connections", st.connections);
         mp_pack_kv_u64(pk, "map_size", store_mapsize(ctx->store));
         mp_pack_kv_u64(pk, "uptime_ms", st.uptime_usec / 1000u);

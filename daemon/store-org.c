@@ -1,6 +1,6 @@
 /* store-org.c: organizations (their records, which also keep the count
- * and next sequence number of their roles), their permission catalogs and
- * catalog membership. See store.h. */
+ * and next sequence number of their roles and the count of their users),
+ * their permission catalogs and catalog membership. See store.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,29 +32,25 @@ int org_record_put(Store *s, MDB_txn *txn, const OrgRecord *o, unsigned flags) {
 
         msgpack_sbuffer_init(&b);
         msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
-        if (msgpack_pack_map(&pk, 5) < 0 ||
+        if (msgpack_pack_map(&pk, 6) < 0 ||
             mp_pack_kv_u64(&pk, "id", o->org.id) < 0 ||
             mp_pack_kv_str(&pk, "name", o->org.name) < 0 ||
             mp_pack_kv_str(&pk, "provider", o->org.provider) < 0 ||
             mp_pack_kv_u64(&pk, "count", o->count) < 0 ||
-            mp_pack_kv_u64(&pk, "next_seq", o->next_seq) < 0)
+            mp_pack_kv_u64(&pk, "next_seq", o->next_seq) < 0 ||
+            mp_pack_kv_u64(&pk, "users", o->users) < 0)
                 return -ENOMEM;
         return store_put_sbuffer(s, txn, s->orgs, &k, &b, flags);
 }
 
-int org_record_get(Store *s, MDB_txn *txn, uint64_t id, OrgRecord *ret) {
+/* Decodes an organization record. */
+static int org_record_decode(const MDB_val *v, OrgRecord *ret) {
         _cleanup_unpacked_ msgpack_unpacked u = { 0 };
         _cleanup_(org_record_donep) OrgRecord o = { 0 };
-        uint8_t kb[8];
-        MDB_val k = key_u64(kb, id), v;
         int r;
 
-        r = store_get(txn, s->orgs, &k, &v);
-        if (r < 0 || !ret)
-                return r;
-
         msgpack_unpacked_init(&u);
-        r = store_unpack(&v, &u);
+        r = store_unpack(v, &u);
         if (r >= 0)
                 r = store_field_u64(&u.data, "id", &o.org.id);
         if (r >= 0)
@@ -65,14 +61,62 @@ int org_record_get(Store *s, MDB_txn *txn, uint64_t id, OrgRecord *ret) {
                 r = store_field_u64(&u.data, "count", &o.count);
         if (r >= 0)
                 r = store_field_u64(&u.data, "next_seq", &o.next_seq);
+        if (r >= 0)
+                r = store_field_u64(&u.data, "users", &o.users);
         if (r < 0)
                 return r;
-        if (o.org.id != id || o.next_seq == 0)
+        if (o.next_seq == 0)
                 return -EUCLEAN;
 
         *ret = o;
         o = (OrgRecord) { .count = 0 };
         return 0;
+}
+
+int org_record_get(Store *s, MDB_txn *txn, uint64_t id, OrgRecord *ret) {
+        uint8_t kb[8];
+        MDB_val k = key_u64(kb, id), v;
+        int r;
+
+        r = store_get(txn, s->orgs, &k, &v);
+        if (r < 0 || !ret)
+                return r;
+        r = org_record_decode(&v, ret);
+        if (r >= 0 && ret->org.id != id) {
+                org_record_done(ret);
+                r = -EUCLEAN;
+        }
+        return r;
+}
+
+int store_org_list(Store *s, MDB_txn *txn, uint64_t offset, size_t limit, StoreOrgVisit visit, void *userdata,
+                   uint64_t *ret_total) {
+        _cleanup_(cursor_closep) MDB_cursor *c = NULL;
+        MDB_stat st;
+        MDB_val k, v;
+        int r;
+
+        r = store_errno(mdb_stat(txn, s->orgs, &st));
+        if (r < 0)
+                return r;
+        *ret_total = st.ms_entries;
+        r = store_errno(mdb_cursor_open(txn, s->orgs, &c));
+        if (r < 0)
+                return r;
+        r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+        for (uint64_t i = 0; r == MDB_SUCCESS && i < offset; i++)
+                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        for (size_t n = 0; r == MDB_SUCCESS && n < limit; n++) {
+                _cleanup_(org_record_donep) OrgRecord o = { 0 };
+                int q = org_record_decode(&v, &o);
+                if (q < 0)
+                        return q;
+                q = visit(&o.org, o.count, userdata);
+                if (q < 0)
+                        return q;
+                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        }
+        return r == MDB_NOTFOUND ? 0 : store_errno(r);
 }
 
 int store_org_get(Store *s, MDB_txn *txn, uint64_t id, StoredOrg *ret) {
@@ -88,8 +132,17 @@ int store_org_get(Store *s, MDB_txn *txn, uint64_t id, StoredOrg *ret) {
         return 0;
 }
 
+int store_org_counts(Store *s, MDB_txn *txn, uint64_t org, StoreOrgCounts *ret) {
+        _cleanup_(org_record_donep) OrgRecord o = { 0 };
+        int r = org_record_get(s, txn, org, &o);
+        if (r < 0)
+                return r;
+        *ret = (StoreOrgCounts) { .roles = o.count, .next_seq = o.next_seq, .users = o.users };
+        return 0;
+}
+
 int store_org_insert(Store *s, MDB_txn *txn, const StoredOrg *o) {
-        OrgRecord rec = { .org = *o, .count = 0, .next_seq = 1 };
+        OrgRecord rec = { .org = *o, .count = 0, .next_seq = 1, .users = 0 };
         int r;
 
         r = org_record_get(s, txn, o->id, NULL);

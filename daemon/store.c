@@ -1,9 +1,11 @@
 /* store.c: the LMDB environment (see store.h for the layout): opening it
- * and its named databases, the first start's transaction, transactions
- * and the reader gate that lets store_grow remap while no read transaction
- * is open, LMDB's results as errno, and the keys, puts and record fields
- * the store's other files share (store-internal.h). Never logs: every
- * failure is a negative errno for the caller to report. */
+ * and its named databases, the first start's transaction (or the
+ * migration of an older schema), transactions and the reader gate that
+ * lets store_grow remap while no read transaction is open, LMDB's results
+ * as errno, the database's revision and the recording of changes, and the
+ * keys, puts, deletes and record fields the store's other files share
+ * (store-internal.h). Never logs: every failure is a negative errno for
+ * the caller to report. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,7 +17,8 @@
 #include "limits.h"
 #include "store-internal.h"
 
-#define STORE_SCHEMA_VERSION 1u
+#define STORE_SCHEMA_VERSION 2u
+#define STORE_MAX_DBS 32u              /* named databases: 16 today, room for the change log */
 #define STORE_LOCK_FILE "rolesd.lock"
 
 /* The one place LMDB results become errno. */
@@ -38,8 +41,13 @@ int store_errno(int r) {
         case MDB_READERS_FULL:
                 return -EBUSY;
         }
+        /* A system errno (EIO, ENOSPC, EACCES, ...), except those that mean
+         * protected, in use and conflict on the wire (proto/rpc.h): a file
+         * system gone read-only is a storage failure, not a protected role. */
+        if (r == EROFS || r == ENOTEMPTY || r == ESTALE)
+                return -EIO;
         if (r > 0)
-                return -r;      /* a system errno (EIO, ENOSPC, EACCES, ...) */
+                return -r;
         return -EIO;
 }
 
@@ -80,10 +88,42 @@ int store_put(Store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const void *p, si
         return store_errno(mdb_put(txn, dbi, k, &v, flags));
 }
 
+int store_del(Store *s, MDB_txn *txn, MDB_dbi dbi, MDB_val *k) {
+        s->writes++;
+        return store_errno(mdb_del(txn, dbi, k, NULL));
+}
+
 int store_absent(MDB_txn *txn, MDB_dbi dbi, MDB_val *k) {
         MDB_val v;
         int r = store_get(txn, dbi, k, &v);
         return r >= 0 ? -EEXIST : r == -ENOENT ? 0 : r;
+}
+
+int store_page(MDB_txn *txn, MDB_dbi dbi, const MDB_val *prefix, const MDB_val *start, bool after, uint64_t offset,
+               size_t limit, StorePageEach each, void *userdata, bool *ret_more) {
+        _cleanup_(cursor_closep) MDB_cursor *c = NULL;
+        MDB_val k = *start, v;
+        int r;
+
+        r = store_errno(mdb_cursor_open(txn, dbi, &c));
+        if (r < 0)
+                return r;
+        r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (r == MDB_SUCCESS && after && k.mv_size == start->mv_size && memcmp(k.mv_data, start->mv_data, k.mv_size) == 0)
+                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        for (uint64_t i = 0; r == MDB_SUCCESS && store_has_prefix(&k, prefix) && i < offset; i++)
+                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        for (size_t n = 0; r == MDB_SUCCESS && store_has_prefix(&k, prefix) && n < limit; n++) {
+                int q = each(&k, &v, userdata);
+                if (q < 0)
+                        return q;
+                r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        }
+        if (r != MDB_SUCCESS && r != MDB_NOTFOUND)
+                return store_errno(r);
+        if (ret_more)
+                *ret_more = r == MDB_SUCCESS && store_has_prefix(&k, prefix);
+        return 0;
 }
 
 int store_field_opt_str(const msgpack_object *map, const char *key, char **ret) {
@@ -135,6 +175,16 @@ int store_meta_put_u64(Store *s, MDB_txn *txn, const char *name, uint64_t val) {
         return store_put(s, txn, s->meta, &k, b, sizeof b, 0);
 }
 
+int store_meta_add(Store *s, MDB_txn *txn, const char *name, int64_t delta) {
+        uint64_t v = 0;
+        int r = store_meta_get_u64(s, txn, name, &v);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (delta < 0 && v < (uint64_t) -delta)
+                return -EUCLEAN;        /* a count below zero: it was not what we wrote */
+        return store_meta_put_u64(s, txn, name, v + (uint64_t) delta);
+}
+
 int store_stats(Store *s, MDB_txn *txn, uint64_t *ret_orgs, uint64_t *ret_roles) {
         MDB_stat st;
         uint64_t roles = 0;
@@ -150,6 +200,49 @@ int store_stats(Store *s, MDB_txn *txn, uint64_t *ret_orgs, uint64_t *ret_roles)
                 *ret_orgs = st.ms_entries;
         if (ret_roles)
                 *ret_roles = roles;
+        return 0;
+}
+
+/* ---- revisions and changes ---- */
+
+int store_revision(Store *s, MDB_txn *txn, uint64_t *ret) {
+        int r = store_meta_get_u64(s, txn, "revision", ret);
+        if (r == -ENOENT) {
+                *ret = 0;
+                r = 0;
+        }
+        return r;
+}
+
+int store_revision_next(Store *s, MDB_txn *txn, uint64_t *ret) {
+        uint64_t rev;
+        int r = store_revision(s, txn, &rev);
+        if (r < 0)
+                return r;
+        if (rev == UINT64_MAX)
+                return -EOVERFLOW;
+        *ret = rev + 1;
+        return 0;
+}
+
+int store_change(Store *s, MDB_txn *txn, const StoreChange *c) {
+        uint64_t next;
+        int r;
+
+        if (!c->principal || (!c->before && !c->after))
+                return -EINVAL;
+        r = store_revision_next(s, txn, &next);
+        if (r < 0)
+                return r;
+        if (c->revision != next)
+                return -EINVAL;
+        /* Issue 18 appends the change record {revision, time, op, kind, org,
+         * id, before, after, principal} here, in the same transaction. */
+        r = store_meta_put_u64(s, txn, "revision", next);
+        if (r < 0)
+                return r;
+        if (s->changed)
+                s->changed(c, s->changed_userdata);
         return 0;
 }
 
@@ -276,17 +369,22 @@ static int store_init(Store *s, const StoreOptions *opts) {
                 { "meta", offsetof(Store, meta) },
                 { "orgs", offsetof(Store, orgs) },
                 { "roles", offsetof(Store, roles) },
+                { "role_meta", offsetof(Store, role_meta) },
+                { "role_acl", offsetof(Store, role_acl) },
                 { "role_api", offsetof(Store, role_api) },
                 { "role_name", offsetof(Store, role_name) },
                 { "role_seq", offsetof(Store, role_seq) },
+                { "role_buckets", offsetof(Store, role_buckets) },
                 { "catalogs", offsetof(Store, catalogs) },
                 { "perms", offsetof(Store, perms) },
                 { "keys", offsetof(Store, keys) },
                 { "users", offsetof(Store, users) },
                 { "usernames", offsetof(Store, usernames) },
+                { "role_members", offsetof(Store, role_members) },
+                { "user_roles", offsetof(Store, user_roles) },
         };
         _cleanup_(txn_abortp) MDB_txn *txn = NULL;
-        uint64_t version;
+        uint64_t version = 0;
         int r;
 
         r = store_write_begin(s, &txn);
@@ -301,11 +399,18 @@ static int store_init(Store *s, const StoreOptions *opts) {
 
         r = store_meta_get_u64(s, txn, "version", &version);
         if (r == -ENOENT) {
-                r = opts && opts->seed ? opts->seed(s, txn, opts->seed_userdata) : 0;
-                if (r >= 0)
-                        r = store_meta_put_u64(s, txn, "version", STORE_SCHEMA_VERSION);
-        } else if (r >= 0 && version != STORE_SCHEMA_VERSION)
+                r = store_meta_put_u64(s, txn, "revision", 0);
+                if (r >= 0 && opts && opts->seed)
+                        r = opts->seed(s, txn, opts->seed_userdata);
+        } else if (r >= 0 && version == 1) {
+                r = store_migrate_v1(s, txn);   /* in this transaction: all of it, or none */
+                if (r >= 0 && opts && opts->migrated)
+                        r = opts->migrated(s, txn, opts->seed_userdata);
+        }
+        else if (r >= 0 && version != STORE_SCHEMA_VERSION)
                 r = -EPROTONOSUPPORT;
+        if (r >= 0 && version != STORE_SCHEMA_VERSION)
+                r = store_meta_put_u64(s, txn, "version", STORE_SCHEMA_VERSION);
         if (r < 0)
                 return r;
 
@@ -429,6 +534,8 @@ int store_open(const char *dir, const StoreOptions *opts, Store **ret) {
         if (!s)
                 return -ENOMEM;
         s->lock_fd = -1;
+        s->changed = opts ? opts->changed : NULL;
+        s->changed_userdata = opts ? opts->changed_userdata : NULL;
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->cond, NULL);
         r = lock_dir(dir, &s->lock_fd);
@@ -440,7 +547,7 @@ int store_open(const char *dir, const StoreOptions *opts, Store **ret) {
                 s->env = NULL;
                 goto fail;
         }
-        r = store_errno(mdb_env_set_maxdbs(s->env, 16));
+        r = store_errno(mdb_env_set_maxdbs(s->env, STORE_MAX_DBS));
         if (r >= 0)
                 r = store_errno(mdb_env_set_maxreaders(s->env, STORE_MAX_READERS));
         if (r >= 0)

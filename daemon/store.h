@@ -1,28 +1,44 @@
 /* store.h: the LMDB role database. Owns the environment under --db, its
- * named databases, transactions and map growth, and typed operations that
- * run inside a caller's transaction. It stores bytes: a role is a record
- * its caller encoded (role.c, seed.c) plus the index keys the caller names;
- * organizations and credentials are the store's own small records. It
- * knows nothing of RPC, of the dialects' rules or of credentials' meaning
- * (auth.c hands it hashes), and what a new database holds is its caller's
- * (seed.c, through StoreOptions.seed).
+ * named databases, transactions and map growth, the database's revision,
+ * and typed operations that run inside a caller's transaction. It stores
+ * bytes: a role is a record its caller encoded (role.c, seed.c) plus the
+ * keys the caller names (its indexes and the permissions access checks
+ * read); organizations, credentials and memberships are the store's own
+ * small records. It knows nothing of RPC, of the dialects' rules or of
+ * credentials' meaning (auth.c hands it hashes), and what a new database
+ * holds is its caller's (seed.c, through StoreOptions.seed).
  *
- * Named databases (keys are big-endian where numeric, so they sort):
- *   meta        "version", "roles" (total count)        -> u64
- *   orgs        org u64                                  -> msgpack {id,name,provider,count,next_seq}
- *   roles       role id (text)                           -> the role record (a msgpack map with "org")
- *   role_api    org u64 | api_id (or 0xff | blake2b)     -> role id
- *   role_name   org u64 | name   (or 0xff | blake2b)     -> role id
- *   role_seq    org u64 | seq u64                        -> role id   (listing order)
- *   catalogs    org u64                                  -> msgpack {sections:[...]}
- *   perms       org u64 | permission name                -> ""        (catalog membership)
- *   keys        key id (text)                            -> msgpack {hash,user_role,org?,provider?}
- *   users       user id (text)                           -> msgpack {username,hash,roles}
- *   usernames   username                                 -> user id
+ * Named databases of schema version 2 (keys are big-endian where numeric,
+ * so they sort; "seq" is a role's creation number in its organization):
+ *   meta         "version", "roles" (total), "revision"   -> u64
+ *   orgs         org u64                                   -> msgpack {id,name,provider,count,next_seq,users}
+ *   roles        role id (text)                            -> the role record (a msgpack map)
+ *   role_meta    role id                                   -> org u64 | seq u64 | members u64
+ *   role_acl     role id                                   -> api_id and sorted permission names
+ *                                                             (store-role.c), for a binary search
+ *   role_api     org u64 | api_id (or 0xff | blake2b)      -> role id
+ *   role_name    org u64 | name   (or 0xff | blake2b)      -> role id
+ *   role_seq     org u64 | seq u64                         -> role id   (listing order)
+ *   role_buckets org u64 | seq / 1024                      -> u64 live roles (offset paging)
+ *   catalogs     org u64                                   -> msgpack {sections:[...]}
+ *   perms        org u64 | permission name                 -> ""        (catalog membership)
+ *   keys         key id (text)                             -> msgpack {hash,user_role,org?,provider?,created_at}
+ *   users        user id (text)                            -> msgpack {org,username,name,hash,created_at}
+ *   usernames    org u64 | username (or 0xff | blake2b)    -> user id
+ *   role_members org u64 | seq u64 | username              -> user id   (a role's users, by name)
+ *   user_roles   user id | 0x00 | seq u64                  -> role id   (a user's roles)
  * Index keys longer than LMDB's key limit use 0xff followed by the
  * BLAKE2b-256 of the text (0xff never occurs in UTF-8, so no collisions
- * between the two forms). Beside LMDB's data.mdb and lock.mdb, the
- * directory holds rolesd.lock, which the process that opened it holds.
+ * between the two forms). A database of version 1 (users of the workspace
+ * only, their roles a list of names in their record; no revision, role_meta,
+ * role_acl, role_buckets or memberships) is migrated at open, in the
+ * transaction that opens it (store-migrate.c). Beside LMDB's data.mdb and
+ * lock.mdb, the directory holds rolesd.lock, which the process that
+ * opened it holds.
+ *
+ * Every write operation that changes the database records its change
+ * (store_change) exactly once, which advances the database's revision:
+ * the one place a change log can be appended in the same transaction.
  *
  * Threads: any thread may run read transactions (store_read_begin/end);
  * exactly one thread at a time runs write transactions. Errors are
@@ -30,7 +46,8 @@
  * MDB_MAP_FULL/MDB_TXN_FULL -> -ENOSPC (call store_grow and retry),
  * MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID and undecodable records ->
  * -EUCLEAN, MDB_READERS_FULL -> -EBUSY, system errors (EIO, ENOSPC, ...)
- * -> their errno, others -> -EIO. */
+ * -> their errno (EROFS, ENOTEMPTY and ESTALE, which mean protected, in
+ * use and conflict on the wire, -> -EIO), others -> -EIO. */
 #pragma once
 
 #include <lmdb.h>
@@ -41,21 +58,39 @@
 
 typedef struct Store Store;
 
+/* A local caller, as the kernel told us at connect() (SO_PEERCRED). */
+typedef struct StorePeer {
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+} StorePeer;
+
 /* Fills a new database, inside the transaction that creates it. */
 typedef int (*StoreSeed)(Store *s, MDB_txn *txn, void *userdata);
+
+typedef struct StoreChange StoreChange;
+/* Told of each change store_change() records, inside its transaction (a
+ * transaction aborted later takes its changes with it; they were told). */
+typedef void (*StoreChanged)(const StoreChange *c, void *userdata);
 
 typedef struct StoreOptions {
         size_t initial_mapsize;         /* 0: STORE_MAPSIZE_DEFAULT */
         bool nosync;                    /* tests only: MDB_NOSYNC (never in the daemon) */
         StoreSeed seed;                 /* NULL: a new database starts empty */
-        void *seed_userdata;
+        StoreSeed migrated;             /* NULL, or brings the built-in content of a database
+                                         * migrated from an older schema up to date, in the
+                                         * migration's transaction */
+        void *seed_userdata;            /* for both */
+        StoreChanged changed;           /* NULL: nobody is told */
+        void *changed_userdata;
 } StoreOptions;
 
 /* Creates dir (0700) and its missing parents (0755), locks it (one
  * process at a time: -EBUSY when another holds it, see store_lock_owner),
  * opens the environment and every named database, clears stale reader
  * slots (mdb_reader_check), and on first start runs opts->seed and records
- * the schema version, in one durable transaction. If the map is smaller
+ * the schema version, in one durable transaction; a database of version 1
+ * is migrated (then opts->migrated runs) in that transaction instead. If the map is smaller
  * than the file, it is sized to the file. -EPROTONOSUPPORT for a database
  * of another schema version. */
 int store_open(const char *dir, const StoreOptions *opts, Store **ret);
@@ -98,6 +133,68 @@ uint64_t store_writes(const Store *s);
 /* Counts for server.status. */
 int store_stats(Store *s, MDB_txn *txn, uint64_t *ret_orgs, uint64_t *ret_roles);
 
+/* ---- revisions and changes (store.c) ---- */
+
+typedef enum StoreOp {
+        STORE_OP_CREATE,
+        STORE_OP_UPDATE,
+        STORE_OP_DELETE,
+        STORE_OP_ADD,
+        STORE_OP_REMOVE,
+} StoreOp;
+
+typedef enum StoreKind {
+        STORE_KIND_ROLE,
+        STORE_KIND_MEMBER,
+        STORE_KIND_ORG,
+        STORE_KIND_KEY,
+        STORE_KIND_USER,
+} StoreKind;
+
+typedef enum StorePrincipalKind {
+        STORE_PRINCIPAL_PEER,           /* a local caller without a REST credential */
+        STORE_PRINCIPAL_API_KEY,        /* a Partoo API key */
+        STORE_PRINCIPAL_USER,           /* a user's token */
+} StorePrincipalKind;
+
+/* Who made a change: never a secret. */
+typedef struct StorePrincipal {
+        StorePrincipalKind kind;
+        StorePeer peer;                 /* PEER: who connected (also set for the others) */
+        const char *key_id;             /* API_KEY: the key's public id */
+        const char *user_role;          /* API_KEY: PROVIDER, ORG_ADMIN, ... */
+        const char *user_id;            /* USER */
+} StorePrincipal;
+
+/* One change, as a change log would record it. before and after are
+ * MessagePack maps of the public view of what changed (never a secret):
+ * a role's record, {role, api_id, user, user_id} for a membership, an
+ * organization, a key or a user as their list methods show them. */
+struct StoreChange {
+        uint64_t revision;              /* store_revision_next()'s */
+        uint64_t time_ms;               /* ms since the epoch */
+        StoreOp op;
+        StoreKind kind;
+        uint64_t org;
+        const char *id;                 /* the role's, key's or user's id; an org's as text */
+        const void *before;             /* NULL for a create or add */
+        size_t before_len;
+        const void *after;              /* NULL for a delete or remove */
+        size_t after_len;
+        const StorePrincipal *principal;
+};
+
+/* The last committed revision (0 before the first change). */
+int store_revision(Store *s, MDB_txn *txn, uint64_t *ret);
+/* The revision the next change recorded in txn gets (what its records
+ * say, e.g. a role's "revision"). */
+int store_revision_next(Store *s, MDB_txn *txn, uint64_t *ret);
+/* Records one change made in txn: advances the database's revision to
+ * c->revision, which must be store_revision_next()'s (-EINVAL
+ * otherwise, nothing written), and tells StoreOptions.changed. Each
+ * write operation calls it once per change, after the change's writes. */
+int store_change(Store *s, MDB_txn *txn, const StoreChange *c);
+
 /* ---- organizations, their catalogs and catalog membership (store-org.c) ---- */
 
 typedef struct StoredOrg {
@@ -110,9 +207,21 @@ typedef struct StoredOrg {
 void stored_org_done(StoredOrg *o);
 /* ret may be NULL (existence check). -ENOENT when unknown. */
 int store_org_get(Store *s, MDB_txn *txn, uint64_t id, StoredOrg *ret);
-/* Adds an organization without roles (the next role is number 1).
- * -EEXIST when it exists. */
+/* Adds an organization without roles (the next role is number 1) or
+ * users. -EEXIST when it exists. */
 int store_org_insert(Store *s, MDB_txn *txn, const StoredOrg *o);
+/* An organization's counts, from its record. -ENOENT when unknown. */
+typedef struct StoreOrgCounts {
+        uint64_t roles;         /* built-ins included */
+        uint64_t next_seq;      /* the sequence number its next role gets: one past the last */
+        uint64_t users;
+} StoreOrgCounts;
+int store_org_counts(Store *s, MDB_txn *txn, uint64_t org, StoreOrgCounts *ret);
+/* Visits up to limit organizations by id from the offset-th, with their
+ * role counts; *ret_total is how many there are. */
+typedef int (*StoreOrgVisit)(const StoredOrg *o, uint64_t roles, void *userdata);
+int store_org_list(Store *s, MDB_txn *txn, uint64_t offset, size_t limit, StoreOrgVisit visit, void *userdata,
+                   uint64_t *ret_total);
 /* The encoded catalog map {sections: [...]} of an organization. */
 int store_catalog_put(Store *s, MDB_txn *txn, uint64_t org, const void *catalog, size_t len);
 /* The catalog, valid until the txn ends. -ENOENT for an unknown org. */
@@ -124,35 +233,57 @@ int store_permission_exists(Store *s, MDB_txn *txn, uint64_t org, const char *na
 
 /* ---- roles (store-role.c) ---- */
 
-/* The keys a role record is found by. */
+/* The keys a role record is found by, and what access checks read. */
 typedef struct StoreRoleKeys {
-        const char *id;         /* globally unique, 1 to the key limit bytes */
+        const char *id;                 /* globally unique, 1 to the key limit bytes */
         uint64_t org;
-        const char *api_id;     /* unique within org */
-        const char *name;       /* unique within org */
+        const char *api_id;             /* unique within org */
+        const char *name;               /* unique within org */
+        char *const *permissions;       /* NULL-terminated, NULL for none */
 } StoreRoleKeys;
 
-/* Inserts a role record: MessagePack bytes whose map says "org" (the
- * org of keys; store_role_get by id reads it). Checks, in this order:
- * the organization exists (-ENOENT, field "org"); the id is unused
- * (-EEXIST, field "id"; -EINVAL when empty or too long); api_id unused in
- * the org (-EEXIST, "api_id"); name unused in the org (-EEXIST, "name").
- * Then writes the record and its three index entries and bumps the
- * organization's and the global role counts. *reterr_field may be NULL. */
+/* Inserts a role record: MessagePack bytes of a map (whose "org" is
+ * keys->org). Checks, in this order: the organization exists (-ENOENT,
+ * field "org"); the id is unused (-EEXIST, field "id"; -EINVAL when empty
+ * or too long); api_id unused in the org (-EEXIST, "api_id"); name unused
+ * in the org (-EEXIST, "name"). Then writes the record, its index entries,
+ * its ACL and its role_meta (no members), and bumps the organization's
+ * and the global role counts. *reterr_field may be NULL. */
 int store_role_insert(Store *s, MDB_txn *txn, const StoreRoleKeys *keys, const void *record, size_t len,
                       const char **reterr_field);
+/* Replaces the record of role keys->id, which must be of keys->org
+ * (-ENOENT, field "id"), with record, whose api_id, name and permissions
+ * are those of keys. Checks that a changed api_id, then a changed name, is
+ * unused in the org (-EEXIST, "api_id" or "name"); then moves the changed
+ * index entries, rewrites the ACL and the record. Its place in the
+ * listing and its members stay. */
+int store_role_update(Store *s, MDB_txn *txn, const StoreRoleKeys *keys, const void *record, size_t len,
+                      const char **reterr_field);
+/* Deletes role id of org (-ENOENT). Held by users: -ENOTEMPTY with
+ * nothing written, unless force, which removes those memberships too.
+ * Then the record, its index entries, ACL and role_meta go, and the
+ * counts drop. *ret_members (may be NULL): the memberships removed. */
+int store_role_delete(Store *s, MDB_txn *txn, uint64_t org, const char *id, bool force, uint64_t *ret_members);
 /* Finds a role of org by "id", "api_id" or "name" (-EINVAL for another
  * `by`). *ret_blob points into the map (the record) and is valid until the
  * transaction ends. A role found by id but belonging to another org is
  * -ENOENT. */
 int store_role_get(Store *s, MDB_txn *txn, uint64_t org, const char *by, const char *value,
                    const void **ret_blob, size_t *ret_len);
-int store_role_count(Store *s, MDB_txn *txn, uint64_t org, uint64_t *ret);
-/* Visits up to limit roles of org in creation order. Starts after the role
- * with sequence number after_seq when after_seq > 0 (O(limit)), else skips
- * `offset` roles from the start. *ret_last_seq is the sequence of the last
- * visited role, *ret_more whether more roles follow it. visit may return a
- * negative errno to stop. */
+/* A role's place and holders (role_meta), without decoding its record. */
+typedef struct StoreRoleInfo {
+        uint64_t org;
+        uint64_t seq;                   /* creation number in its organization */
+        uint64_t members;               /* users holding it */
+} StoreRoleInfo;
+int store_role_info(Store *s, MDB_txn *txn, const char *id, StoreRoleInfo *ret); /* -ENOENT */
+int store_role_count(Store *s, MDB_txn *txn, uint64_t org, uint64_t *ret);     /* store_org_counts()'s roles */
+/* Visits up to limit roles of org in creation order. Starts after the
+ * role with sequence number after_seq when after_seq > 0 (O(limit)), else
+ * skips `offset` roles from the start: O(log n) while the organization
+ * never deleted a role, O(n / 1024 + 1024) after. *ret_last_seq is the
+ * sequence of the last visited role, *ret_more whether more roles follow
+ * it. visit may return a negative errno to stop. */
 typedef int (*StoreRoleVisit)(const void *blob, size_t len, void *userdata);
 int store_role_list(Store *s, MDB_txn *txn, uint64_t org, uint64_t offset, uint64_t after_seq,
                     size_t limit, StoreRoleVisit visit, void *userdata,
@@ -166,18 +297,68 @@ typedef struct StoredKey {
         bool has_org;
         uint64_t org;
         char *provider;         /* NULL when none */
+        uint64_t created_at;    /* ms since the epoch; 0 for keys made before it was kept */
 } StoredKey;
 void stored_key_done(StoredKey *k);
 int store_key_put(Store *s, MDB_txn *txn, const char *key_id, const StoredKey *k); /* -EEXIST */
 int store_key_get(Store *s, MDB_txn *txn, const char *key_id, StoredKey *ret);     /* -ENOENT */
+int store_key_delete(Store *s, MDB_txn *txn, const char *key_id);                  /* -ENOENT */
+/* Visits every key, by id. */
+typedef int (*StoreKeyVisit)(const char *key_id, const StoredKey *k, void *userdata);
+int store_key_list(Store *s, MDB_txn *txn, StoreKeyVisit visit, void *userdata);
+
+#define STORE_USER_ID_MAX 64u   /* bytes of a user id */
 
 typedef struct StoredUser {
-        char *username;
+        uint64_t org;
+        char *username;         /* unique within org */
+        char *name;             /* display name, NULL when none */
         uint8_t hash[32];       /* keyed BLAKE2b of the token */
-        char **roles;           /* NULL-terminated role names (org 0) */
+        uint64_t created_at;    /* ms since the epoch; 0 for users made before it was kept */
 } StoredUser;
 void stored_user_done(StoredUser *u);
-/* -EEXIST with field "username" when the name is taken, "user_id" when the id is. */
+/* Checks: the organization exists (-ENOENT, "org"); the username is 1 to
+ * (key limit - 16) bytes (-EINVAL) and unused in it (-EEXIST, "username");
+ * the id is unused (-EEXIST, "user_id"; -EINVAL when empty or longer than
+ * STORE_USER_ID_MAX). Then writes the user and bumps the org's count. */
 int store_user_put(Store *s, MDB_txn *txn, const char *user_id, const StoredUser *u,
                    const char **reterr_field);
 int store_user_get(Store *s, MDB_txn *txn, const char *user_id, StoredUser *ret); /* -ENOENT */
+/* The id of username in org, into ret_id. -ENOENT. */
+int store_user_find(Store *s, MDB_txn *txn, uint64_t org, const char *username,
+                    char ret_id[static STORE_USER_ID_MAX + 1]);
+/* Removes a user, its memberships (both ways) and its token's hash: the
+ * token stops working with this transaction. -ENOENT. */
+int store_user_remove(Store *s, MDB_txn *txn, const char *user_id);
+/* Visits up to limit users of org by username: those after the username
+ * `after` when it is not NULL, else from the offset-th (O(offset)).
+ * *ret_more: whether more follow. */
+typedef int (*StoreUserVisit)(const char *user_id, const StoredUser *u, void *userdata);
+int store_user_list(Store *s, MDB_txn *txn, uint64_t org, const char *after, uint64_t offset, size_t limit,
+                    StoreUserVisit visit, void *userdata, bool *ret_more);
+
+/* ---- memberships: users holding roles of their organization (store-member.c) ---- */
+
+/* User user_id holds role role_id from now on. Both must exist (-ENOENT,
+ * field "user" or "role") in the same organization (-EINVAL); already
+ * held: -EEXIST. */
+int store_member_add(Store *s, MDB_txn *txn, const char *role_id, const char *user_id, const char **reterr_field);
+/* The user holds the role no more. Not held (or either unknown): -ENOENT. */
+int store_member_remove(Store *s, MDB_txn *txn, const char *role_id, const char *user_id);
+/* 1 when the user holds the role, else 0. */
+int store_member_held(Store *s, MDB_txn *txn, const char *role_id, const char *user_id);
+/* Visits up to limit holders of role role_id by username: after the
+ * username `after` when it is not NULL, else from the offset-th
+ * (O(offset)). The strings are valid during the visit. *ret_more: whether
+ * more follow. -ENOENT for an unknown role. */
+typedef int (*StoreMemberVisit)(const char *user_id, const char *username, void *userdata);
+int store_member_list(Store *s, MDB_txn *txn, const char *role_id, const char *after, uint64_t offset,
+                      size_t limit, StoreMemberVisit visit, void *userdata, bool *ret_more);
+/* Visits the roles user_id holds, in their organization's creation
+ * order, with each role's api_id (not NUL-terminated, valid during the
+ * visit) and whether it grants permission (false when permission is
+ * NULL): one range of user_roles and one ACL lookup per role, whatever
+ * the size of the database. */
+typedef int (*StoreUserRoleVisit)(const char *api_id, size_t api_id_len, bool grants, void *userdata);
+int store_user_roles(Store *s, MDB_txn *txn, const char *user_id, const char *permission,
+                     StoreUserRoleVisit visit, void *userdata);

@@ -70,7 +70,7 @@ int writeop_apply(Store *s, MDB_txn *txn, WriteOp *op) {
         buf_clear(&op->result);
         op->err = (RpcErr) {0};
 
-        r = op->apply(s, txn, op->args, &op->result, &op->err);
+        r = op->apply(s, txn, op->args, &op->peer, &op->result, &op->err);
         if (r >= 0 && op->result.oom)
                 r = -ENOMEM;
         op->r = r;

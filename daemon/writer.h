@@ -21,11 +21,12 @@
 
 typedef struct WriteOp WriteOp;
 
-/* Applies an operation inside the batch's transaction: packs its result
- * into result and returns >= 0, or fails with a negative errno and err.
+/* Applies an operation inside the batch's transaction for peer (who asked
+ * for it): packs its result into result and returns >= 0, or fails with a
+ * negative errno and err.
  * It must check before it writes (store.h), so that a failure that wrote
  * nothing leaves the batch's transaction going. */
-typedef int (*WriteApplyFn)(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err);
+typedef int (*WriteApplyFn)(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err);
 /* The operation is done (committed, or failed): runs on the event loop's
  * thread, never inside writer_submit(), and owns op from then on. */
 typedef void (*WriteDoneFn)(WriteOp *op, void *userdata);
@@ -34,6 +35,7 @@ struct WriteOp {
         WriteOp *next;                  /* the writer's, while it holds the op */
         WriteApplyFn apply;
         void *args;
+        StorePeer peer;                 /* who asked for it */
         WriteDoneFn done;
         void *userdata;                 /* for done */
         /* Filled by the writer thread: */

@@ -16,5 +16,8 @@
 #define PARTOO_DESCRIPTION_MAX  200u            /* characters */
 #define ROLE_TEXT_MAX           (64u * 1024u)   /* bytes of any role string (Rocket.Chat names are unbounded) */
 #define ORG_NAME_MAX            256u
-#define USERNAME_MAX            256u
-#define USER_ROLES_MAX          64u
+#define USERNAME_MAX            256u            /* bytes of a username */
+#define USER_NAME_MAX           256u            /* bytes of a user's display name */
+#define USER_ROLES_MAX          64u             /* roles given at user.add */
+#define LIST_COUNT_DEFAULT      50u             /* member.list, user.list, org.list: entries per page */
+#define LIST_COUNT_MAX          100u

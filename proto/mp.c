@@ -147,3 +147,26 @@ int mp_pack_raw(msgpack_packer *pk, const void *p, size_t n) {
                 return 0;
         return pk->callback(pk->data, p, n);
 }
+
+int mp_pack_map_extended(msgpack_packer *pk, const void *p, size_t n, uint32_t extra) {
+        const uint8_t *b = p;
+        uint64_t count;
+        size_t head;
+
+        if (n >= 1 && (b[0] & 0xf0) == 0x80) {
+                count = b[0] & 0x0f;
+                head = 1;
+        } else if (n >= 3 && b[0] == 0xde) {
+                count = (uint32_t) b[1] << 8 | b[2];
+                head = 3;
+        } else if (n >= 5 && b[0] == 0xdf) {
+                count = (uint32_t) b[1] << 24 | (uint32_t) b[2] << 16 | (uint32_t) b[3] << 8 | b[4];
+                head = 5;
+        } else
+                return -EINVAL;
+        if (count + extra > UINT32_MAX)
+                return -EINVAL;
+        if (msgpack_pack_map(pk, (size_t) (count + extra)) < 0 || mp_pack_raw(pk, b + head, n - head) < 0)
+                return -ENOMEM;
+        return 0;
+}

@@ -36,3 +36,7 @@ int mp_pack_kv_bool(msgpack_packer *pk, const char *key, bool v);
 int mp_pack_strv(msgpack_packer *pk, char *const *l);   /* NULL-terminated; NULL packs [] */
 /* Appends already-encoded MessagePack bytes as the next element. */
 int mp_pack_raw(msgpack_packer *pk, const void *p, size_t n);
+/* Re-packs the encoded map p[0..n) with room for `extra` more pairs: its
+ * header counting them, then its own pairs; the caller packs the extra
+ * pairs next. -EINVAL when p does not start with a map header. */
+int mp_pack_map_extended(msgpack_packer *pk, const void *p, size_t n, uint32_t extra);

@@ -22,6 +22,9 @@ static const char *const code_names[_RPC_CODE_MAX] = {
         [RPC_RESOURCE_EXHAUSTED] = "resource_exhausted",
         [RPC_UNAVAILABLE]        = "unavailable",
         [RPC_INTERNAL]           = "internal",
+        [RPC_PROTECTED]          = "protected",
+        [RPC_IN_USE]             = "in_use",
+        [RPC_CONFLICT]           = "conflict",
 };
 
 const char *rpc_code_to_string(RpcCode c) {
@@ -62,6 +65,12 @@ RpcCode rpc_code_from_errno(int r) {
         case ESHUTDOWN: case EAGAIN: case ECONNREFUSED: case ENOTCONN:
         case ECONNRESET: case EPIPE: case ETIMEDOUT:
                 return RPC_UNAVAILABLE;
+        case EROFS:
+                return RPC_PROTECTED;
+        case ENOTEMPTY:
+                return RPC_IN_USE;
+        case ESTALE:
+                return RPC_CONFLICT;
         default:
                 return RPC_INTERNAL;
         }
@@ -77,6 +86,9 @@ int rpc_code_to_errno(RpcCode c) {
         case RPC_UNAUTHENTICATED:    return -EKEYREJECTED;
         case RPC_RESOURCE_EXHAUSTED: return -ENOSPC;
         case RPC_UNAVAILABLE:        return -ESHUTDOWN;
+        case RPC_PROTECTED:          return -EROFS;
+        case RPC_IN_USE:             return -ENOTEMPTY;
+        case RPC_CONFLICT:           return -ESTALE;
         default:                     return -EIO;
         }
 }

@@ -25,6 +25,10 @@ typedef enum RpcCode {
         RPC_RESOURCE_EXHAUSTED,
         RPC_UNAVAILABLE,
         RPC_INTERNAL,
+        /* The role lifecycle's (appended: the codes above keep their numbers). */
+        RPC_PROTECTED,                  /* a built-in role, or the workspace's last admin */
+        RPC_IN_USE,                     /* a role still held by users */
+        RPC_CONFLICT,                   /* if_revision no longer matches */
         _RPC_CODE_MAX,
 } RpcCode;
 
@@ -96,8 +100,16 @@ RpcCode rpc_code_from_string(const char *s, size_t n); /* unknown text: RPC_INTE
  *   EPERM EACCES -> permission_denied;  EKEYREJECTED ENOKEY -> unauthenticated
  *   ENOSPC EMSGSIZE E2BIG ENOBUFS ENOMEM EMFILE ENFILE EUSERS EDQUOT -> resource_exhausted
  *   ESHUTDOWN EAGAIN ECONNREFUSED ENOTCONN ECONNRESET EPIPE ETIMEDOUT -> unavailable
- *   anything else -> internal */
+ *   EROFS -> protected (read-only: a built-in role, the workspace's last admin)
+ *   ENOTEMPTY -> in_use (as rmdir: the role still has members)
+ *   ESTALE -> conflict (the caller's if_revision is stale)
+ *   anything else -> internal
+ * The last three are ours alone: no other code maps them, librolesd uses
+ * none of them for failures of its own, and the daemon's store turns a
+ * system error of these numbers (a file system gone read-only, say) into
+ * EIO before it could reach a reply. */
 RpcCode rpc_code_from_errno(int r);
 /* The inverse used by clients: a negative errno for a wire code (-EINVAL,
- * -EEXIST, -ENOENT, -EACCES, -EKEYREJECTED, -ENOSPC, -ESHUTDOWN, -EIO). */
+ * -EEXIST, -ENOENT, -EACCES, -EKEYREJECTED, -ENOSPC, -ESHUTDOWN, -EIO,
+ * -EROFS, -ENOTEMPTY, -ESTALE). */
 int rpc_code_to_errno(RpcCode c);

@@ -37,7 +37,7 @@ int role_pack(msgpack_packer *pk, const Role *r) {
         if (!r->id || !r->api_id || !r->name || !r->scope)
                 return -EINVAL;
 
-        PACK(msgpack_pack_map(pk, 11));
+        PACK(msgpack_pack_map(pk, 12));
         PACK(mp_pack_kv_str(pk, "id", r->id));
         PACK(mp_pack_kv_u64(pk, "org", r->org));
         PACK(mp_pack_kv_str(pk, "api_id", r->api_id));
@@ -50,6 +50,7 @@ int role_pack(msgpack_packer *pk, const Role *r) {
         PACK(mp_pack_kv_bool(pk, "protected", r->is_protected));
         PACK(mp_pack_kv_u64(pk, "created_at", r->created_at));
         PACK(mp_pack_kv_u64(pk, "updated_at", r->updated_at));
+        PACK(mp_pack_kv_u64(pk, "revision", r->revision));
         return 0;
 }
 
@@ -120,6 +121,7 @@ static const RecordField role_fields[] = {
         { "protected",    param_bool,   offsetof(Role, is_protected), true },
         { "created_at",   param_u64,    offsetof(Role, created_at),   true },
         { "updated_at",   param_u64,    offsetof(Role, updated_at),   true },
+        { "revision",     param_u64,    offsetof(Role, revision),     true },
 };
 
 int role_unpack(const msgpack_object *o, Role *ret) {

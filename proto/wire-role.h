@@ -10,7 +10,8 @@
 
 /* Map keys of a role, in the order role_pack writes them:
  * id, org, api_id, name, description (str or nil), scope, permissions (array of str),
- * mandatory2fa, protected, created_at, updated_at (integers, ms since the epoch). */
+ * mandatory2fa, protected, created_at, updated_at (integers, ms since the epoch),
+ * revision (the database revision of its last create or update). */
 typedef struct Role {
         char *id;               /* opaque, globally unique; Rocket.Chat's _id */
         uint64_t org;           /* 0 = the Rocket.Chat workspace */
@@ -23,6 +24,7 @@ typedef struct Role {
         bool is_protected;      /* built-in role; never overwritten */
         uint64_t created_at;    /* ms since the epoch */
         uint64_t updated_at;
+        uint64_t revision;      /* of its last change (create or update) */
 } Role;
 
 /* Frees the fields (not r itself) and zeroes r. Accepts a zeroed Role. */

@@ -22,6 +22,9 @@ _Static_assert((int) ROLESD_UNAUTHENTICATED == (int) RPC_UNAUTHENTICATED, "codes
 _Static_assert((int) ROLESD_RESOURCE_EXHAUSTED == (int) RPC_RESOURCE_EXHAUSTED, "codes");
 _Static_assert((int) ROLESD_UNAVAILABLE == (int) RPC_UNAVAILABLE, "codes");
 _Static_assert((int) ROLESD_INTERNAL == (int) RPC_INTERNAL, "codes");
+_Static_assert((int) ROLESD_PROTECTED == (int) RPC_PROTECTED, "codes");
+_Static_assert((int) ROLESD_IN_USE == (int) RPC_IN_USE, "codes");
+_Static_assert((int) ROLESD_CONFLICT == (int) RPC_CONFLICT, "codes");
 
 const char *rolesd_code_name(rolesd_code code) {
         return rpc_code_to_string((RpcCode) code);

@@ -43,6 +43,11 @@
  *                                              too many connections, frame too large)
  *     -ESHUTDOWN     ROLESD_UNAVAILABLE        the daemon is stopping
  *     -EIO           ROLESD_INTERNAL           the daemon's own failure
+ *     -EROFS         ROLESD_PROTECTED          a built-in role, or a workspace's
+ *                                              last admin: not changed
+ *     -ENOTEMPTY     ROLESD_IN_USE             a role still held by users
+ *     -ESTALE        ROLESD_CONFLICT           the role's revision is no longer
+ *                                              the one given (if_revision)
  *   the library's
  *     -ECONNREFUSED  ROLESD_UNAVAILABLE  cannot connect (no socket, nobody
  *                                        listening, no permission on the socket
@@ -105,6 +110,10 @@ typedef enum rolesd_code {
         ROLESD_RESOURCE_EXHAUSTED,
         ROLESD_UNAVAILABLE,
         ROLESD_INTERNAL,
+        /* librolesd 1.1: the role lifecycle's */
+        ROLESD_PROTECTED,               /* a built-in role, or a workspace's last admin */
+        ROLESD_IN_USE,                  /* a role still held by users */
+        ROLESD_CONFLICT,                /* the role changed since the revision given */
 } rolesd_code;
 
 typedef struct rolesd_error {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "proto/wire.h"
 
 FuzzDaemon fuzz_daemon;
+static const StorePeer fuzz_peer = { .uid = 0, .gid = 0, .pid = 1 };   /* root's, as the tests run */
 
 static bool commit_writes = true;
 static MDB_txn *input_txn;              /* the parent of this input's writes */
@@ -45,6 +47,15 @@ void __wrap_randombytes_buf(void *buf, size_t n) {
 uint32_t __wrap_randombytes_uniform(uint32_t upper);
 uint32_t __wrap_randombytes_uniform(uint32_t upper) {
         return upper < 2 ? 0 : (uint32_t) (rng_next() % upper);
+}
+
+/* Role and user ids begin with the time: a fixed one, so that the ids made
+ * at setup are the same in every run, as the credentials are. */
+time_t __wrap_time(time_t *t);
+time_t __wrap_time(time_t *t) {
+        if (t)
+                *t = 1700000000;
+        return 1700000000;
 }
 
 /* ---- the writer, synchronous ---- */
@@ -202,7 +213,10 @@ static size_t process_input(size_t max_frames, bool *ret_error) {
                         break;
                 }
                 Expect e = expect_of(buf_head(&c->in), size);
-                if (dispatch_frame(fuzz_daemon.dispatch, buf_head(&c->in), size, &c->out, write_done, c) > 0)
+                DispatchResult r = dispatch_frame(fuzz_daemon.dispatch, buf_head(&c->in), size, &fuzz_peer,
+                                                  c->inflight > 0, &c->out, write_done, c);
+                require(r != DISPATCH_HELD);    /* every write completed before the next frame */
+                if (r == DISPATCH_QUEUED)
                         c->inflight++;
                 complete_writes();
                 require(c->inflight == 0);
@@ -351,6 +365,12 @@ PACK_FN(p_user_plain, msgpack_pack_map(pk, 1); mp_pack_kv_str(pk, "username", "b
 PACK_FN(p_role1, msgpack_pack_map(pk, 4); mp_pack_kv_u64(pk, "org", 1); mp_pack_kv_str(pk, "name", "Existing");
         mp_pack_kv_str(pk, "api_id", "existing"); mp_pack_kv_str(pk, "description", "made at setup"))
 PACK_FN(p_role0, msgpack_pack_map(pk, 2); mp_pack_kv_u64(pk, "org", 0); mp_pack_kv_str(pk, "name", "existing-rc"))
+PACK_FN(p_user_org1, msgpack_pack_map(pk, 4); mp_pack_kv_str(pk, "username", "carl"); mp_pack_kv_u64(pk, "org", 1);
+        mp_pack_kv_str(pk, "name", "Carl"); mp_pack_str(pk, "roles"); msgpack_pack_array(pk, 2);
+        mp_pack_str(pk, "existing"); mp_pack_str(pk, "ORG_ADMIN"))
+PACK_FN(p_user_org1b, msgpack_pack_map(pk, 2); mp_pack_kv_str(pk, "username", "dora"); mp_pack_kv_u64(pk, "org", 1))
+PACK_FN(p_member0, msgpack_pack_map(pk, 3); mp_pack_kv_u64(pk, "org", 0); mp_pack_kv_str(pk, "name", "existing-rc");
+        mp_pack_kv_str(pk, "user", "bob"))
 
 void fuzz_daemon_setup(void) {
         FuzzDaemon *d = &fuzz_daemon;
@@ -389,6 +409,9 @@ void fuzz_daemon_setup(void) {
         d->plain_token = result_str(o, "token");
         call("role.create", "org 1 Existing", p_role1);
         call("role.create", "org 0 existing-rc", p_role0);
+        call("user.add", "carl of org 1", p_user_org1);
+        call("user.add", "dora of org 1", p_user_org1b);
+        call("member.add", "bob holds existing-rc", p_member0);
         msgpack_unpacked_destroy(&last);
         msgpack_unpacked_init(&last);
         buf_done(&last_frame);

@@ -4,8 +4,9 @@
  * them), writes applied synchronously instead of by the writer thread and
  * completed, as the writer does, after dispatch_frame() returned, and
  * deterministic randomness so the credentials made at setup are the same
- * in every run and can appear in the seed corpora. Link with
- * -Wl,--wrap=writer_submit,--wrap=randombytes_buf,--wrap=randombytes_uniform
+ * in every run and can appear in the seed corpora (ids begin with the
+ * time, which is fixed too). Link with
+ * -Wl,--wrap=writer_submit,--wrap=randombytes_buf,--wrap=randombytes_uniform,--wrap=time
  * (tests/fuzz/meson.build). */
 #pragma once
 
@@ -45,7 +46,10 @@ typedef struct FuzzDaemon {
 extern FuzzDaemon fuzz_daemon;
 
 /* Opens the store in a new temporary directory (removed at exit), makes
- * orgs 1..3, the keys and users above, with writes committed. Prints the
+ * orgs 1..3, the keys and users above, a role in org 1 ("Existing", api_id
+ * "existing") and one in the workspace ("existing-rc", held by bob), users
+ * carl (org 1, holding existing and ORG_ADMIN) and dora (org 1), with
+ * writes committed. Prints the
  * credentials when $ROLESD_FUZZ_PRINT_SETUP is set. Aborts on failure. */
 void fuzz_daemon_setup(void);
 

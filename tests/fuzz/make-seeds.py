@@ -155,10 +155,59 @@ def generated(k):
         ("key.add", {"user_role": "ORG_ADMIN", "org": 1}),
         ("user.add", {"username": "carol", "roles": ["user", "admin"]}),
         ("server.status", {}),
+        # the lifecycle
+        ("role.update", {"auth": a_admin, "api_id": "existing",
+                         "set": {"name": "Renamed", "api_id": "renamed", "description": "d",
+                                 "permissions": perms, "scope": "Subscriptions", "mandatory2fa": True}}),
+        ("role.update", {"org": 1, "name": "Existing", "set": {"description": "x"}, "if_revision": 9}),
+        ("role.update", {"org": 0, "name": "moderator", "set": {"name": "mod"}}),
+        ("role.update", {"auth": a_rc, "name": "existing-rc", "set": {"name": "renamed-rc", "api_id": "renamed-rc"}}),
+        ("role.update", {"org": 1, "name": "ORG_ADMIN", "set": {"description": "no"}}),
+        ("role.update", {"org": 1, "name": "Existing", "set": {}}),
+        ("role.delete", {"org": 1, "api_id": "existing"}),
+        ("role.delete", {"auth": a_admin, "api_id": "existing", "force": True, "if_revision": 0}),
+        ("role.delete", {"auth": a_rc, "id": "admin"}),
+        ("role.delete", {"auth": a_bob, "name": "existing-rc"}),
+        ("role.duplicate", {"auth": a_admin, "name": "Existing"}),
+        ("role.duplicate", {"org": 0, "name": "admin"}),
+        ("role.duplicate", {"auth": a_prov, "org": 2, "name": "ORG_ADMIN"}),
+        ("member.add", {"auth": a_admin, "api_id": "existing", "user": "dora"}),
+        ("member.add", {"org": 1, "api_id": "existing", "user": "carl"}),
+        ("member.add", {"auth": a_rc, "name": "admin", "user": "bob"}),
+        ("member.add", {"auth": a_bob, "name": "guest", "user": "bob"}),
+        ("member.add", {"org": 1, "name": "Existing", "user": "nobody"}),
+        ("member.remove", {"org": 1, "api_id": "existing", "user": "carl"}),
+        ("member.remove", {"org": 0, "name": "admin", "user": "alice"}),
+        ("member.remove", {"auth": a_rc, "name": "existing-rc", "user": "bob"}),
+        ("member.list", {"auth": a_pub, "api_id": "existing", "count": 10}),
+        ("member.list", {"org": 1, "api_id": "existing", "after": "carl", "count": 100}),
+        ("member.list", {"org": 0, "name": "admin", "offset": 1}),
+        ("user.roles", {"auth": a_pub, "user": "carl"}),
+        ("user.roles", {"org": 0, "user": "alice"}),
+        ("access.check", {"auth": a_pub, "user": "carl", "permission": "review_read"}),
+        ("access.check", {"org": 0, "user": "alice", "permission": "access-permissions"}),
+        ("access.check", {"org": 0, "user": "nobody", "permission": "nope"}),
+        ("auth.check", {"auth": a_rc, "access": "assign-admin"}),
+        ("auth.check", {"auth": a_bob, "access": "read-members"}),
+        ("auth.check", {"auth": a_pub, "access": "members"}),
+        ("org.list", {"offset": 1, "count": 2}),
+        ("user.list", {"org": 1, "count": 1}),
+        ("user.list", {"org": 1, "after": "carl"}),
+        ("user.remove", {"org": 1, "user": "dora"}),
+        ("user.remove", {"org": 0, "user": "alice"}),
+        ("user.add", {"username": "erin", "org": 1, "name": "Erin", "roles": ["existing"]}),
+        ("key.list", {"org": 1}),
+        ("key.list", {"provider": "acme"}),
+        ("key.revoke", {"key_id": k["key_publisher"][:16]}),
+        ("key.revoke", {"key_id": "0000000000000000"}),
     ]
     out = [req(i + 1, m, p) for i, (m, p) in enumerate(reqs)]
     # a pipelined stream, a notification, a response frame, an unknown method
     out.append(b"".join(out[:6]))
+    # a lifecycle in one stream: reads behind writes, writes behind writes
+    life = [m for m in reqs if m[0].startswith(("role.update", "role.delete", "role.duplicate", "member.",
+                                                 "user.roles", "access.check"))]
+    out.append(b"".join(req(100 + i, m, p) for i, (m, p) in enumerate(life)))
     out.append(msgpack.packb([2, "role.create", [{"org": 1, "name": "notified"}]]))
     out.append(msgpack.packb([1, 5, None, {}]))
     out.append(req(9, "no.such", {}))

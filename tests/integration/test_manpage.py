@@ -82,8 +82,11 @@ class ManPageTest(DaemonTestCase):
             for k in ("org", "api_id", "name", "description", "scope", "permissions",
                       "mandatory2fa", "protected"):
                 self.assertEqual(have[3][k], want[3][k], k)
-            for k in ("id", "created_at", "updated_at"):
+            for k in ("id", "created_at", "updated_at", "revision"):
                 self.assertIsInstance(have[3][k], type(want[3][k]), k)
+        # the read waited for the write before it: it found the role, answered after it
+        self.assertEqual([m[1] for m in got], [1, 2])
+        self.assertEqual(got[1][3], got[0][3])
 
     def test_role_keys_as_documented(self):
         block = next(b for b in literal_blocks(section(self.page, "DATA")) if "mandatory2fa" in b)
@@ -115,6 +118,19 @@ class ManPageTest(DaemonTestCase):
             self.assertTrue(unknown(c.call("no.such", {})[0]))
             for m in methods:
                 self.assertFalse(unknown(c.call(m, {})[0]), m)
+
+    def test_every_method_documented(self):
+        """The other way round: every method of the daemon's table
+        (daemon/dispatch.c) has its section, marked read or write as the
+        table says."""
+        src = os.path.join(os.path.dirname(os.path.dirname(PAGE)), "daemon", "dispatch.c")
+        with open(src, encoding="utf-8") as f:
+            table = re.findall(r'^\s*(READ|WRITE)\("([a-z]+\.[a-z]+)"', f.read(), re.M)
+        self.assertGreaterEqual(len(table), 22, "no method table found in %s" % src)
+        documented = dict(re.findall(r"^## ([a-z]+\.[a-z]+) \((read|write)", section(self.page, "METHODS"), re.M))
+        for kind, name in table:
+            self.assertIn(name, documented, "%s is not documented" % name)
+            self.assertEqual(documented[name], kind.lower(), "%s is a %s" % (name, kind.lower()))
 
     def test_every_error_code_documented(self):
         text = section(self.page, "ERRORS")

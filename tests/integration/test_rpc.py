@@ -8,7 +8,7 @@ from harness import (DaemonTestCase, ORG0_BUILTINS, PARTOO_BUILTINS, catalog_nam
                      request_frame_raw_params)
 
 ROLE_KEYS = {"id", "org", "api_id", "name", "description", "scope", "permissions",
-             "mandatory2fa", "protected", "created_at", "updated_at"}
+             "mandatory2fa", "protected", "created_at", "updated_at", "revision"}
 
 
 class RpcTest(DaemonTestCase):
@@ -25,6 +25,7 @@ class RpcTest(DaemonTestCase):
         self.assertIsInstance(r["org"], int)
         self.assertIsInstance(r["created_at"], int)
         self.assertIsInstance(r["updated_at"], int)
+        self.assertIsInstance(r["revision"], int)
         self.assertIsInstance(r["permissions"], list)
         self.assertIsInstance(r["mandatory2fa"], bool)
         self.assertIsInstance(r["protected"], bool)
@@ -185,6 +186,53 @@ class RpcTest(DaemonTestCase):
         self.assertEqual(after, before + n)
         self.assertEqual(self.c.ok("role.list", {"org": org})["count"],
                          n + len(PARTOO_BUILTINS))
+
+    def test_reads_see_the_connections_own_writes(self):
+        """Session consistency: pipelined reads behind writes of the same
+        connection wait for them and see them; writes behind writes still
+        share commits; nothing is reordered."""
+        org = fresh_org(self.c)
+        frames, kinds = [], {}
+        msgid = 1
+        for i in range(40):
+            name = "sess-%02d" % i
+            frames.append(packb([0, msgid, "role.create", [{"org": org, "name": name}]]))
+            kinds[msgid] = ("create", name)
+            msgid += 1
+            if i % 4 == 3:      # four creates, then reads of all of them so far
+                for j in range(i - 3, i + 1):
+                    frames.append(packb([0, msgid, "role.get", [{"org": org, "name": "sess-%02d" % j}]]))
+                    kinds[msgid] = ("get", "sess-%02d" % j)
+                    msgid += 1
+                frames.append(packb([0, msgid, "role.list", [{"org": org, "per_page": 100}]]))
+                kinds[msgid] = ("list", i + 1)
+                msgid += 1
+        before = self.c.ok("server.status", {})
+        self.c.send_raw(b"".join(frames))
+        order, created = [], {}
+        for _ in range(len(kinds)):
+            mid, err, res = self.c.recv_reply()
+            self.assertIsNone(err, "%r: %r" % (kinds[mid], err))
+            order.append(mid)
+            kind, what = kinds[mid]
+            if kind == "create":
+                created[what] = res
+            elif kind == "get":
+                self.assertIn(what, created, "a read answered before the write it follows")
+                self.assertEqual(res, created[what])
+            else:
+                names = [r["name"] for r in res["roles"] if not r["protected"]]
+                self.assertEqual(names, ["sess-%02d" % k for k in range(what)])
+        # every reply comes after those of the writes sent before it
+        for pos, mid in enumerate(order):
+            earlier = set(order[:pos])
+            for m in range(1, mid):
+                if kinds[m][0] == "create" and kinds[mid][0] != "create":
+                    self.assertIn(m, earlier, "reply %d before the write %d it follows" % (mid, m))
+        after = self.c.ok("server.status", {})
+        self.assertEqual(after["writes"] - before["writes"], 40)
+        # the four creates between two reads share commits (fewer commits than writes)
+        self.assertLess(after["write_batches"] - before["write_batches"], 40)
 
     def test_pipelined_duplicates_in_one_batch(self):
         """Uniqueness holds inside one group commit: the same names and

@@ -1,16 +1,28 @@
 #!/usr/bin/python3
 """test_crash.py: crash durability under concurrent writers.
 
-Several clients create roles concurrently and record every creation the
-daemon acknowledged; the daemon is killed with SIGKILL at a random moment,
-over CYCLES cycles, and restarted on the same database. After each restart:
-every acknowledged role is present exactly once and whole (its record and
-its three indexes agree: it is found by id, api_id and name, and listed
-once); no role appears that was never asked for; names, api_ids and ids
-are unique (clients also race for shared names: at most one creation of
-each may succeed, and later attempts are duplicates); the organization's
-count matches its listing; and mdb_stat reads the environment cleanly while
-the daemon is dead.
+CrashDurabilityTest: several clients create roles concurrently and record
+every creation the daemon acknowledged; the daemon is killed with SIGKILL
+at a random moment, over CYCLES cycles, and restarted on the same
+database. After each restart: every acknowledged role is present exactly
+once and whole (its record and its three indexes agree: it is found by id,
+api_id and name, and listed once); no role appears that was never asked
+for; names, api_ids and ids are unique (clients also race for shared
+names: at most one creation of each may succeed, and later attempts are
+duplicates); the organization's count matches its listing; and mdb_stat
+and the consistency walk read the environment cleanly while the daemon is
+dead.
+
+LifecycleStormTest: the same kill -9 cycles during a storm of the
+lifecycle's writes: each client creates, updates, deletes (with force)
+roles, adds and removes members and users, on roles and users of its own
+(so the order of its writes is the order they were acknowledged in) and
+keeps a model of what it was told. After each restart the database is,
+for each client, exactly its model after its acknowledged writes, or after
+those and the one write it had in flight: no acknowledged change lost,
+nothing half done. mdb_stat and the consistency walk over every index
+(tests/lib/storewalk.py) run on the dead daemon's environment: no
+membership of a deleted role or user, no index entry without its record.
 
 ROLESD_CRASH_CYCLES (default 20) and ROLESD_CRASH_SEED (default: random,
 printed) control the run."""
@@ -25,6 +37,7 @@ import threading
 import time
 import unittest
 
+import storewalk
 from harness import Daemon, RawClient, ConnectionClosed, WAIT, list_all
 
 CYCLES = int(os.environ.get("ROLESD_CRASH_CYCLES", "20"))
@@ -95,16 +108,42 @@ def mdb_stat(db):
     return p
 
 
+def crash_run(test, what, org):
+    """A run's random generator (seed from $ROLESD_CRASH_SEED or random,
+    printed) and its daemon, with organization org."""
+    seed = int(os.environ.get("ROLESD_CRASH_SEED") or random.randrange(1 << 30))
+    sys.stderr.write("%s: %d cycles, seed %d (ROLESD_CRASH_SEED)\n" % (what, CYCLES, seed))
+    d = Daemon()
+    test.addCleanup(d.close)
+    with d.rpc() as c:
+        c.ok("org.add", {"id": org, "name": what})
+    return random.Random(seed), d
+
+
+def crash(test, d, rng, clients, stop, cycle):
+    """Lets the clients write for a random while, kills the daemon with
+    SIGKILL, waits for the clients (each must notice), and checks the dead
+    daemon's environment: mdb_stat reads it, and it is whole (the walk)."""
+    for t in clients:
+        t.start()
+    time.sleep(rng.uniform(0.02, 0.4))
+    os.kill(d.proc.pid, signal.SIGKILL)
+    d.wait_exit()
+    stop.set()
+    for t in clients:
+        t.join(WAIT)
+        test.assertFalse(t.is_alive(), "a client hung after the daemon died")
+        test.assertEqual(t.errors, [], "unexpected replies in cycle %d" % cycle)
+    p = mdb_stat(d.db)
+    test.assertEqual(p.returncode, 0, "mdb_stat after kill %d: %s%s" % (cycle, p.stdout, p.stderr))
+    report = storewalk.walk(d.db)
+    test.assertTrue(report, "after kill %d: %r" % (cycle, report))
+
+
 class CrashDurabilityTest(unittest.TestCase):
 
     def test_sigkill_cycles(self):
-        seed = int(os.environ.get("ROLESD_CRASH_SEED") or random.randrange(1 << 30))
-        sys.stderr.write("crash test: %d cycles, seed %d (ROLESD_CRASH_SEED)\n" % (CYCLES, seed))
-        rng = random.Random(seed)
-        d = Daemon()
-        self.addCleanup(d.close)
-        with d.rpc() as c:
-            c.ok("org.add", {"id": ORG, "name": "crash"})
+        rng, d = crash_run(self, "crash test", ORG)
         acked = {}          # name -> id, over all cycles
         asked = set()
         total_acked = total_lost = 0
@@ -113,25 +152,13 @@ class CrashDurabilityTest(unittest.TestCase):
             shared = range(3)
             writers = [Writer(d.sock_path, cycle, i, random.Random(rng.random()), shared, stop)
                        for i in range(CLIENTS)]
+            crash(self, d, rng, writers, stop, cycle)
             for w in writers:
-                w.start()
-            time.sleep(rng.uniform(0.02, 0.4))
-            os.kill(d.proc.pid, signal.SIGKILL)
-            d.wait_exit()
-            stop.set()
-            for w in writers:
-                w.join(WAIT)
-                self.assertFalse(w.is_alive(), "a client hung after the daemon died")
-                self.assertEqual(w.errors, [], "unexpected replies in cycle %d" % cycle)
                 asked.update(w.sent)
                 for name, rid in w.acked.items():
                     self.assertNotIn(name, acked, "%r acknowledged twice" % name)
                     acked[name] = rid
                 total_acked += len(w.acked)
-
-            # the environment is readable while nobody holds it
-            p = mdb_stat(d.db)
-            self.assertEqual(p.returncode, 0, "mdb_stat after kill %d: %s%s" % (cycle, p.stdout, p.stderr))
 
             d.start()
             lost = self.check_state(d, acked, asked, cycle)
@@ -177,6 +204,172 @@ class CrashDurabilityTest(unittest.TestCase):
             st = c.ok("server.status", {})
             self.assertGreaterEqual(st["roles"], len(roles))
         return len(lost)
+
+
+STORM_ORG = 7002
+STORM_CLIENTS = 4
+
+
+class Model:
+    """What one storm client owns: its roles (name -> description, members)
+    and its users."""
+
+    def __init__(self):
+        self.roles = {}
+        self.users = set()
+
+    def copy(self):
+        m = Model()
+        m.roles = {n: {"desc": r["desc"], "members": set(r["members"])} for n, r in self.roles.items()}
+        m.users = set(self.users)
+        return m
+
+    def apply(self, op):
+        kind, arg = op[0], op[1:]
+        if kind == "role.create":
+            self.roles[arg[0]] = {"desc": arg[1], "members": set()}
+        elif kind == "role.update":
+            self.roles[arg[0]]["desc"] = arg[1]
+        elif kind == "role.delete":
+            del self.roles[arg[0]]
+        elif kind == "member.add":
+            self.roles[arg[0]]["members"].add(arg[1])
+        elif kind == "member.remove":
+            self.roles[arg[0]]["members"].discard(arg[1])
+        elif kind == "user.add":
+            self.users.add(arg[0])
+        elif kind == "user.remove":
+            self.users.discard(arg[0])
+            for r in self.roles.values():
+                r["members"].discard(arg[0])
+        return self
+
+    def __eq__(self, other):
+        return self.roles == other.roles and self.users == other.users
+
+    def __repr__(self):
+        return "Model(roles=%r, users=%r)" % (self.roles, sorted(self.users))
+
+
+class StormClient(threading.Thread):
+    """Writes one at a time (each waits for its answer), on what it owns."""
+
+    def __init__(self, sock_path, idx, model, rng, stop):
+        super().__init__(daemon=True)
+        self.sock_path, self.idx, self.rng, self.stop = sock_path, idx, rng, stop
+        self.model = model              # after the acknowledged writes
+        self.pending = None             # the write in flight when the connection died
+        self.acked = 0
+        self.errors = []
+        self.n = 0
+
+    def next_op(self):
+        m, rng, k = self.model, self.rng, self.idx
+        self.n += 1
+        token = "c%d-%d" % (k, self.n)
+        roles = sorted(m.roles)
+        users = sorted(m.users)
+        choice = rng.random()
+        if choice < 0.15 or not roles:
+            name = "r%d-%d" % (k, rng.randrange(12))
+            if name not in m.roles:
+                return ("role.create", name, token), {"org": STORM_ORG, "name": name, "description": token}
+        if choice < 0.25 or not users:
+            user = "u%d-%d" % (k, rng.randrange(8))
+            if user not in m.users:
+                return ("user.add", user), {"org": STORM_ORG, "username": user}
+            return ("user.remove", user), {"org": STORM_ORG, "user": user}
+        name = rng.choice(roles)
+        if choice < 0.5:
+            return ("role.update", name, token), {"org": STORM_ORG, "name": name, "set": {"description": token}}
+        if choice < 0.6:
+            return ("role.delete", name), {"org": STORM_ORG, "name": name, "force": True}
+        user = rng.choice(users)
+        if user in m.roles[name]["members"]:
+            return ("member.remove", name, user), {"org": STORM_ORG, "name": name, "user": user}
+        return ("member.add", name, user), {"org": STORM_ORG, "name": name, "user": user}
+
+    def run(self):
+        try:
+            c = RawClient(self.sock_path, timeout=WAIT)
+        except OSError:
+            return
+        try:
+            while not self.stop.is_set():
+                op, params = self.next_op()
+                method = op[0]
+                self.pending = op
+                err, res = c.call(method, params)
+                self.pending = None
+                if err is not None:
+                    self.errors.append((op, err))
+                    return
+                self.model.apply(op)
+                self.acked += 1
+        except (ConnectionClosed, ConnectionResetError, BrokenPipeError, socket.timeout, OSError):
+            pass
+        finally:
+            c.close()
+
+
+def all_users(c, method, params):
+    """Every user of a member.list or user.list, following the cursors."""
+    p = dict(params, count=100)
+    while True:
+        page = c.ok(method, p)
+        yield from page["users"]
+        if "next" not in page:
+            return
+        p["after"] = page["next"]
+
+
+def read_models(c):
+    """The database's roles, members and users of the storm org, per client."""
+    models = [Model() for _ in range(STORM_CLIENTS)]
+    roles, count = list_all(c, STORM_ORG)
+    for r in roles:
+        if r["protected"]:
+            continue
+        k = int(r["name"][1:].split("-")[0])
+        members = {u["username"] for u in all_users(c, "member.list", {"org": STORM_ORG, "id": r["id"]})}
+        models[k].roles[r["name"]] = {"desc": r["description"], "members": members}
+    for u in all_users(c, "user.list", {"org": STORM_ORG}):
+        models[int(u["username"][1:].split("-")[0])].users.add(u["username"])
+    return models
+
+
+class LifecycleStormTest(unittest.TestCase):
+
+    def test_sigkill_during_lifecycle_storm(self):
+        rng, d = crash_run(self, "lifecycle storm", STORM_ORG)
+        models = [Model() for _ in range(STORM_CLIENTS)]
+        acked = in_flight = applied_in_flight = 0
+        for cycle in range(CYCLES):
+            stop = threading.Event()
+            clients = [StormClient(d.sock_path, k, models[k], random.Random(rng.random()), stop)
+                       for k in range(STORM_CLIENTS)]
+            crash(self, d, rng, clients, stop, cycle)
+            acked += sum(t.acked for t in clients)
+
+            d.start()
+            with d.rpc() as c:
+                actual = read_models(c)
+            for k, t in enumerate(clients):
+                if actual[k] == t.model:
+                    if t.pending:
+                        in_flight += 1
+                    continue
+                self.assertIsNotNone(t.pending, "client %d after kill %d: acknowledged writes lost or "
+                                     "changed: %r, expected %r" % (k, cycle, actual[k], t.model))
+                done = t.model.copy().apply(t.pending)
+                self.assertEqual(actual[k], done, "client %d after kill %d: neither before nor after its "
+                                 "write in flight %r" % (k, cycle, t.pending))
+                models[k] = done
+                in_flight += 1
+                applied_in_flight += 1
+        sys.stderr.write("lifecycle storm: %d cycles, %d acknowledged writes kept, %d writes in flight at "
+                         "the kill (%d of them committed), walk clean after each\n"
+                         % (CYCLES, acked, in_flight, applied_in_flight))
 
 
 if __name__ == "__main__":

@@ -309,7 +309,8 @@ static void test_errno_mapping(void) {
                 { ECONNRESET, RPC_UNAVAILABLE }, { EPIPE, RPC_UNAVAILABLE },
                 { ETIMEDOUT, RPC_UNAVAILABLE },
                 { EIO, RPC_INTERNAL }, { EBADF, RPC_INTERNAL }, { EFAULT, RPC_INTERNAL },
-                { ENOTDIR, RPC_INTERNAL }, { ESTALE, RPC_INTERNAL }, { 100000, RPC_INTERNAL },
+                { ENOTDIR, RPC_INTERNAL }, { EXDEV, RPC_INTERNAL }, { 100000, RPC_INTERNAL },
+                { EROFS, RPC_PROTECTED }, { ENOTEMPTY, RPC_IN_USE }, { ESTALE, RPC_CONFLICT },
         };
         for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
                 if (rpc_code_from_errno(-map[i].e) != map[i].c)
@@ -329,6 +330,9 @@ static void test_errno_mapping(void) {
         ASSERT(rpc_code_to_errno(RPC_RESOURCE_EXHAUSTED) == -ENOSPC);
         ASSERT(rpc_code_to_errno(RPC_UNAVAILABLE) == -ESHUTDOWN);
         ASSERT(rpc_code_to_errno(RPC_INTERNAL) == -EIO);
+        ASSERT(rpc_code_to_errno(RPC_PROTECTED) == -EROFS);
+        ASSERT(rpc_code_to_errno(RPC_IN_USE) == -ENOTEMPTY);
+        ASSERT(rpc_code_to_errno(RPC_CONFLICT) == -ESTALE);
         ASSERT(rpc_code_to_errno(_RPC_CODE_MAX) == -EIO);
         for (RpcCode c = RPC_OK; c < _RPC_CODE_MAX; c++)
                 ASSERT(rpc_code_from_errno(rpc_code_to_errno(c)) == c);
@@ -338,6 +342,7 @@ static void test_code_strings(void) {
         static const char *const names[] = {
                 "ok", "invalid_argument", "duplicate", "not_found", "permission_denied",
                 "unauthenticated", "resource_exhausted", "unavailable", "internal",
+                "protected", "in_use", "conflict",
         };
         ASSERT(sizeof(names) / sizeof(names[0]) == _RPC_CODE_MAX);
         for (RpcCode c = RPC_OK; c < _RPC_CODE_MAX; c++) {

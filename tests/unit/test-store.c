@@ -26,45 +26,15 @@
 #include "daemon/seed.h"
 #include "daemon/store.h"
 #include "daemon/writer.h"
+#include "check.h"
 #include "proto/buf.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/wire.h"
 #include "proto/wire-role.h"
 
-static unsigned n_checks;
 static char root[] = "/tmp/test-store-XXXXXX";
 
-#define check(x)                                                                        \
-        do {                                                                            \
-                n_checks++;                                                             \
-                if (!(x)) {                                                             \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-                        exit(EXIT_FAILURE);                                             \
-                }                                                                       \
-        } while (0)
-
-#define check_eq(a, b)                                                                  \
-        do {                                                                            \
-                long long _a = (long long) (a), _b = (long long) (b);                   \
-                n_checks++;                                                             \
-                if (_a != _b) {                                                         \
-                        fprintf(stderr, "%s:%d: check failed: %s == %s (%lld != %lld)\n", \
-                                __FILE__, __LINE__, #a, #b, _a, _b);                    \
-                        exit(EXIT_FAILURE);                                             \
-                }                                                                       \
-        } while (0)
-
-#define check_streq(a, b)                                                               \
-        do {                                                                            \
-                const char *_a = (a), *_b = (b);                                        \
-                n_checks++;                                                             \
-                if (!_a || !_b || strcmp(_a, _b) != 0) {                                \
-                        fprintf(stderr, "%s:%d: check failed: %s == %s (\"%.60s\" != \"%.60s\")\n", \
-                                __FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)"); \
-                        exit(EXIT_FAILURE);                                             \
-                }                                                                       \
-        } while (0)
 
 static const char *const builtins[] = {
         "admin", "moderator", "leader", "owner", "user", "bot", "app", "guest", "anonymous",
@@ -156,7 +126,7 @@ static int add_org(Store *s, uint64_t id, const char *name, const char *provider
         int k;
 
         check_eq(store_write_begin(s, &txn), 0);
-        k = seed_org(s, txn, &o, now_ms());
+        k = seed_org(s, txn, &o, now_ms(), 0);
         if (k < 0) {
                 store_write_abort(s, txn);
                 return k;
@@ -701,8 +671,8 @@ static void test_credentials(Store *s) {
         StoredKey k = { .user_role = (char *) "ORG_ADMIN", .has_org = true, .org = 42,
                         .provider = (char *) "prov" }, got = { 0 };
         StoredKey k2 = { .user_role = (char *) "PROVIDER" };
-        char *roles[] = { (char *) "user", (char *) "admin", NULL };
-        StoredUser u = { .username = (char *) "alice", .roles = roles }, ugot = { 0 };
+        StoredUser u = { .org = 0, .username = (char *) "alice", .name = (char *) "Alice", .created_at = 7 }, ugot = { 0 };
+        char id[STORE_USER_ID_MAX + 1];
         const char *field;
         MDB_txn *txn;
 
@@ -721,8 +691,14 @@ static void test_credentials(Store *s) {
         u.username = (char *) "bob";
         check_eq(store_user_put(s, txn, "uid1", &u, &field), -EEXIST);
         check_streq(field, "user_id");
-        u.roles = NULL;
+        u.name = NULL;
         check_eq(store_user_put(s, txn, "uid2", &u, &field), 0);
+        u.org = 4242;           /* no such organization */
+        check_eq(store_user_put(s, txn, "uid3", &u, &field), -ENOENT);
+        check_streq(field, "org");
+        u.org = 42;             /* the same username in another organization */
+        u.username = (char *) "alice";
+        check_eq(store_user_put(s, txn, "uid4", &u, &field), 0);
         check_eq(store_write_commit(s, txn), 0);
 
         check_eq(store_read_begin(s, &txn), 0);
@@ -742,16 +718,21 @@ static void test_credentials(Store *s) {
 
         check_eq(store_user_get(s, txn, "uid1", &ugot), 0);
         check_streq(ugot.username, "alice");
+        check_streq(ugot.name, "Alice");
+        check_eq(ugot.org, 0);
+        check_eq(ugot.created_at, 7);
         check(memcmp(ugot.hash, u.hash, 32) == 0);
-        check_eq(strv_length(ugot.roles), 2);
-        check_streq(ugot.roles[0], "user");
-        check_streq(ugot.roles[1], "admin");
         stored_user_done(&ugot);
         check_eq(store_user_get(s, txn, "uid2", &ugot), 0);
         check_streq(ugot.username, "bob");
-        check(ugot.roles && !ugot.roles[0]);
+        check(!ugot.name);
         stored_user_done(&ugot);
         check_eq(store_user_get(s, txn, "uid3", &ugot), -ENOENT);
+        check_eq(store_user_find(s, txn, 0, "alice", id), 0);
+        check_streq(id, "uid1");
+        check_eq(store_user_find(s, txn, 42, "alice", id), 0);
+        check_streq(id, "uid4");
+        check_eq(store_user_find(s, txn, 42, "bob", id), -ENOENT);
         store_read_end(s, txn);
         stored_key_done(NULL);
         stored_user_done(NULL);
@@ -949,14 +930,14 @@ static int create(Store *s, uint64_t org, const char *name, Buf *result, RpcErr 
 
         *err = (RpcErr) { .field = NULL };
         buf_clear(result);
-        check_eq(role_create_parse(&u.data, &args, err), 0);
+        check_eq(args_parse(&role_create_args, &u.data, &args, err), 0);
         check_eq(store_write_begin(s, &txn), 0);
-        k = role_create_apply(s, txn, args, result, err);
+        k = role_create_apply(s, txn, args, &(StorePeer) { .uid = 0 }, result, err);
         if (k < 0)
                 store_write_abort(s, txn);
         else
                 check_eq(store_write_commit(s, txn), 0);
-        role_create_free(args);
+        args_free(&role_create_args, args);
         msgpack_unpacked_destroy(&u);
         msgpack_sbuffer_destroy(&sb);
         return k;
@@ -1098,7 +1079,7 @@ static void test_open_lock(void) {
 
 static sem_t writer_blocked, writer_release;
 
-static int apply_block(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+static int apply_block(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         static bool blocked;
 
         if (!blocked) {                 /* the first time only: the batch runs again */
@@ -1109,15 +1090,15 @@ static int apply_block(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *
         return 0;
 }
 
-static int apply_insert(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
+static int apply_insert(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         Role *r = args;
         return insert_in(s, txn, r, NULL);
 }
 
 /* Writes its role, then fails: what out of memory or a corrupt record
  * halfway through an operation looks like. */
-static int apply_insert_then_fail(Store *s, MDB_txn *txn, void *args, Buf *result, RpcErr *err) {
-        int r = apply_insert(s, txn, args, result, err);
+static int apply_insert_then_fail(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        int r = apply_insert(s, txn, args, peer, result, err);
         return r < 0 ? r : -EIO;
 }
 
@@ -1231,6 +1212,6 @@ int main(void) {
         test_open_parents();
         test_open_lock();
 
-        printf("test-store: %u checks passed\n", n_checks);
+        printf("test-store: %u checks passed\n", checks);
         return EXIT_SUCCESS;
 }

@@ -625,6 +625,7 @@ static Role sample_role(void) {
                 .is_protected = false,
                 .created_at = 1700000000000ull,
                 .updated_at = 1700000000001ull,
+                .revision = 77,
         };
         ASSERT(r.id && r.api_id && r.name && r.description && r.scope && r.permissions);
         r.permissions[0] = strdup("review_read");
@@ -635,13 +636,14 @@ static Role sample_role(void) {
 
 static bool role_is_zero(const Role *r) {
         return !r->id && !r->org && !r->api_id && !r->name && !r->description && !r->scope &&
-                !r->permissions && !r->mandatory2fa && !r->is_protected && !r->created_at && !r->updated_at;
+                !r->permissions && !r->mandatory2fa && !r->is_protected && !r->created_at && !r->updated_at &&
+                !r->revision;
 }
 
 static void test_role(void) {
         static const char *const keys[] = {
                 "id", "org", "api_id", "name", "description", "scope", "permissions",
-                "mandatory2fa", "protected", "created_at", "updated_at",
+                "mandatory2fa", "protected", "created_at", "updated_at", "revision",
         };
         Role r = sample_role(), back;
         Mp m;
@@ -663,6 +665,7 @@ static void test_role(void) {
         ASSERT(!back.permissions[2]);
         ASSERT(back.mandatory2fa && !back.is_protected);
         ASSERT(back.created_at == 1700000000000ull && back.updated_at == 1700000000001ull);
+        ASSERT(back.revision == 77);
         role_done(&back);
         ASSERT(role_is_zero(&back));
         role_done(&back);
@@ -690,13 +693,14 @@ static void test_role(void) {
 
         /* Unknown keys are ignored (forward compatible). */
         mp_begin(&m);
-        msgpack_pack_map(&m.pk, 13);
+        msgpack_pack_map(&m.pk, 14);
         pack_s(&m.pk, "future");
         msgpack_pack_array(&m.pk, 1);
         msgpack_pack_nil(&m.pk);
         msgpack_pack_uint8(&m.pk, 5);
         msgpack_pack_uint8(&m.pk, 5);
-        /* then the 11 known keys, in another order */
+        /* then the 12 known keys, in another order */
+        ASSERT(mp_pack_kv_u64(&m.pk, "revision", 3) == 0);
         ASSERT(mp_pack_kv_u64(&m.pk, "updated_at", 2) == 0);
         ASSERT(mp_pack_kv_u64(&m.pk, "created_at", 1) == 0);
         ASSERT(mp_pack_kv_bool(&m.pk, "protected", false) == 0);
@@ -713,6 +717,7 @@ static void test_role(void) {
         ASSERT(role_unpack(o, &back) == 0);
         ASSERT(STREQ(back.id, "i") && back.org == 0 && STREQ(back.scope, "Subscriptions"));
         ASSERT(STREQ(back.description, "d") && back.created_at == 1 && back.updated_at == 2);
+        ASSERT(back.revision == 3);
         role_done(&back);
         mp_done(&m);
 
@@ -770,6 +775,7 @@ static void test_role(void) {
                 { "scope", "\xc0", 1 },
                 { "description", "\x05", 1 },
                 { "created_at", "\xa1" "1", 2 },
+                { "revision", "\xd0\xff", 2 },
         };
         for (size_t k = 0; k < ELEMENTSOF(badval); k++) {
                 msgpack_sbuffer tmp;
@@ -908,8 +914,48 @@ static void test_org(void) {
         org_done(NULL);
 }
 
+/* mp_pack_map_extended: a map re-packed with room for more pairs, across
+ * the fixmap/map16 boundary, keeps its pairs; anything else is refused. */
+static void test_map_extended(void) {
+        static const uint32_t sizes[] = { 0, 1, 14, 15, 16, 300 };
+        Mp src, m;
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                mp_begin(&src);
+                msgpack_pack_map(&src.pk, sizes[i]);
+                for (uint32_t k = 0; k < sizes[i]; k++) {
+                        char key[16];
+                        snprintf(key, sizeof key, "k%u", k);
+                        ASSERT(mp_pack_kv_u64(&src.pk, key, k) == 0);
+                }
+                mp_begin(&m);
+                ASSERT(mp_pack_map_extended(&m.pk, src.sb.data, src.sb.size, 2) == 0);
+                ASSERT(mp_pack_kv_u64(&m.pk, "revision", 9) == 0);
+                ASSERT(mp_pack_kv_str(&m.pk, "x", "y") == 0);
+                const msgpack_object *o = mp_end(&m);
+                ASSERT(o->type == MSGPACK_OBJECT_MAP && o->via.map.size == sizes[i] + 2);
+                for (uint32_t k = 0; k < sizes[i]; k++) {
+                        char key[16];
+                        snprintf(key, sizeof key, "k%u", k);
+                        ASSERT(mp_map_get(o, key) && mp_map_get(o, key)->via.u64 == k);
+                }
+                ASSERT(mp_map_get(o, "revision")->via.u64 == 9);
+                mp_done(&m);
+                mp_done(&src);
+        }
+        mp_begin(&m);
+        ASSERT(mp_pack_map_extended(&m.pk, "\x91\x01", 2, 1) == -EINVAL);
+        ASSERT(mp_pack_map_extended(&m.pk, "", 0, 1) == -EINVAL);
+        ASSERT(mp_pack_map_extended(&m.pk, "\xde\x00", 2, 1) == -EINVAL);
+        ASSERT(mp_pack_map_extended(&m.pk, "\xdf\xff\xff\xff\xff", 5, 1) == -EINVAL);
+        ASSERT(m.sb.size == 0);
+        msgpack_sbuffer_destroy(&m.sb);
+        msgpack_unpacked_destroy(&m.u);
+}
+
 int main(void) {
         test_utf8();
+        test_map_extended();
         test_readers();
         test_strv();
         test_map_helpers();
