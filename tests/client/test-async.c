@@ -4,7 +4,11 @@
  *
  *   test-async SOCKET inflight ORG   10,000 calls in flight at once, writes
  *                                    (answered after their commit) mixed
- *                                    with reads (answered at once): a
+ *                                    with writes the daemon refuses on
+ *                                    sight (answered at once, before the
+ *                                    write ahead of them commits) and
+ *                                    reads (answered after the
+ *                                    connection's writes before them): a
  *                                    callback per call, exactly once, each
  *                                    with its own call's reply, some out of
  *                                    the order they were made in
@@ -36,6 +40,7 @@
 typedef struct Call {
         unsigned index;         /* in the order made */
         bool write;             /* role.create (else role.get) */
+        bool refused;           /* a role.create with a bad scope */
         unsigned callbacks;
         int r;                  /* its outcome */
         rolesd_error err;
@@ -71,9 +76,12 @@ static void on_reply(rolesd *c, rolesd_reply *reply, void *userdata) {
                 run.out_of_order++;
         run.last = call->index;
         run.done++;
-        ASSERT(strcmp(rolesd_reply_method(reply), call->write ? "role.create" : "role.get") == 0);
+        ASSERT(strcmp(rolesd_reply_method(reply), call->write || call->refused ? "role.create" : "role.get") == 0);
         call->r = rolesd_reply_role(reply, &role, &call->err);
-        if (call->r >= 0) {
+        if (call->refused && call->err.code != ROLESD_UNAVAILABLE) {    /* not cancelled, not timed out */
+                ASSERT(call->r == -EINVAL);
+                ASSERT(strcmp(call->err.field, "scope") == 0);
+        } else if (call->r >= 0) {
                 if (call->write)
                         role_name(call->index, want, sizeof want);
                 else
@@ -86,7 +94,8 @@ static void on_reply(rolesd *c, rolesd_reply *reply, void *userdata) {
                 ASSERT(rolesd_free(c) == NULL);         /* deferred until the callbacks return */
 }
 
-/* Makes n calls, alternately a create (write) and a get (read). */
+/* Makes n calls, in turn a create (write), a create the daemon refuses
+ * (a bad scope, seen before the write is queued) and a get (read). */
 static void make_calls(rolesd *c, unsigned n) {
         run.calls = calloc(n, sizeof *run.calls);
         ASSERT(run.calls);
@@ -95,10 +104,12 @@ static void make_calls(rolesd *c, unsigned n) {
                 Call *call = &run.calls[i];
                 char name[32];
 
-                *call = (Call) { .index = i, .write = i % 2 == 0 };
-                if (call->write) {
+                *call = (Call) { .index = i, .write = i % 3 == 0, .refused = i % 3 == 1 };
+                if (call->write || call->refused) {
                         role_name(i, name, sizeof name);
-                        ASSERT(rolesd_role_create_async(c, NULL, &(rolesd_role_spec) { .org = run.org, .name = name },
+                        ASSERT(rolesd_role_create_async(c, NULL,
+                                                        &(rolesd_role_spec) { .org = run.org, .name = name,
+                                                                              .scope = call->refused ? "Everyone" : NULL },
                                                         on_reply, call) == 0);
                 } else
                         ASSERT(rolesd_role_get_async(c, NULL, run.org, "name", "ORG_ADMIN", on_reply, call) == 0);
@@ -121,10 +132,11 @@ static void test_inflight(rolesd *c) {
                 if (run.calls[i].r < 0)
                         fprintf(stderr, "call %u: %s: %s\n", i, rolesd_code_name(run.calls[i].err.code),
                                 run.calls[i].err.message);
-                ASSERT(run.calls[i].r == 0);
+                ASSERT(run.calls[i].r == (run.calls[i].refused ? -EINVAL : 0));
                 writes += run.calls[i].write;
         }
-        /* Reads are answered at once, writes after their commit. */
+        /* A refused write is answered at once, the write before it after
+         * its commit. */
         ASSERT(run.out_of_order > 0);
         /* Nothing more comes. */
         ASSERT(rolesd_process(c) == 0);
@@ -144,7 +156,7 @@ static void check_all_cancelled(unsigned n) {
                 Call *call = &run.calls[i];
 
                 ASSERT(call->callbacks == 1);
-                if (call->r < 0) {
+                if (call->r < 0 && !(call->refused && call->r == -EINVAL)) {
                         ASSERT(call->r == -ECANCELED);
                         ASSERT(call->err.code == ROLESD_UNAVAILABLE);
                 }
