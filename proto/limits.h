@@ -21,7 +21,3 @@
 #define USER_ROLES_MAX          64u             /* roles given at user.add */
 #define LIST_COUNT_DEFAULT      50u             /* member.list, user.list, org.list: entries per page */
 #define LIST_COUNT_MAX          100u
-
-#define RPC_CALL_TIMEOUT_USEC   (2ull * 1000000ull) /* rolesd-http gives up on a call (503) after this */
-
-#define HTTP_BODY_MAX           (64u * 1024u)

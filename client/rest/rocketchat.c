@@ -1,4 +1,4 @@
-/* rest-rocketchat.c: the Rocket.Chat dialect (/api/v1). Owns the
+/* rocketchat.c: the Rocket.Chat dialect (/api/v1). Owns the
  * X-User-Id/X-Auth-Token login, the roles.create body with Rocket.Chat's
  * scalar coercion (ajv's coerceTypes: numbers and booleans become their
  * JavaScript text, null becomes "" or false, "true"/"false"/1/0 become
@@ -18,7 +18,7 @@
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/wire.h"
-#include "rest-internal.h"
+#include "client/rest/rest-internal.h"
 
 #define D ROLESD_REST_ROCKETCHAT
 #define WORKSPACE_ORG 0
@@ -387,7 +387,7 @@ int rocketchat_create(RestCtx *ctx) {
 
                 if (!p)
                         return -ENOMEM;
-                r = rest_call(ctx, "auth.check", p, true, NULL, &err);
+                r = rest_call(ctx, "auth.check", p, NULL, &err);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0 && err.code != ROLESD_PERMISSION_DENIED)
@@ -402,7 +402,7 @@ int rocketchat_create(RestCtx *ctx) {
             (b.description && json_object_set_new(params, "description", json_string(b.description)) < 0) ||
             (b.scope && json_object_set_new(params, "scope", json_string(b.scope)) < 0))
                 return -ENOMEM;
-        r = rest_call_visit(ctx, "role.create", params, false, create_visit, &out, &err);
+        r = rest_call_visit(ctx, "role.create", params, create_visit, &out, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -496,7 +496,7 @@ int rocketchat_list(RestCtx *ctx) {
                                    "per_page", (int) ROLE_LIST_PER_PAGE_MAX);
                 if (!params || (pr->after && json_object_set_new(params, "after", json_string(pr->after)) < 0))
                         return -ENOMEM;
-                r = rest_call_visit(ctx, "role.list", params, true, list_page_visit, &l, &err);
+                r = rest_call_visit(ctx, "role.list", params, list_page_visit, &l, &err);
                 pr->first = l.first;
                 if (r == -ENOMEM) {
                         free(l.next);

@@ -1,4 +1,4 @@
-/* http-errors.c: the answers libmicrohttpd gives by itself. A request it
+/* errors.c: the answers libmicrohttpd gives by itself. A request it
  * cannot take apart (a request line or headers past
  * HTTP_CONNECTION_MEMORY_MAX, an unknown HTTP version, a malformed or
  * huge Content-Length, broken chunks) never reaches rolesd-http: the
@@ -33,7 +33,8 @@
 
 #include <rolesd/rest.h>
 
-#include "http-server.h"
+#include "client/http/errors.h"
+#include "client/http/log.h"
 
 /* What a connection's latest request line said. */
 typedef struct HttpConn {

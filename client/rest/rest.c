@@ -1,9 +1,10 @@
 /* rest.c: the REST translation's front door (rolesd/rest.h). Owns routing
  * (path and method to endpoint, 404 and 405 with Allow), the dialect of a
- * path and the static error bodies, the OpenAPI document, and the helpers
- * the dialect modules share: responses, RPC calls with reconnection,
- * headers, query strings, percent-decoding and body parsing. The
- * endpoints themselves live in rest-partoo.c and rest-rocketchat.c. */
+ * path and the static error bodies, the OpenAPI document, answering one
+ * request, and the helpers the dialect modules share: responses, RPC
+ * calls, headers, query strings, percent-decoding and body parsing. The
+ * endpoints themselves live in partoo.c and rocketchat.c, tasks (the same
+ * without blocking) in task.c. */
 
 #include "rolesd/rest.h"
 
@@ -14,9 +15,8 @@
 
 #include "proto/macro.h"
 #include "proto/utf8.h"
-#include "proto/limits.h"
-#include "client-internal.h"
-#include "rest-internal.h"
+#include "client/lib/internal.h"
+#include "client/rest/rest-internal.h"
 
 /* ---- dialects and their fixed error bodies ---- */
 
@@ -83,7 +83,7 @@ void rolesd_rest_response_done(rolesd_rest_response *r) {
                 return;
         free(r->body);
         free(r->detail);
-        *r = (rolesd_rest_response) {0};
+        *r = (rolesd_rest_response) { .size = r->size };
 }
 
 /* The answer: status and body (taken over: malloc()ed, NUL-terminated,
@@ -136,90 +136,26 @@ int rest_reply_rpc_failure(RestCtx *ctx, rolesd_rest_dialect d, const char *meth
 /* Whether the request runs as a task: its calls are answered from
  * recorded replies, and it runs again after each new one. */
 static bool in_task(const RestCtx *ctx) {
-        return ctx->conn && replay_is(*ctx->conn);
+        return replay_is(ctx->conn);
 }
 
-int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, rolesd_error *err) {
-        bool fresh = false;
-        int r;
-
-        if (!ctx->conn) {
-                *err = (rolesd_error) { .code = ROLESD_UNAVAILABLE };
-                snprintf(err->message, sizeof err->message, "no connection to rolesd");
-                return -ENOTCONN;
-        }
-        if (in_task(ctx)) {
-                /* A task (below): the pipeline sends the call and deals with
-                 * lost connections. */
-                replay_set_read_only(*ctx->conn, read_only);
-                return fn(*ctx->conn, userdata, err);
-        }
-        for (unsigned attempt = 0;; attempt++) {
-                if (!*ctx->conn) {
-                        r = rolesd_connect(ctx->socket_path, ctx->conn, err);
-                        if (r < 0)
-                                return r;
-                        (void) rolesd_set_timeout(*ctx->conn, RPC_CALL_TIMEOUT_USEC);
-                        fresh = true;
-                }
-                r = fn(*ctx->conn, userdata, err);
-                if (r >= 0 || err->code != ROLESD_UNAVAILABLE || r == -ESHUTDOWN)
-                        return r;       /* an answer (-ESHUTDOWN: the daemon said it is stopping) */
-                if (r == -ETIMEDOUT) {
-                        /* A daemon that hangs: waiting again would only double the wait. */
-                        *ctx->conn = rolesd_free(*ctx->conn);
-                        return r;
-                }
-
-                /* The connection broke: drop it, and call again on a new
-                 * one (once, and not if this one was new already) when the
-                 * daemon cannot have seen the request (-ENOTCONN: dead
-                 * before the call; -EPIPE: closed by the daemon, nothing
-                 * sent) or when the call only reads. */
-                *ctx->conn = rolesd_free(*ctx->conn);
-                if (fresh || attempt > 0)
-                        return r;
-                if (!read_only && r != -ENOTCONN && r != -EPIPE)
-                        return r;
-        }
+static int no_connection(rolesd_error *err) {
+        *err = (rolesd_error) { .code = ROLESD_UNAVAILABLE };
+        snprintf(err->message, sizeof err->message, "no connection to rolesd");
+        return -ENOTCONN;
 }
 
-typedef struct JsonCall {
-        const char *method;
-        json_t *params;
-        json_t **ret;
-} JsonCall;
-
-static int json_call(rolesd *c, void *userdata, rolesd_error *err) {
-        JsonCall *j = userdata;
-
-        return rolesd_call(c, j->method, j->params, j->ret, err);
+int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, CallVisit visit, void *userdata,
+                    rolesd_error *err) {
+        if (!ctx->conn)
+                return no_connection(err);
+        return call_visit(ctx->conn, method, params, visit, userdata, err);
 }
 
-int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, json_t **ret,
-              rolesd_error *err) {
-        return rest_call_with(ctx, read_only, json_call,
-                              &(JsonCall) { .method = method, .params = params, .ret = ret }, err);
-}
-
-typedef struct VisitCall {
-        const char *method;
-        json_t *params;
-        CallVisit visit;
-        void *userdata;
-} VisitCall;
-
-static int visit_call(rolesd *c, void *userdata, rolesd_error *err) {
-        VisitCall *v = userdata;
-
-        return call_visit(c, v->method, v->params, v->visit, v->userdata, err);
-}
-
-int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, bool read_only, CallVisit visit,
-                    void *userdata, rolesd_error *err) {
-        return rest_call_with(ctx, read_only, visit_call,
-                              &(VisitCall) { .method = method, .params = params, .visit = visit,
-                                             .userdata = userdata }, err);
+int rest_call(RestCtx *ctx, const char *method, json_t *params, json_t **ret, rolesd_error *err) {
+        if (!ctx->conn)
+                return no_connection(err);
+        return rolesd_call(ctx->conn, method, params, ret, err);
 }
 
 void *rest_progress(RestCtx *ctx, size_t size, void (*done)(void *state)) {
@@ -234,10 +170,10 @@ void *rest_progress(RestCtx *ctx, size_t size, void (*done)(void *state)) {
 
 void rest_checkpoint(RestCtx *ctx) {
         if (in_task(ctx))
-                replay_forget(*ctx->conn);
+                replay_forget(ctx->conn);
 }
 
-static void progress_done(RestProgress *p) {
+void rest_progress_done(RestProgress *p) {
         if (p->state && p->done)
                 p->done(p->state);
         free(p->state);
@@ -573,21 +509,20 @@ static int dispatch(RestCtx *ctx) {
         return ep(ctx);
 }
 
-static int handle(rolesd **conn, const char *socket_path, BodyMemo *body_memo, RestProgress *progress,
-                  const rolesd_rest_request *req, rolesd_rest_response *ret) {
+int rest_handle(rolesd *c, BodyMemo *body_memo, RestProgress *progress, const rolesd_rest_request *req,
+                rolesd_rest_response *ret) {
         RestProgress own = {0};
         RestCtx ctx;
         int r;
 
         if (!ret)
                 return -EINVAL;
-        *ret = (rolesd_rest_response) { .status = 500 };
+        *ret = (rolesd_rest_response) { .size = ret->size, .status = 500 };
         if (!req || !req->method || !req->path)
                 return -EINVAL;
 
         ctx = (RestCtx) {
-                .conn = conn,
-                .socket_path = socket_path,
+                .conn = c,
                 .req = req,
                 .query = req->query,
                 .res = ret,
@@ -595,7 +530,7 @@ static int handle(rolesd **conn, const char *socket_path, BodyMemo *body_memo, R
                 .progress = progress ? progress : &own,
         };
         r = dispatch(&ctx);
-        progress_done(&own);
+        rest_progress_done(&own);
         for (size_t i = 0; i < ELEMENTSOF(ctx.headers); i++)
                 free(ctx.headers[i]);
         if (r < 0) {
@@ -606,68 +541,6 @@ static int handle(rolesd **conn, const char *socket_path, BodyMemo *body_memo, R
         return 0;
 }
 
-int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest_request *req,
-                       rolesd_rest_response *ret) {
-        return handle(conn, socket_path, NULL, NULL, req, ret);
-}
-
-/* ---- tasks: the same, without blocking ---- */
-
-struct rolesd_rest_task {
-        rolesd *replay;
-        BodyMemo body;
-        RestProgress progress;
-};
-
-rolesd_rest_task *rolesd_rest_task_new(void) {
-        rolesd_rest_task *t = calloc(1, sizeof *t);
-
-        if (!t)
-                return NULL;
-        t->replay = replay_new();
-        if (!t->replay) {
-                free(t);
-                return NULL;
-        }
-        return t;
-}
-
-rolesd_rest_task *rolesd_rest_task_free(rolesd_rest_task *t) {
-        if (!t)
-                return NULL;
-        rolesd_free(t->replay);
-        json_decref(t->body.v);
-        progress_done(&t->progress);
-        free(t);
-        return NULL;
-}
-
-int rolesd_rest_task_run(rolesd_rest_task *t, const rolesd_rest_request *req, rolesd_rest_response *ret,
-                         const void **ret_frame, size_t *ret_len, bool *ret_read_only) {
-        const char *frame;
-        int r;
-
-        if (!t || !ret_frame || !ret_len || !ret_read_only)
-                return -EINVAL;
-        replay_rewind(t->replay);
-        r = handle(&t->replay, NULL, &t->body, &t->progress, req, ret);
-        frame = replay_pending(t->replay, ret_len, ret_read_only);
-        if (!frame)
-                return r < 0 ? r : 1;
-        /* What the run answered assumed the daemon unreachable: not an answer. */
-        rolesd_rest_response_done(ret);
-        *ret_frame = frame;
-        return 0;
-}
-
-size_t rest_task_recorded(const rolesd_rest_task *t) {
-        return replay_recorded(t->replay);
-}
-
-int rolesd_rest_task_reply(rolesd_rest_task *t, const void *frame, size_t len) {
-        return replay_add(t->replay, frame, len);
-}
-
-int rolesd_rest_task_fail(rolesd_rest_task *t, int error) {
-        return replay_add_error(t->replay, error);
+int rolesd_rest_handle(rolesd *c, const rolesd_rest_request *req, rolesd_rest_response *ret) {
+        return rest_handle(c, NULL, NULL, req, ret);
 }

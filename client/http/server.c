@@ -1,46 +1,46 @@
-/* http-server.c: rolesd-http's HTTP side. Owns the libmicrohttpd daemon
+/* server.c: rolesd-http's HTTP side. Owns the libmicrohttpd daemon
  * (a pool of internal polling threads, connection limits and timeout), the
  * per-request state (raw request target, body accumulated up to
- * HTTP_BODY_MAX, 413 beyond), one pipe to rolesd per worker thread
- * (http-pipe.c), and driving each complete request's rolesd_rest_task:
- * run it, and while it waits for an RPC answer, suspend the connection
- * and send the call down the worker's pipe; the answer resumes the
- * connection and the task runs again, until it has the response, sent as
- * application/json; a long one (roles.list) is sent chunked, part by
- * part, from a content reader that drives the task the same way.
- * Everything the APIs mean is rolesd/rest.h's business, not this file's. */
+ * HTTP_BODY_MAX, 413 beyond), one upstream connection to rolesd per
+ * worker thread (upstream.c), and driving each complete request's
+ * rolesd_rest_task: run it, and while it waits for an RPC answer, suspend
+ * the connection and send the call on the worker's upstream; the answer
+ * resumes the connection and the task runs again, until it has the
+ * response, sent as application/json; a long one (roles.list) is sent
+ * chunked, part by part, from a content reader that drives the task the
+ * same way. Everything the APIs mean is rolesd/rest.h's business, not
+ * this file's. */
 
-#include "http-server.h"
+#include "client/http/server.h"
 
 #include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rolesd/client.h>
 #include <rolesd/rest.h>
 
-#include "http-pipe.h"
-
-#include "proto/macro.h"
+#include "client/http/errors.h"
+#include "client/http/limits.h"
+#include "client/http/log.h"
+#include "client/http/upstream.h"
 
 struct HttpServer {
         struct MHD_Daemon *mhd;
         char *socket_path;              /* rolesd's socket; NULL: the default */
-        pthread_key_t pipe_key;         /* each worker thread's pipe to rolesd */
+        pthread_key_t upstream_key;     /* each worker thread's upstream to rolesd */
         bool have_key;
         pthread_mutex_t lock;
-        HttpPipe *pipes[HTTP_THREADS];  /* under lock: made by the workers as they need them */
-        unsigned n_pipes;
-        bool stopping;                  /* under lock: no new pipe (it would not be stopped) */
+        Upstream *upstreams[HTTP_THREADS]; /* under lock: made by the workers as they need them */
+        unsigned n_upstreams;
+        bool stopping;                  /* under lock: no new upstream (it would not be stopped) */
 };
 
 /* One request, from its request line to its completion. */
@@ -50,6 +50,7 @@ typedef struct Request {
         char *target;           /* a copy of it, cut into req's path and query */
         rolesd_rest_request req;/* what the task translates, once the body is in */
         rolesd_rest_task *task; /* its translation, run again as each RPC answer comes */
+        UpstreamWaiter waiter;  /* while its call is out: resumes the connection */
         char *body;             /* what arrived of the body, NUL-terminated */
         size_t len, cap;
         bool started;           /* the handler's first call has been answered */
@@ -66,56 +67,7 @@ typedef struct Request {
         uint64_t head_len;      /* their bytes so far */
 } Request;
 
-/* ---- logging ---- */
-
-static void log_line(int priority, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static void log_line(int priority, const char *fmt, va_list ap) {
-        char line[1024];
-
-        vsnprintf(line, sizeof line, fmt, ap);
-        for (char *c = line; *c; c++)           /* one line, whatever came in */
-                if ((unsigned char) *c < 0x20 || *c == 0x7f)
-                        *c = ' ';
-        fprintf(stderr, "<%d>%s\n", priority, line);
-}
-
-void http_log(int priority, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        log_line(priority, fmt, ap);
-        va_end(ap);
-}
-
-int http_log_errno(int priority, int r, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        log_line(priority, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-/* A warning per second at most: a flood of failing requests must not
- * become a flood of log lines. */
-static bool log_ratelimit(_Atomic long long *last) {
-        long long now = (long long) time(NULL), prev = atomic_load(last);
-
-        return prev != now && atomic_compare_exchange_strong(last, &prev, now);
-}
-
-static _Atomic long long log_last_mhd, log_last_request;
-static atomic_bool log_mhd_limited;     /* once serving: startup errors all get through */
-
-__attribute__((format(printf, 2, 0)))
-static void mhd_log(void *cls, const char *fmt, va_list ap) {
-        char line[512];
-
-        if (atomic_load(&log_mhd_limited) && !log_ratelimit(&log_last_mhd))
-                return;         /* malformed requests are the client's problem */
-        vsnprintf(line, sizeof line, fmt, ap);
-        http_log(LOG_WARNING, "libmicrohttpd: %s", line);
-}
+static LogLimit log_request_limit;
 
 /* ---- responses ---- */
 
@@ -242,40 +194,37 @@ static void target_split(char *t, const char **ret_path, const char **ret_query)
         *ret_query = q;
 }
 
-/* The worker thread's pipe to rolesd, made on its first request; none
- * once the server stops (-ESHUTDOWN). */
-static int worker_pipe(HttpServer *s, HttpPipe **ret) {
-        HttpPipe *p = pthread_getspecific(s->pipe_key);
+/* The worker thread's upstream to rolesd, made on its first request;
+ * none once the server stops (-ESHUTDOWN). */
+static int worker_upstream(HttpServer *s, Upstream **ret) {
+        Upstream *u = pthread_getspecific(s->upstream_key);
         int r = 0;
 
-        if (!p) {
+        if (!u) {
                 pthread_mutex_lock(&s->lock);
                 if (s->stopping)
                         r = -ESHUTDOWN;
-                else if (s->n_pipes >= ELEMENTSOF(s->pipes))
-                        r = -ENOMEM;    /* more workers than pipes: cannot happen */
+                else if (s->n_upstreams >= sizeof s->upstreams / sizeof s->upstreams[0])
+                        r = -ENOMEM;    /* more workers than upstreams: cannot happen */
                 else
-                        r = http_pipe_new(s->socket_path, &p);
+                        r = upstream_new(s->socket_path, &u);
                 if (r >= 0) {
-                        s->pipes[s->n_pipes++] = p;
-                        (void) pthread_setspecific(s->pipe_key, p);     /* the key exists: cannot fail */
+                        s->upstreams[s->n_upstreams++] = u;
+                        (void) pthread_setspecific(s->upstream_key, u); /* the key exists: cannot fail */
                 }
                 pthread_mutex_unlock(&s->lock);
         }
-        *ret = p;
+        *ret = r >= 0 ? u : NULL;
         return r;
 }
 
-/* A call's outcome, on the pipe's thread: recorded in the task, then the
- * connection is resumed and the handler (or, for an answer in parts, the
- * content reader) runs the task again. */
-static void on_reply(void *userdata, const char *frame, size_t len, int error) {
+/* The call is answered (or failed), its outcome in the task: on the
+ * upstream's thread, the connection is resumed and the handler (or, for
+ * an answer in parts, the content reader) runs the task again. */
+static void request_wake(void *userdata) {
         Request *q = userdata;
-        int r = frame ? rolesd_rest_task_reply(q->task, frame, len) : rolesd_rest_task_fail(q->task, error);
 
-        if (r < 0)
-                (void) rolesd_rest_task_fail(q->task, r);       /* if even that fails, the run answers 500 */
-        MHD_resume_connection(q->con);                          /* q may be gone from here on */
+        MHD_resume_connection(q->con);  /* q may be gone from here on */
 }
 
 /* Runs q's task as far as the answers so far allow: 1 with the answer,
@@ -283,32 +232,29 @@ static void on_reply(void *userdata, const char *frame, size_t len, int error) {
  * suspended until the call's answer resumes it); a negative errno. */
 static int task_step(HttpServer *s, struct MHD_Connection *con, Request *q, rolesd_rest_response *res) {
         for (;;) {
-                const void *frame;
-                size_t len;
-                bool read_only;
-                HttpPipe *p;
+                Upstream *u;
                 int r;
 
-                r = rolesd_rest_task_run(q->task, &q->req, res, &frame, &len, &read_only);
+                r = rolesd_rest_task_run(q->task, &q->req, res);
                 if (r != 0)
                         return r;
-                r = worker_pipe(s, &p);
-                if (r >= 0) {
-                        /* Suspended before the call goes out: its answer resumes it. */
-                        q->con = con;
-                        MHD_suspend_connection(con);
-                        r = http_pipe_submit(p, frame, len, read_only, on_reply, q);
-                        if (r >= 0)
-                                return 0;
-                        MHD_resume_connection(con);
-                }
-                if (rolesd_rest_task_fail(q->task, r) < 0)
-                        return -ENOMEM;
+                (void) worker_upstream(s, &u);  /* none: the call fails (503) */
+                /* Suspended before the call goes out: its answer resumes it. */
+                q->con = con;
+                q->waiter = (UpstreamWaiter) { .wake = request_wake, .userdata = q };
+                MHD_suspend_connection(con);
+                r = upstream_send(u, q->task, &q->waiter);
+                if (r >= 0)
+                        return 0;
+                MHD_resume_connection(con);
+                if (r == -EINVAL)
+                        return r;
+                /* The failure is in the task: its next run answers. */
         }
 }
 
 static void log_failure(Request *q, int r, const rolesd_rest_response *res) {
-        if (!log_ratelimit(&log_last_request))
+        if (!http_log_ratelimit(&log_request_limit))
                 return;
         if (r < 0)
                 http_log(LOG_ERR, "%s %.200s: %s", q->req.method, q->req.path, strerror(-r));
@@ -320,7 +266,8 @@ static void log_failure(Request *q, int r, const rolesd_rest_response *res) {
 /* Takes res's body over as the part to send next. */
 static void part_take(Request *q, rolesd_rest_response *res) {
         free(q->part);
-        q->part = TAKE_PTR(res->body);
+        q->part = res->body;
+        res->body = NULL;
         q->part_len = res->body_len;
         q->part_sent = 0;
         q->more = res->more;
@@ -337,7 +284,7 @@ static ssize_t parts_read(void *cls, uint64_t pos, char *buf, size_t max) {
 
         (void) pos;
         while (q->part_sent == q->part_len) {
-                rolesd_rest_response res = {0};
+                rolesd_rest_response res = { .size = sizeof(rolesd_rest_response) };
                 int r;
 
                 if (!q->more)
@@ -390,7 +337,7 @@ static enum MHD_Result respond_head(struct MHD_Connection *con, unsigned status,
 
 static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request *q, const char *url,
                               const char *method) {
-        rolesd_rest_response res = {0};
+        rolesd_rest_response res = { .size = sizeof(rolesd_rest_response) };
         enum MHD_Result ret;
         int r;
 
@@ -404,6 +351,7 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                         target_split(q->target, &path, &query);
                 }
                 q->req = (rolesd_rest_request) {
+                        .size = sizeof(rolesd_rest_request),
                         .method = method,       /* libmicrohttpd's: valid until the request completes */
                         .path = path,
                         .query = query,
@@ -438,8 +386,10 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                 ret = respond_parts(con, q, &res);
         else if (q->head_len > 0 && res.status == 200)
                 ret = respond_head(con, res.status, q->head_len + res.body_len);
-        else
-                ret = respond(con, res.status, TAKE_PTR(res.body), res.body_len, true, res.allow);
+        else {
+                ret = respond(con, res.status, res.body, res.body_len, true, res.allow);
+                res.body = NULL;
+        }
         rolesd_rest_response_done(&res);
         return ret;
 }
@@ -518,7 +468,7 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
                 return r;
         }
         pthread_mutex_init(&s->lock, NULL);
-        r = pthread_key_create(&s->pipe_key, NULL);     /* the server frees the pipes */
+        r = pthread_key_create(&s->upstream_key, NULL); /* the server frees the upstreams */
         if (r != 0) {
                 close(listen_fd);
                 http_server_stop(s);
@@ -529,7 +479,7 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
         s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | HTTP_MHD_POLLER | MHD_USE_ERROR_LOG |
                                   MHD_ALLOW_SUSPEND_RESUME,
                                   0, NULL, NULL, handle, s,
-                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,     /* first: covers the rest */
+                                  MHD_OPTION_EXTERNAL_LOGGER, http_log_mhd, s, /* first: covers the rest */
                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned) HTTP_THREADS,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
@@ -546,7 +496,7 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
                 http_server_stop(s);
                 return http_log_errno(LOG_ERR, -EIO, "cannot start the HTTP server (libmicrohttpd refused its options)");
         }
-        atomic_store(&log_mhd_limited, true);
+        http_log_serving();
         *ret = s;
         return 0;
 }
@@ -556,21 +506,21 @@ HttpServer *http_server_stop(HttpServer *s) {
                 return NULL;
         /* Every suspended request is answered (503) and resumed before
          * libmicrohttpd stops, as it requires; later calls fail at once,
-         * and a worker that has no pipe yet gets none (a pipe made now
+         * and a worker that has no upstream yet gets none (one made now
          * would leave its request suspended: libmicrohttpd aborts). */
         if (s->have_key) {
                 pthread_mutex_lock(&s->lock);
                 s->stopping = true;
                 pthread_mutex_unlock(&s->lock);
         }
-        for (unsigned i = 0; i < s->n_pipes; i++)
-                http_pipe_stop(s->pipes[i]);
+        for (unsigned i = 0; i < s->n_upstreams; i++)
+                upstream_stop(s->upstreams[i]);
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);        /* joins the workers: their connections are freed */
-        for (unsigned i = 0; i < s->n_pipes; i++)
-                http_pipe_free(s->pipes[i]);
+        for (unsigned i = 0; i < s->n_upstreams; i++)
+                upstream_free(s->upstreams[i]);
         if (s->have_key) {
-                pthread_key_delete(s->pipe_key);
+                pthread_key_delete(s->upstream_key);
                 pthread_mutex_destroy(&s->lock);
         }
         free(s->socket_path);

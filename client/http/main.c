@@ -1,8 +1,10 @@
-/* http-main.c: rolesd-http's command line and lifecycle. Parses argv,
+/* main.c: rolesd-http's command line and lifecycle. Parses argv,
  * takes the listening socket from systemd (LISTEN_FDS) or binds
- * --listen HOST:PORT itself, starts the server (http-server.c), tells
+ * --listen HOST:PORT itself, starts the server (server.c), tells
  * systemd READY=1 (and WATCHDOG=1 when asked), and stops cleanly on
- * SIGTERM or SIGINT. Exit status: 0 success, 1 failure, 2 usage error. */
+ * SIGTERM or SIGINT. Usage errors are said on stderr as they are; the
+ * rest goes through the logger (log.c). Exit status: 0 success, 1
+ * failure, 2 usage error. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,8 +24,9 @@
 
 #include <rolesd/client.h>
 
-#include "http-server.h"
-#include "proto/macro.h"
+#include "client/http/limits.h"
+#include "client/http/log.h"
+#include "client/http/server.h"
 
 #define LISTEN_DEFAULT "127.0.0.1:8080"
 #define EXIT_USAGE 2
@@ -139,29 +142,28 @@ static int parse_argv(int argc, char *argv[], Args *args) {
 }
 
 /* Binds and listens on spec. Returns the socket or a negative errno,
- * having said why on stderr. */
+ * having logged why. */
 static int listen_open(const char *spec) {
         struct addrinfo hints = {
                 .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
                 .ai_family = AF_UNSPEC,
                 .ai_socktype = SOCK_STREAM,
         }, *ai = NULL;
-        _cleanup_free_ char *host = NULL;
+        char *host = NULL;
         const char *port;
         int r, fd = -1, saved = 0;
 
         r = listen_parse(spec, &host, &port);
         if (r == -ENOMEM)
                 return http_log_errno(LOG_ERR, r, "rolesd-http: out of memory");
-        if (r < 0) {
-                fprintf(stderr, "rolesd-http: --listen wants HOST:PORT (or [IPV6]:PORT), not '%s'\n", spec);
-                return -EINVAL;
-        }
+        if (r < 0)
+                return http_log_errno(LOG_ERR, -EINVAL, "rolesd-http: --listen wants HOST:PORT (or [IPV6]:PORT), not '%s'",
+                                      spec);
         r = getaddrinfo(host, port, &hints, &ai);
-        if (r != 0) {
-                fprintf(stderr, "rolesd-http: cannot resolve '%s': %s\n", spec, gai_strerror(r));
-                return -EADDRNOTAVAIL;
-        }
+        free(host);
+        if (r != 0)
+                return http_log_errno(LOG_ERR, -EADDRNOTAVAIL, "rolesd-http: cannot resolve '%s': %s", spec,
+                                      gai_strerror(r));
         for (struct addrinfo *a = ai; a; a = a->ai_next) {
                 static const int one = 1;
 
@@ -180,8 +182,8 @@ static int listen_open(const char *spec) {
         }
         freeaddrinfo(ai);
         if (fd < 0) {
-                fprintf(stderr, "rolesd-http: cannot listen on %s: %s\n", spec, strerror(saved ? saved : EADDRNOTAVAIL));
-                return -(saved ? saved : EADDRNOTAVAIL);
+                saved = saved ? saved : EADDRNOTAVAIL;
+                return http_log_errno(LOG_ERR, -saved, "rolesd-http: cannot listen on %s: %s", spec, strerror(saved));
         }
         return fd;
 }
@@ -191,21 +193,17 @@ static int listen_open(const char *spec) {
 static int listen_passed(void) {
         int n = sd_listen_fds(true), r;
 
-        if (n < 0) {
-                fprintf(stderr, "rolesd-http: cannot take the sockets passed by systemd: %s\n", strerror(-n));
-                return n;
-        }
+        if (n < 0)
+                return http_log_errno(LOG_ERR, n, "rolesd-http: cannot take the sockets passed by systemd: %s",
+                                      strerror(-n));
         if (n == 0)
                 return 0;
-        if (n > 1) {
-                fprintf(stderr, "rolesd-http: systemd passed %d sockets, expected one\n", n);
-                return -EINVAL;
-        }
+        if (n > 1)
+                return http_log_errno(LOG_ERR, -EINVAL, "rolesd-http: systemd passed %d sockets, expected one", n);
         r = sd_is_socket(SD_LISTEN_FDS_START, AF_UNSPEC, SOCK_STREAM, 1);
-        if (r <= 0) {
-                fprintf(stderr, "rolesd-http: the socket systemd passed is not a listening stream socket\n");
-                return r < 0 ? r : -ENOTSOCK;
-        }
+        if (r <= 0)
+                return http_log_errno(LOG_ERR, r < 0 ? r : -ENOTSOCK,
+                                      "rolesd-http: the socket systemd passed is not a listening stream socket");
         return SD_LISTEN_FDS_START;
 }
 
@@ -262,7 +260,7 @@ static int run(int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-                fprintf(stderr, "rolesd-http: cannot set up signal handling\n");
+                http_log(LOG_ERR, "rolesd-http: cannot set up signal handling");
                 return EXIT_FAILURE;
         }
 

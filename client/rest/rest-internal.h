@@ -1,14 +1,15 @@
 /* rest-internal.h: what rest.c shares with the dialect modules
- * (rest-partoo.c, rest-rocketchat.c): the per-request context, building
- * the response, RPC calls that reconnect, header and query-string access,
- * body parsing. Not installed. */
+ * (partoo.c, rocketchat.c) and task.c: the per-request context, building
+ * the response, RPC calls, header and query-string access, body parsing;
+ * and tasks driven a step at a time, for tests and the fuzzer. Not
+ * installed. */
 #pragma once
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "client-internal.h"
+#include "client/lib/internal.h"
 #include "proto/buf.h"
 #include "rolesd/rest.h"
 
@@ -31,8 +32,7 @@ typedef struct RestProgress {
 } RestProgress;
 
 typedef struct RestCtx {
-        rolesd **conn;                  /* the caller's connection slot, or NULL */
-        const char *socket_path;        /* for (re)connecting; NULL: the default */
+        rolesd *conn;                   /* the caller's connection, a task's replay handle, or NULL */
         const rolesd_rest_request *req;
         const char *query;              /* raw query string, or NULL */
         const char *arg;                /* the decoded {api_id} of /v2/custom_role/{api_id} */
@@ -76,23 +76,14 @@ int rest_json_mp_bool(Buf *b, const msgpack_object *o);
 
 /* ---- the daemon ---- */
 
-/* A call on the connection, made by fn (a typed librolesd call). */
-typedef int (*RestCallFn)(rolesd *c, void *userdata, rolesd_error *err);
-
-/* Calls fn on the connection, connecting when needed. A call that fails
- * because the connection is broken is repeated once on a new connection
- * if nothing was sent, or if read_only. */
-int rest_call_with(RestCtx *ctx, bool read_only, RestCallFn fn, void *userdata, rolesd_error *err);
-
-/* rest_call_with() of call_visit(): the result handed to visit as
- * MessagePack (see client-internal.h). */
-int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, bool read_only, CallVisit visit,
-                    void *userdata, rolesd_error *err);
-
-/* rest_call_with() of rolesd_call(): method with params (borrowed). On
+/* A call to method with params (borrowed) on the request's connection
+ * (librolesd reconnects, and sends a call that cannot have run, or only
+ * reads, again on a new connection). rest_call_visit: the result handed
+ * to visit as MessagePack (see client/lib/internal.h); rest_call: on
  * success *ret (if ret is not NULL) is a new reference. */
-int rest_call(RestCtx *ctx, const char *method, json_t *params, bool read_only, json_t **ret,
-              rolesd_error *err);
+int rest_call_visit(RestCtx *ctx, const char *method, json_t *params, CallVisit visit, void *userdata,
+                    rolesd_error *err);
+int rest_call(RestCtx *ctx, const char *method, json_t *params, json_t **ret, rolesd_error *err);
 
 /* The state of an endpoint that makes a series of calls: size zeroed
  * bytes on the first run of a request, the same block (as the previous
@@ -105,6 +96,30 @@ void *rest_progress(RestCtx *ctx, size_t size, void (*done)(void *state));
  * goes on from the state, at the call that follows. Without it a task
  * replays every call from the first, each run: quadratic in the calls. */
 void rest_checkpoint(RestCtx *ctx);
+
+/* Answers the request: rolesd_rest_handle() with a task's memo and
+ * progress (task.c). */
+int rest_handle(rolesd *c, BodyMemo *body_memo, RestProgress *progress, const rolesd_rest_request *req,
+                rolesd_rest_response *ret);
+void rest_progress_done(RestProgress *p);
+
+/* ---- tasks a step at a time (task.c; tests and the fuzzer drive them
+ * without a connection) ---- */
+
+/* rolesd_rest_task_run(); when it returns 0, *ret_frame is the request
+ * the task waits for (*ret_len bytes, valid until the next call on t; its
+ * msgid on 5 bytes at offset 2), a call to *ret_method. */
+int rest_task_step(rolesd_rest_task *t, const rolesd_rest_request *req, rolesd_rest_response *ret,
+                   const void **ret_frame, size_t *ret_len, const char **ret_method);
+/* The request went out with msgid (the frame's own, unless this says
+ * otherwise): its reply must carry it. */
+void rest_task_sent(rolesd_rest_task *t, uint32_t msgid);
+/* The reply to the request (a response frame, copied). -EBADMSG when it
+ * answers another msgid (nothing is recorded: the task still waits); else
+ * 0 or -ENOMEM. */
+int rest_task_reply(rolesd_rest_task *t, const void *frame, size_t len);
+/* The request failed (error, and why; why may be NULL). 0 or -ENOMEM. */
+int rest_task_fail(rolesd_rest_task *t, int error, const rolesd_error *why);
 
 /* Replies a task holds for its next run (tests: a paging task holds none
  * of the pages before its checkpoint). */

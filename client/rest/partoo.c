@@ -1,4 +1,4 @@
-/* rest-partoo.c: the Partoo dialect (/v2). Owns the x-APIKey credential,
+/* partoo.c: the Partoo dialect (/v2). Owns the x-APIKey credential,
  * the query parameters (org_id, page, per_page) and the custom role body
  * with their marshmallow-style messages, the order in which Partoo
  * reports errors (credential 401, body not JSON 400, organization
@@ -18,7 +18,7 @@
 #include "proto/macro.h"
 #include "proto/utf8.h"
 #include "proto/wire.h"
-#include "rest-internal.h"
+#include "client/rest/rest-internal.h"
 
 #define D ROLESD_REST_PARTOO
 #define FORBIDDEN ",;/\\|<>"
@@ -206,7 +206,7 @@ static int auth_check(RestCtx *ctx, const char *key, const OrgChoice *org, const
                 *err = (rolesd_error) { .code = ROLESD_RESOURCE_EXHAUSTED };
                 return -ENOMEM;
         }
-        return rest_call(ctx, "auth.check", p, true, NULL, err);
+        return rest_call(ctx, "auth.check", p, NULL, err);
 }
 
 /* A request found an error of its own (local, a 400); the credential
@@ -349,7 +349,7 @@ static int reply_bad_permissions(RestCtx *ctx, const char *key, const OrgChoice 
 
         if (!p || !known || !errs || !reported)
                 return -ENOMEM;
-        r = rest_call(ctx, "permission.catalog", p, true, &catalog, &err);
+        r = rest_call(ctx, "permission.catalog", p, &catalog, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -458,7 +458,7 @@ int partoo_create(RestCtx *ctx) {
             (json_object_get(body, "description") &&
              json_object_set(params, "description", json_object_get(body, "description")) < 0))
                 return -ENOMEM;
-        r = rest_call_visit(ctx, "role.create", params, false, create_visit, &out, &err);
+        r = rest_call_visit(ctx, "role.create", params, create_visit, &out, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -589,7 +589,7 @@ int partoo_list(RestCtx *ctx) {
             json_object_set_new(params, "page", json_integer(page)) < 0 ||
             json_object_set_new(params, "per_page", json_integer(per_page)) < 0)
                 return -ENOMEM;
-        r = rest_call_visit(ctx, "role.list", params, true, list_visit, &(ListPage) { .out = &b, .page = page }, &err);
+        r = rest_call_visit(ctx, "role.list", params, list_visit, &(ListPage) { .out = &b, .page = page }, &err);
         if (r == -ENOMEM)
                 return r;
         /* A malformed result fails the call (ROLESD_INTERNAL): a 500 like any other. */
@@ -626,7 +626,7 @@ int partoo_get(RestCtx *ctx) {
         params = params_new(key, &org);
         if (!params || json_object_set_new(params, "api_id", json_string(ctx->arg)) < 0)
                 return -ENOMEM;
-        r = rest_call_visit(ctx, "role.get", params, true, get_visit, &b, &err);
+        r = rest_call_visit(ctx, "role.get", params, get_visit, &b, &err);
         if (r == -ENOMEM)
                 return r;
         /* A malformed result fails the call (ROLESD_INTERNAL): a 500 like any other. */
@@ -650,7 +650,7 @@ int partoo_permissions(RestCtx *ctx) {
         params = params_new(key, &org);
         if (!params)
                 return -ENOMEM;
-        r = rest_call(ctx, "permission.catalog", params, true, &result, &err);
+        r = rest_call(ctx, "permission.catalog", params, &result, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

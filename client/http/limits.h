@@ -1,0 +1,42 @@
+/* limits.h: every limit and setting of rolesd-http, named in one place:
+ * request bodies, connections, timeouts, threads, and the deadline of its
+ * calls to rolesd. (The wire's limits are proto/limits.h's, librolesd's
+ * its own.) */
+#pragma once
+
+#include <microhttpd.h>
+
+#define HTTP_BODY_MAX                   (64u * 1024u) /* request body bytes, 413 beyond */
+#define HTTP_BODY_DISCARD_MAX           (16u * 1024u * 1024u) /* body bytes read and dropped after HTTP_BODY_MAX
+                                                  * (chunked uploads), before closing instead of 413 */
+#define HTTP_CALL_TIMEOUT_USEC          (2ull * 1000000ull) /* a call to rolesd that gets no answer this long
+                                                  * fails, and its request gets 503 */
+#define HTTP_THREADS                    4u      /* worker threads, each with its own pipelined
+                                                 * connection to rolesd: a request waiting for
+                                                 * rolesd is suspended, not a blocked thread, so a
+                                                 * few threads keep group commit fed */
+#define HTTP_CONNECTIONS_MAX            1024u   /* concurrent HTTP connections, all clients */
+#define HTTP_PER_IP_CONNECTIONS_MAX     256u    /* concurrent HTTP connections from one address */
+#define HTTP_CONNECTION_TIMEOUT_SEC     30u     /* close a connection idle this long */
+#define HTTP_CONNECTION_MEMORY_MAX      (33u * 1024u) /* per connection: request line, headers and read
+                                                 * buffer; a head up to ~25 KiB gets a JSON answer,
+                                                 * a larger one is refused by closing. libmicrohttpd
+                                                 * 0.9.75 zeroes the whole pool between keep-alive
+                                                 * requests (128 KiB cost 15% of the shim's CPU), and
+                                                 * mmap()s pools over 32 KiB (malloc()ed ones pile up
+                                                 * in AddressSanitizer's quarantine under floods) */
+#define HTTP_PART_BLOCK                 (16u * 1024u) /* an answer in parts (a long roles.list) is
+                                                 * handed to libmicrohttpd this much at a time */
+#define HTTP_LISTEN_BACKLOG             512     /* pending connections of a socket we bind */
+
+/* How the worker threads wait. libmicrohttpd before 1.0.0 misses, in
+ * epoll mode, a peer that sends part of a request and closes: the
+ * connection sits in CLOSE-WAIT until HTTP_CONNECTION_TIMEOUT_SEC
+ * (upstream bug #7192, commit 08f933a6). poll() has no such blind spot
+ * and costs nothing at HTTP_CONNECTIONS_MAX / HTTP_THREADS connections
+ * per thread. */
+#if MHD_VERSION >= 0x01000000
+#  define HTTP_MHD_POLLER MHD_USE_EPOLL
+#else
+#  define HTTP_MHD_POLLER MHD_USE_POLL
+#endif
