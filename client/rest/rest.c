@@ -441,6 +441,11 @@ static const Route routes[] = {
         { "/v2/permissions",        "GET, HEAD",       partoo_permissions, NULL },
         { "/api/v1/roles.create",   "POST",            NULL,               rocketchat_create },
         { "/api/v1/roles.list",     "GET, HEAD",       rocketchat_list,    NULL },
+        { "/api/v1/roles.update",   "POST",            NULL,               rocketchat_update },
+        { "/api/v1/roles.delete",   "POST",            NULL,               rocketchat_delete },
+        { "/api/v1/roles.addUserToRole", "POST",       NULL,               rocketchat_add_user },
+        { "/api/v1/roles.removeUserFromRole", "POST",  NULL,               rocketchat_remove_user },
+        { "/api/v1/roles.getUsersInRole", "GET, HEAD", rocketchat_users_in_role, NULL },
 };
 
 /* Finds the route of path[0..n); for a prefix route, *ret_arg is the rest. */
