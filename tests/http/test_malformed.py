@@ -225,7 +225,7 @@ class UnknownPathsAndMethods(ShimTestCase):
                 ("PUT", "/v2/custom_role", ("GET", "POST"), "partoo"),
                 ("PATCH", "/v2/custom_role", ("GET", "POST"), "partoo"),
                 ("POST", "/v2/custom_role/my_role", ("GET",), "partoo"),
-                ("DELETE", "/v2/custom_role/my_role", ("GET",), "partoo"),
+                ("PATCH", "/v2/custom_role/my_role", ("GET", "PUT", "DELETE"), "partoo"),
                 ("POST", "/v2/permissions", ("GET",), "partoo"),
                 ("GET", "/api/v1/roles.create", ("POST",), "rc"),
                 ("PUT", "/api/v1/roles.create", ("POST",), "rc"),
