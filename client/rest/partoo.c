@@ -653,26 +653,39 @@ static int reply_no_role(RestCtx *ctx, const char *key, const OrgChoice *org, co
         return rest_reply_error(ctx, D, 404);
 }
 
-int partoo_get(RestCtx *ctx) {
-        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL;
-        _cleanup_(buf_done) Buf b = {0};
+/* The start of a request on the role its path names, without a body
+ * (access: what it does): the credential, the query, an {api_id} that
+ * names no role. Returns 1 with *ret_params, the call's {auth, org?,
+ * api_id}, when the request may go on; 0 when it has been answered; or
+ * -ENOMEM. */
+static int path_begin(RestCtx *ctx, const char *access, json_t **ret_params) {
+        _cleanup_(json_decrefp) json_t *qerrs = json_object();
         OrgChoice org = {0};
         const char *key;
-        rolesd_error err;
         int r;
 
         if (!qerrs)
                 return -ENOMEM;
-        r = query_begin(ctx, "read", &key, &org, qerrs);
+        r = query_begin(ctx, access, &key, &org, qerrs);
         if (r <= 0)
                 return r;
-
         if (!ctx->arg)
-                return reply_no_role(ctx, key, &org, "read", "query");
-
-        params = params_new(key, &org);
-        if (!params || json_object_set_new(params, "api_id", json_string(ctx->arg)) < 0)
+                return reply_no_role(ctx, key, &org, access, "query");
+        *ret_params = params_new(key, &org);
+        if (!*ret_params || json_object_set_new(*ret_params, "api_id", json_string(ctx->arg)) < 0)
                 return -ENOMEM;
+        return 1;
+}
+
+int partoo_get(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *params = NULL;
+        _cleanup_(buf_done) Buf b = {0};
+        rolesd_error err;
+        int r;
+
+        r = path_begin(ctx, "read", &params);
+        if (r <= 0)
+                return r;
         r = rest_call_visit(ctx, "role.get", params, get_visit, &b, &err);
         if (r == -ENOMEM)
                 return r;
@@ -746,26 +759,16 @@ int partoo_update(RestCtx *ctx) {
 /* ---- DELETE /v2/custom_role/{api_id} ---- */
 
 int partoo_delete(RestCtx *ctx) {
-        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL;
+        _cleanup_(json_decrefp) json_t *params = NULL;
         _cleanup_(buf_done) Buf out = {0};
-        OrgChoice org = {0};
-        const char *key;
         rolesd_error err;
         int r;
 
-        if (!qerrs)
-                return -ENOMEM;
-        r = query_begin(ctx, "delete", &key, &org, qerrs);
-        if (r <= 0)
-                return r;
-        if (!ctx->arg)
-                return reply_no_role(ctx, key, &org, "delete", "query");
-
         /* The daemon checks credential, organization, the role (404), a
          * built-in (403) and holders (400), in that order. */
-        params = params_new(key, &org);
-        if (!params || json_object_set_new(params, "api_id", json_string(ctx->arg)) < 0)
-                return -ENOMEM;
+        r = path_begin(ctx, "delete", &params);
+        if (r <= 0)
+                return r;
         r = rest_call_visit(ctx, "role.delete", params, success_visit, &out, &err);
         if (r == -ENOMEM)
                 return r;

@@ -294,6 +294,7 @@ typedef struct BodyField {
         bool required;
         bool nullable;          /* null means absent (else it is coerced) */
         bool scope;             /* one of "Users", "Subscriptions" */
+        bool nonempty;          /* at least one character */
         size_t offset;          /* in Body */
 } BodyField;
 
@@ -358,6 +359,9 @@ static int body_parse(RestCtx *ctx, const BodyField *fields, Body *b, char *why,
                 else if (r >= 0 && f->scope && strcmp(*(char **) dst, "Users") != 0 &&
                          strcmp(*(char **) dst, "Subscriptions") != 0) {
                         snprintf(why, why_size, "must be equal to one of the allowed values");
+                        r = -EINVAL;
+                } else if (r >= 0 && f->nonempty && !**(char **) dst) {
+                        snprintf(why, why_size, "must NOT have fewer than 1 characters");
                         r = -EINVAL;
                 }
                 if (r < 0)
@@ -505,6 +509,32 @@ static int reply_body_error(RestCtx *ctx, json_t *auth, const char *message, con
         return reply_typed(ctx, message, type);
 }
 
+/* The start of every endpoint with a body: the login (401), then the
+ * body, read with fields into b; an invalid body is answered with type and
+ * message (NULL: the validator's), which only a bad login outranks.
+ * Returns 1 with *ret_auth when the request may go on, 0 when it has been
+ * answered, or -ENOMEM. */
+static int request_begin(RestCtx *ctx, const BodyField *fields, Body *b, const char *message, const char *type,
+                         json_t **ret_auth) {
+        _cleanup_(json_decrefp) json_t *auth = NULL;
+        char why[128];
+        bool missing;
+        int r;
+
+        auth = auth_new(ctx, &missing);
+        if (missing)
+                return reply_401(ctx);
+        if (!auth)
+                return -ENOMEM;
+        r = body_parse(ctx, fields, b, why, sizeof why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reply_body_error(ctx, auth, message ? message : why, type);
+        *ret_auth = TAKE_PTR(auth);
+        return 1;
+}
+
 /* Whether a daemon error says that the role looked up by _id is not there
  * (an id the daemon cannot even hold is no role either). */
 static bool no_such_role(const rolesd_error *err) {
@@ -611,7 +641,7 @@ static bool roles_hold(json_t *roles, const char *api_id) {
 /* ---- POST /api/v1/roles.create ---- */
 
 static const BodyField create_fields[] = {
-        STRING("name", name, .required = true),
+        STRING("name", name, .required = true, .nonempty = true),   /* a role needs a name */
         STRING("description", description),
         STRING("scope", scope, .scope = true),
         BOOLEAN("mandatory2fa", mandatory2fa),
@@ -623,24 +653,12 @@ int rocketchat_create(RestCtx *ctx) {
         _cleanup_(body_done) Body b = {0};
         _cleanup_(buf_done) Buf out = {0};
         rolesd_error err;
-        char why[128];
-        bool missing;
         int r;
 
-        /* 1. Login. */
-        auth = auth_new(ctx, &missing);
-        if (missing)
-                return reply_401(ctx);
-        if (!auth)
-                return -ENOMEM;
-
-        /* 2. The body (a role needs a name); when it is invalid, only a
-         * bad login outranks it. */
-        r = body_parse(ctx, create_fields, &b, why, sizeof why);
-        if (r == -ENOMEM)
+        /* 1., 2. Login, the body. */
+        r = request_begin(ctx, create_fields, &b, MSG_INVALID, ERR_INVALID, &auth);
+        if (r <= 0)
                 return r;
-        if (r < 0 || !given(b.name))
-                return reply_body_error(ctx, auth, MSG_INVALID, ERR_INVALID);
 
         /* 3., 4. The daemon checks the permission, then the name. */
         params = json_pack("{s:O, s:i, s:s, s:b}", "auth", auth, "org", WORKSPACE_ORG, "name", b.name,
@@ -678,20 +696,11 @@ int rocketchat_update(RestCtx *ctx) {
         _cleanup_(body_done) Body b = {0};
         _cleanup_(buf_done) Buf out = {0};
         rolesd_error err;
-        char why[128];
-        bool missing;
         int r;
 
-        auth = auth_new(ctx, &missing);
-        if (missing)
-                return reply_401(ctx);
-        if (!auth)
-                return -ENOMEM;
-        r = body_parse(ctx, update_fields, &b, why, sizeof why);
-        if (r == -ENOMEM)
+        r = request_begin(ctx, update_fields, &b, MSG_INVALID, ERR_INVALID, &auth);
+        if (r <= 0)
                 return r;
-        if (r < 0)
-                return reply_body_error(ctx, auth, MSG_INVALID, ERR_INVALID);
 
         /* As Rocket.Chat fills the role in: an empty name keeps the role's,
          * no description is "", no scope is Users, no mandatory2fa keeps
@@ -735,20 +744,11 @@ int rocketchat_delete(RestCtx *ctx) {
         _cleanup_(found_role_done) FoundRole f = {0};
         _cleanup_(body_done) Body b = {0};
         rolesd_error err;
-        char why[128];
-        bool missing;
         int r;
 
-        auth = auth_new(ctx, &missing);
-        if (missing)
-                return reply_401(ctx);
-        if (!auth)
-                return -ENOMEM;
-        r = body_parse(ctx, delete_fields, &b, why, sizeof why);
-        if (r == -ENOMEM)
+        r = request_begin(ctx, delete_fields, &b, NULL, ERR_PARAMS, &auth);
+        if (r <= 0)
                 return r;
-        if (r < 0)
-                return reply_body_error(ctx, auth, why, ERR_PARAMS);
 
         /* roleId is an _id or a name: the role with that _id if there is
          * one, else the one of that name. The daemon checks permission,
@@ -832,20 +832,11 @@ int rocketchat_add_user(RestCtx *ctx) {
         _cleanup_(found_role_done) FoundRole f = {0};
         _cleanup_(body_done) Body b = {0};
         rolesd_error err;
-        char why[128];
-        bool missing;
         int r;
 
-        auth = auth_new(ctx, &missing);
-        if (missing)
-                return reply_401(ctx);
-        if (!auth)
-                return -ENOMEM;
-        r = body_parse(ctx, add_user_fields, &b, why, sizeof why);
-        if (r == -ENOMEM)
+        r = request_begin(ctx, add_user_fields, &b, NULL, ERR_PARAMS, &auth);
+        if (r <= 0)
                 return r;
-        if (r < 0)
-                return reply_body_error(ctx, auth, why, ERR_PARAMS);
         if (!given(b.role_id) || given(b.room_id))
                 return add_user_refusal(ctx, auth, &b);
 
@@ -895,20 +886,12 @@ int rocketchat_remove_user(RestCtx *ctx) {
         _cleanup_(found_role_done) FoundRole f = {0};
         _cleanup_(body_done) Body b = {0};
         rolesd_error err;
-        char why[128];
-        bool missing, allowed;
+        bool allowed;
         int r;
 
-        auth = auth_new(ctx, &missing);
-        if (missing)
-                return reply_401(ctx);
-        if (!auth)
-                return -ENOMEM;
-        r = body_parse(ctx, remove_user_fields, &b, why, sizeof why);
-        if (r == -ENOMEM)
+        r = request_begin(ctx, remove_user_fields, &b, NULL, ERR_PARAMS, &auth);
+        if (r <= 0)
                 return r;
-        if (r < 0)
-                return reply_body_error(ctx, auth, why, ERR_PARAMS);
 
         /* The route requires the permission (403) before anything else. */
         r = access_check(ctx, auth, "members", &allowed);

@@ -11,11 +11,10 @@ permissions and uniqueness), shown by requests failing two at once. A
 refused request commits nothing (the database's revision stays). Every
 response validates against the shim's /openapi.json."""
 
-import contextlib
 import urllib.parse
 
-from httpharness import (ORG_A, ORG_B, ORG_C, ORG_UNKNOWN, PARTOO_401, PARTOO_403, PARTOO_404_ORG,
-                         ShimTestCase, main)
+from httpharness import ORG_A, ORG_B, ORG_C, ORG_UNKNOWN, PARTOO_404_ORG, main
+from lifecyclecase import LifecycleCase
 
 READ_ONLY_KEYS = ("manager_a", "group_manager_a", "business_manager_a", "publisher_a")
 
@@ -24,21 +23,8 @@ def field_error(field, *messages, where="json"):
     return {"errors": {where: {field: list(messages)}}}
 
 
-class PartooLifecycleCase(ShimTestCase):
-
-    def rpc_ok(self, method, params):
-        with self.rpc() as c:
-            return c.ok(method, params)
-
-    def rpc_call(self, method, params):
-        with self.rpc() as c:
-            return c.call(method, params)
-
-    @contextlib.contextmanager
-    def nothing_committed(self, what=""):
-        before = self.d.status()["revision"]
-        yield
-        self.assertEqual(self.d.status()["revision"], before, "a refused request committed a change %s" % what)
+class PartooLifecycleCase(LifecycleCase):
+    """Helpers: roles made over RPC, requests."""
 
     def new_role(self, org=ORG_A, **kw):
         n = self.uniq("lc")
@@ -52,11 +38,6 @@ class PartooLifecycleCase(ShimTestCase):
     def assertGone(self, org, api_id):
         err, _ = self.get_role(org, api_id)
         self.assertEqual((err or {}).get("code"), "not_found", "%s still in org %d" % (api_id, org))
-
-    def assertBody(self, r, status, expected):
-        body = self.check_json(r, status)
-        self.assertEqual(body, expected, str(r))
-        return body
 
     def path(self, api_id, query=""):
         return "/v2/custom_role/" + urllib.parse.quote(api_id, safe="") + query

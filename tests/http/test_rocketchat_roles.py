@@ -8,10 +8,10 @@ checks, shown by requests that fail two of them at once (the first one
 wins). A refused request commits nothing (the database's revision stays).
 Every response validates against the shim's /openapi.json."""
 
-import contextlib
 import datetime
 
-from httpharness import ISO_MS_Z, RC_401, ShimTestCase, main
+from httpharness import ISO_MS_Z, RC_401, main
+from lifecyclecase import LifecycleCase
 
 WS = 0
 FORBIDDEN_403 = {"success": False,
@@ -44,25 +44,8 @@ def iso(ms):
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (ms % 1000)
 
 
-class RocketChatLifecycleCase(ShimTestCase):
-    """Helpers: users and roles made over RPC, requests, exact bodies."""
-
-    def rpc_ok(self, method, params):
-        with self.rpc() as c:
-            return c.ok(method, params)
-
-    def rpc_call(self, method, params):
-        with self.rpc() as c:
-            return c.call(method, params)
-
-    def revision(self):
-        return self.d.status()["revision"]
-
-    @contextlib.contextmanager
-    def nothing_committed(self, what=""):
-        before = self.revision()
-        yield
-        self.assertEqual(self.revision(), before, "a refused request committed a change %s" % what)
+class RocketChatLifecycleCase(LifecycleCase):
+    """Helpers: users and roles made over RPC, requests, role answers."""
 
     def new_user(self, roles=None, name=None):
         """A workspace user (default role: user); returns (username, headers)."""
@@ -96,11 +79,6 @@ class RocketChatLifecycleCase(ShimTestCase):
     def get(self, query, user="alice"):
         h = self.headers_of(user) if user is not None else {}
         return self.call("GET", "/api/v1/roles.getUsersInRole" + query, None, h)
-
-    def assertBody(self, r, status, expected):
-        body = self.check_json(r, status)
-        self.assertEqual(body, expected, str(r))
-        return body
 
     def assertRoleAnswer(self, r, role):
         """200 {"role": ..., "success": true} showing the daemon's role."""
