@@ -129,10 +129,11 @@ class Update(RocketChatLifecycleCase):
 
     def test_empty_name_keeps_the_name(self):
         role = self.new_role()
-        r = self.update({"roleId": role["id"], "name": "", "description": "x"})
-        now = self.get_role(id=role["id"])[1]
-        self.assertRoleAnswer(r, now)
-        self.assertEqual((now["name"], now["description"]), (role["name"], "x"))
+        for name in ("", None):
+            r = self.update({"roleId": role["id"], "name": name, "description": "x"})
+            now = self.get_role(id=role["id"])[1]
+            self.assertRoleAnswer(r, now)
+            self.assertEqual((now["name"], now["description"]), (role["name"], "x"))
 
     def test_coercion(self):
         role = self.new_role()
