@@ -1048,6 +1048,8 @@ int rocketchat_users_in_role(RestCtx *ctx) {
                 return r;
         if (!given(role))
                 return reply_typed(ctx, "Query param \"role\" is required", "error-param-not-provided");
+        if (!utf8_valid(role, strlen(role)))
+                return reply_typed(ctx, NULL, ERR_ROLE_ID);     /* names no role the daemon could hold */
 
         /* role is an _id or, failing that, a name. */
         for (unsigned i = 0; i < 2; i++) {

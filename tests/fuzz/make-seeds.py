@@ -289,6 +289,7 @@ def rest_seeds(k):
         ("GET", "/roles.getUsersInRole?role=existing-rc&offset=0&count=5", rc_auth, ""),
         ("GET", "/roles.getUsersInRole?role=admin&count=1000", rc_auth, ""),
         ("GET", "/roles.getUsersInRole?count=x", bob_auth, ""),
+        ("GET", "/roles.getUsersInRole?role=%FF", rc_auth, ""),
     ]
     def http(m, path, headers, body):
         head = "%s %s\n" % (m, path) + "".join("%s: %s\n" % kv for kv in headers.items()) + "\n"

@@ -548,7 +548,9 @@ class GetUsersInRole(RocketChatLifecycleCase):
                                 rc_error('Query param "role" is required', "error-param-not-provided"))
 
     def test_unknown_role(self):
-        self.assertBody(self.get("?role=no-such-role"), 400, rc_error(None, "error-invalid-roleId"))
+        for role in ("no-such-role", "%FF", "a%00b", "admin+"):
+            with self.subTest(role=role):
+                self.assertBody(self.get("?role=" + role), 400, rc_error(None, "error-invalid-roleId"))
 
     def test_bad_paging(self):
         for q, message in (("&count=abc", "must be integer"), ("&offset=1.5", "must be integer"),
