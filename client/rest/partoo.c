@@ -1,11 +1,12 @@
 /* partoo.c: the Partoo dialect (/v2). Owns the x-APIKey credential,
- * the query parameters (org_id, page, per_page) and the custom role body
- * with their marshmallow-style messages, the order in which Partoo
- * reports errors (credential 401, body not JSON 400, organization
- * 400/403/404, schema 400, permissions and uniqueness 400), the mapping
- * of daemon errors onto Partoo's bodies, and the response shapes of
- * POST/GET /v2/custom_role, GET /v2/custom_role/{api_id} and
- * GET /v2/permissions. */
+ * the query parameters (org_id, page, per_page, custom_role_api_id) and
+ * the custom role bodies with their marshmallow-style messages, the order
+ * in which Partoo reports errors (credential 401, body not JSON 400,
+ * organization 400/403/404, schema 400, the role 404, a built-in 403,
+ * permissions and uniqueness 400), the mapping of daemon errors onto
+ * Partoo's bodies, and the response shapes of POST/GET /v2/custom_role,
+ * GET/PUT/DELETE /v2/custom_role/{api_id}, POST /v2/custom_role/duplicate
+ * and GET /v2/permissions. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -34,6 +35,8 @@
 #define MSG_NOT_OBJECT  "Invalid input type."
 #define MSG_NOT_JSON    "Invalid JSON body."
 #define MSG_ORG_DIFFERS "Does not match the org_id query parameter."
+#define MSG_NO_CHANGE   "At least one of name, api_id, description, permissions is required."
+#define MSG_IN_USE      "Custom role is assigned to users."
 
 /* An organization named by the request (query or body), if any. */
 typedef struct OrgChoice {
@@ -268,16 +271,17 @@ static int check_text(json_t *body, json_t *errs, const char *field, bool requir
 }
 
 /* Validates the body against CustomRoleCreationBody (org_id aside, which
- * the organization stage has checked). Messages go into errs. */
-static int check_body(json_t *body, json_t *errs) {
+ * the organization stage has checked), or with update, the update's body:
+ * the same fields, none required, at least one. Messages go into errs. */
+static int check_body(json_t *body, json_t *errs, bool update) {
         static const char *const known[] = { "name", "api_id", "description", "permissions", "org_id" };
         const char *key;
         json_t *v;
         int r;
 
-        r = check_text(body, errs, "name", true, PARTOO_NAME_MAX);
+        r = check_text(body, errs, "name", !update, PARTOO_NAME_MAX);
         if (r >= 0)
-                r = check_text(body, errs, "api_id", true, PARTOO_NAME_MAX);
+                r = check_text(body, errs, "api_id", !update, PARTOO_NAME_MAX);
         if (r >= 0)
                 r = check_text(body, errs, "description", false, PARTOO_DESCRIPTION_MAX);
         if (r < 0)
@@ -285,7 +289,7 @@ static int check_body(json_t *body, json_t *errs) {
 
         v = json_object_get(body, "permissions");
         if (!v)
-                r = rest_field_error(errs, "permissions", MSG_MISSING);
+                r = update ? 0 : rest_field_error(errs, "permissions", MSG_MISSING);
         else if (json_is_null(v))
                 r = rest_field_error(errs, "permissions", MSG_NULL);
         else if (!json_is_array(v))
@@ -318,6 +322,14 @@ static int check_body(json_t *body, json_t *errs) {
                         if (r < 0)
                                 return r;
                 }
+        }
+        if (update && json_object_size(errs) == 0) {
+                bool any = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(known) - 1; i++)      /* org_id changes nothing */
+                        any = any || json_object_get(body, known[i]);
+                if (!any)
+                        return rest_field_error(errs, "_schema", MSG_NO_CHANGE);
         }
         return 0;
 }
@@ -374,8 +386,9 @@ static int reply_bad_permissions(RestCtx *ctx, const char *key, const OrgChoice 
         return reply_400(ctx, "json", TAKE_PTR(errs));
 }
 
-/* The answer to a create: {"status": "success", "api_id": ...}. */
-static int create_visit(const msgpack_object *result, void *userdata, const char **reterr_why) {
+/* The answer to a create, an update or a delete: {"status": "success",
+ * "api_id": ...}, the api_id the role has (had) after it. */
+static int success_visit(const msgpack_object *result, void *userdata, const char **reterr_why) {
         Buf *b = userdata;
 
         *reterr_why = "role without api_id";
@@ -386,17 +399,20 @@ static int create_visit(const msgpack_object *result, void *userdata, const char
         return b->oom ? -ENOMEM : 0;
 }
 
-int partoo_create(RestCtx *ctx) {
-        _cleanup_(json_decrefp) json_t *body = NULL, *local = NULL, *params = NULL;
-        OrgChoice qorg = {0}, borg = {0}, org;
-        _cleanup_(buf_done) Buf out = {0};
-        bool stage_org = false;
+/* The start of a request with a body (access: "create" or "update"):
+ * the credential, a body that is not a JSON object, the organization from
+ * the query or the body (both must agree), then the body's schema (update:
+ * the update's). Returns 1 with *ret_key, *ret_body and *ret_org when the
+ * request may go on, 0 when it has been answered, or -ENOMEM. */
+static int body_begin(RestCtx *ctx, const char *access, bool update, const char **ret_key, json_t **ret_body,
+                      OrgChoice *ret_org) {
+        _cleanup_(json_decrefp) json_t *body = NULL, *qerrs = NULL, *errs = NULL;
+        OrgChoice qorg = {0}, borg = {0};
         const char *key, *msg;
-        rolesd_error err;
         int r;
 
         /* 1. The credential: without one, nothing else is looked at. */
-        key = api_key(ctx);
+        key = *ret_key = api_key(ctx);
         if (!key)
                 return reply_401(ctx);
 
@@ -405,75 +421,96 @@ int partoo_create(RestCtx *ctx) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0 || !json_is_object(body))
-                return reply_local(ctx, key, NULL, "create", false, "json",
+                return reply_local(ctx, key, NULL, access, false, "json",
                                    json_pack("{s:{s:{s:[s]}}}", "errors", "json", "_schema",
                                              r < 0 ? MSG_NOT_JSON : MSG_NOT_OBJECT));
 
         /* 3. The organization, from the query or the body; both must agree. */
-        {
-                _cleanup_(json_decrefp) json_t *qerrs = json_object();
-
-                if (!qerrs)
-                        return -ENOMEM;
-                r = query_int(ctx, qerrs, "org_id", 1, 0, &qorg.id, &qorg.set);
-                if (r < 0)
-                        return r;
-                if (json_object_size(qerrs) > 0)
-                        return reply_local(ctx, key, NULL, "create", false, "query",
-                                           json_pack("{s:{s:O}}", "errors", "query", qerrs));
-        }
+        qerrs = json_object();
+        if (!qerrs)
+                return -ENOMEM;
+        r = query_int(ctx, qerrs, "org_id", 1, 0, &qorg.id, &qorg.set);
+        if (r < 0)
+                return r;
+        if (json_object_size(qerrs) > 0)
+                return reply_local(ctx, key, NULL, access, false, "query",
+                                   json_pack("{s:{s:O}}", "errors", "query", qerrs));
         msg = org_from_json(json_object_get(body, "org_id"), &borg);
         if (msg)
-                return reply_local(ctx, key, NULL, "create", false, "json",
+                return reply_local(ctx, key, NULL, access, false, "json",
                                    json_pack("{s:{s:{s:[s]}}}", "errors", "json", "org_id", msg));
         if (qorg.set && borg.set && qorg.id != borg.id)
-                return reply_local(ctx, key, NULL, "create", false, "json",
+                return reply_local(ctx, key, NULL, access, false, "json",
                                    json_pack("{s:{s:{s:[s]}}}", "errors", "json", "org_id", MSG_ORG_DIFFERS));
-        org = qorg.set ? qorg : borg;
+        *ret_org = qorg.set ? qorg : borg;
 
         /* 4. The body's schema; its errors come after the organization's. */
-        {
-                _cleanup_(json_decrefp) json_t *errs = json_object();
+        errs = json_object();
+        if (!errs)
+                return -ENOMEM;
+        r = check_body(body, errs, update);
+        if (r < 0)
+                return r;
+        if (json_object_size(errs) > 0)
+                return reply_local(ctx, key, ret_org, access, true, "json",
+                                   json_pack("{s:{s:O}}", "errors", "json", errs));
+        *ret_body = TAKE_PTR(body);
+        return 1;
+}
 
-                if (!errs)
+/* Sets every field of the body but org_id on params (as role.create and
+ * role.update's set take them). */
+static int copy_fields(json_t *params, json_t *body) {
+        static const char *const fields[] = { "name", "api_id", "description", "permissions" };
+
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                json_t *v = json_object_get(body, fields[i]);
+
+                if (v && json_object_set(params, fields[i], v) < 0)
                         return -ENOMEM;
-                r = check_body(body, errs);
-                if (r < 0)
-                        return r;
-                if (json_object_size(errs) > 0) {
-                        stage_org = true;
-                        local = json_pack("{s:{s:O}}", "errors", "json", errs);
-                }
         }
-        if (stage_org)
-                return reply_local(ctx, key, &org, "create", true, "json", TAKE_PTR(local));
+        return 0;
+}
+
+/* The daemon refused a create's or an update's fields: the uniqueness of
+ * api_id and name, unknown permissions, naming rules. */
+static int reply_write_error(RestCtx *ctx, const char *method, const char *key, const OrgChoice *org,
+                             json_t *body, const rolesd_error *err) {
+        if (err->code == ROLESD_DUPLICATE && strcmp(err->field, "api_id") == 0)
+                return reply_400_field(ctx, "json", "api_id", "A custom role with this api_id already exists.");
+        if (err->code == ROLESD_DUPLICATE && strcmp(err->field, "name") == 0)
+                return reply_400_field(ctx, "json", "name", "A custom role with this name already exists.");
+        if (err->code == ROLESD_INVALID_ARGUMENT && strcmp(err->field, "permissions") == 0)
+                return reply_bad_permissions(ctx, key, org, json_object_get(body, "permissions"));
+        if (err->code == ROLESD_INVALID_ARGUMENT &&
+            (strcmp(err->field, "name") == 0 || strcmp(err->field, "api_id") == 0 ||
+             strcmp(err->field, "description") == 0))
+                return reply_400_field(ctx, "json", err->field, MSG_INVALID);
+        return reply_rpc_error(ctx, method, err, "json");
+}
+
+int partoo_create(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *body = NULL, *params = NULL;
+        _cleanup_(buf_done) Buf out = {0};
+        OrgChoice org = {0};
+        const char *key;
+        rolesd_error err;
+        int r;
+
+        r = body_begin(ctx, "create", false, &key, &body, &org);
+        if (r <= 0)
+                return r;
 
         /* 5. Create: the daemon checks credential, organization,
          * permissions and uniqueness, in that order. */
         params = params_new(key, &org);
-        if (!params ||
-            json_object_set(params, "name", json_object_get(body, "name")) < 0 ||
-            json_object_set(params, "api_id", json_object_get(body, "api_id")) < 0 ||
-            json_object_set(params, "permissions", json_object_get(body, "permissions")) < 0 ||
-            (json_object_get(body, "description") &&
-             json_object_set(params, "description", json_object_get(body, "description")) < 0))
+        if (!params || copy_fields(params, body) < 0)
                 return -ENOMEM;
-        r = rest_call_visit(ctx, "role.create", params, create_visit, &out, &err);
+        r = rest_call_visit(ctx, "role.create", params, success_visit, &out, &err);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0) {
-                if (err.code == ROLESD_DUPLICATE && strcmp(err.field, "api_id") == 0)
-                        return reply_400_field(ctx, "json", "api_id", "A custom role with this api_id already exists.");
-                if (err.code == ROLESD_DUPLICATE && strcmp(err.field, "name") == 0)
-                        return reply_400_field(ctx, "json", "name", "A custom role with this name already exists.");
-                if (err.code == ROLESD_INVALID_ARGUMENT && strcmp(err.field, "permissions") == 0)
-                        return reply_bad_permissions(ctx, key, &org, json_object_get(body, "permissions"));
-                if (err.code == ROLESD_INVALID_ARGUMENT &&
-                    (strcmp(err.field, "name") == 0 || strcmp(err.field, "api_id") == 0 ||
-                     strcmp(err.field, "description") == 0))
-                        return reply_400_field(ctx, "json", err.field, MSG_INVALID);
-                return reply_rpc_error(ctx, "role.create", &err, "json");
-        }
+        if (r < 0)
+                return reply_write_error(ctx, "role.create", key, &org, body, &err);
         return rest_reply_buf(ctx, 200, &out);
 }
 
@@ -546,9 +583,11 @@ static int list_visit(const msgpack_object *result, void *userdata, const char *
         return l->out->oom ? -ENOMEM : 0;
 }
 
-/* The start of every read: the credential and the query. Returns 1 when
- * the read may go on, 0 when it has been answered, or -ENOMEM. */
-static int read_begin(RestCtx *ctx, const char **ret_key, OrgChoice *org, json_t *qerrs) {
+/* The start of a request without a body (access: "read", or what it
+ * does): the credential and the query, whose errors qerrs may hold
+ * already. Returns 1 when the request may go on, 0 when it has been
+ * answered, or -ENOMEM. */
+static int query_begin(RestCtx *ctx, const char *access, const char **ret_key, OrgChoice *org, json_t *qerrs) {
         const char *key = api_key(ctx);
         int r;
 
@@ -559,7 +598,7 @@ static int read_begin(RestCtx *ctx, const char **ret_key, OrgChoice *org, json_t
         if (r < 0)
                 return r;
         if (json_object_size(qerrs) > 0)
-                return reply_local(ctx, key, NULL, "read", false, "query",
+                return reply_local(ctx, key, NULL, access, false, "query",
                                    json_pack("{s:{s:O}}", "errors", "query", qerrs));
         return 1;
 }
@@ -580,7 +619,7 @@ int partoo_list(RestCtx *ctx) {
                 r = query_int(ctx, qerrs, "per_page", 1, ROLE_LIST_PER_PAGE_MAX, &per_page, NULL);
         if (r < 0)
                 return r;
-        r = read_begin(ctx, &key, &org, qerrs);
+        r = query_begin(ctx, "read", &key, &org, qerrs);
         if (r <= 0)
                 return r;
 
@@ -598,34 +637,55 @@ int partoo_list(RestCtx *ctx) {
         return rest_reply_buf(ctx, 200, &b);
 }
 
-int partoo_get(RestCtx *ctx) {
-        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL;
-        _cleanup_(buf_done) Buf b = {0};
+/* A path's {api_id} that is not a string the daemon could hold names no
+ * role: 404, once credential and organization have been checked for the
+ * access the request wanted. */
+static int reply_no_role(RestCtx *ctx, const char *key, const OrgChoice *org, const char *access,
+                         const char *org_location) {
+        rolesd_error err;
+        int r;
+
+        r = auth_check(ctx, key, org, access, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return reply_rpc_error(ctx, "auth.check", &err, org_location);
+        return rest_reply_error(ctx, D, 404);
+}
+
+/* The start of a request on the role its path names, without a body
+ * (access: what it does): the credential, the query, an {api_id} that
+ * names no role. Returns 1 with *ret_params, the call's {auth, org?,
+ * api_id}, when the request may go on; 0 when it has been answered; or
+ * -ENOMEM. */
+static int path_begin(RestCtx *ctx, const char *access, json_t **ret_params) {
+        _cleanup_(json_decrefp) json_t *qerrs = json_object();
         OrgChoice org = {0};
         const char *key;
-        rolesd_error err;
         int r;
 
         if (!qerrs)
                 return -ENOMEM;
-        r = read_begin(ctx, &key, &org, qerrs);
+        r = query_begin(ctx, access, &key, &org, qerrs);
         if (r <= 0)
                 return r;
-
-        if (!ctx->arg) {
-                /* Not a string the daemon could hold: no such role, once
-                 * credential and organization have been checked. */
-                r = auth_check(ctx, key, &org, "read", &err);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        return reply_rpc_error(ctx, "auth.check", &err, "query");
-                return rest_reply_error(ctx, D, 404);
-        }
-
-        params = params_new(key, &org);
-        if (!params || json_object_set_new(params, "api_id", json_string(ctx->arg)) < 0)
+        if (!ctx->arg)
+                return reply_no_role(ctx, key, &org, access, "query");
+        *ret_params = params_new(key, &org);
+        if (!*ret_params || json_object_set_new(*ret_params, "api_id", json_string(ctx->arg)) < 0)
                 return -ENOMEM;
+        return 1;
+}
+
+int partoo_get(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *params = NULL;
+        _cleanup_(buf_done) Buf b = {0};
+        rolesd_error err;
+        int r;
+
+        r = path_begin(ctx, "read", &params);
+        if (r <= 0)
+                return r;
         r = rest_call_visit(ctx, "role.get", params, get_visit, &b, &err);
         if (r == -ENOMEM)
                 return r;
@@ -644,7 +704,7 @@ int partoo_permissions(RestCtx *ctx) {
 
         if (!qerrs)
                 return -ENOMEM;
-        r = read_begin(ctx, &key, &org, qerrs);
+        r = query_begin(ctx, "read", &key, &org, qerrs);
         if (r <= 0)
                 return r;
         params = params_new(key, &org);
@@ -658,4 +718,138 @@ int partoo_permissions(RestCtx *ctx) {
         if (!json_is_array(json_object_get(result, "sections")))
                 return reply_malformed(ctx, "permission.catalog");
         return rest_reply_json(ctx, 200, json_pack("{s:O}", "sections", json_object_get(result, "sections")));
+}
+
+/* ---- PUT /v2/custom_role/{api_id} ---- */
+
+int partoo_update(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *body = NULL, *params = NULL, *set = json_object();
+        _cleanup_(buf_done) Buf out = {0};
+        OrgChoice org = {0};
+        const char *key;
+        rolesd_error err;
+        int r;
+
+        if (!set)
+                return -ENOMEM;
+        r = body_begin(ctx, "update", true, &key, &body, &org);
+        if (r <= 0)
+                return r;
+        if (!ctx->arg)
+                return reply_no_role(ctx, key, &org, "update", "json");
+
+        /* The daemon checks credential, organization, the role (404), a
+         * built-in (403), permissions and uniqueness, in that order. */
+        params = params_new(key, &org);
+        if (!params || copy_fields(set, body) < 0 ||
+            json_object_set_new(params, "api_id", json_string(ctx->arg)) < 0 ||
+            json_object_set(params, "set", set) < 0)
+                return -ENOMEM;
+        r = rest_call_visit(ctx, "role.update", params, success_visit, &out, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (err.code == ROLESD_PROTECTED)
+                        return reply_403(ctx);
+                return reply_write_error(ctx, "role.update", key, &org, body, &err);
+        }
+        return rest_reply_buf(ctx, 200, &out);
+}
+
+/* ---- DELETE /v2/custom_role/{api_id} ---- */
+
+int partoo_delete(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *params = NULL;
+        _cleanup_(buf_done) Buf out = {0};
+        rolesd_error err;
+        int r;
+
+        /* The daemon checks credential, organization, the role (404), a
+         * built-in (403) and holders (400), in that order. */
+        r = path_begin(ctx, "delete", &params);
+        if (r <= 0)
+                return r;
+        r = rest_call_visit(ctx, "role.delete", params, success_visit, &out, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (err.code == ROLESD_PROTECTED)
+                        return reply_403(ctx);
+                if (err.code == ROLESD_IN_USE)
+                        return reply_400_field(ctx, "json", "api_id", MSG_IN_USE);
+                return reply_rpc_error(ctx, "role.delete", &err, "query");
+        }
+        return rest_reply_buf(ctx, 200, &out);
+}
+
+/* ---- POST /v2/custom_role/duplicate ---- */
+
+/* The copy as Partoo shows it: name, api_id, description, org_id and
+ * is_builtin (false: a copy is never built in). */
+static int duplicate_visit(const msgpack_object *result, void *userdata, const char **reterr_why) {
+        const msgpack_object *desc = mp_map_get(result, "description");
+        Buf *b = userdata;
+        uint64_t org;
+        char tail[64];
+
+        *reterr_why = "not a role";
+        if (mp_read_u64(mp_map_get(result, "org"), &org) < 0)
+                return -EBADMSG;
+        (void) rest_json_raw(b, "{\"name\":");
+        if (rest_json_mp_str(b, mp_map_get(result, "name")) == -EBADMSG ||
+            rest_json_raw(b, ",\"api_id\":") < 0 || rest_json_mp_str(b, mp_map_get(result, "api_id")) == -EBADMSG ||
+            rest_json_raw(b, ",\"description\":") < 0 ||
+            (desc && desc->type != MSGPACK_OBJECT_NIL ? rest_json_mp_str(b, desc) : rest_json_raw(b, "null")) == -EBADMSG)
+                return -EBADMSG;
+        snprintf(tail, sizeof tail, ",\"org_id\":%" PRIu64 ",\"is_builtin\":false}", org);
+        (void) rest_json_raw(b, tail);
+        return b->oom ? -ENOMEM : 0;
+}
+
+int partoo_duplicate(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *qerrs = json_object(), *params = NULL;
+        _cleanup_free_ char *source = NULL;
+        _cleanup_(buf_done) Buf out = {0};
+        OrgChoice org = {0};
+        const char *key;
+        rolesd_error err;
+        int r;
+
+        /* The role to copy comes in the query (the document declares the
+         * parameter; its path has no place for it); a body is not read. */
+        if (!qerrs)
+                return -ENOMEM;
+        r = rest_query_get(ctx, "custom_role_api_id", &source);
+        if (r == 0)
+                r = rest_field_error(qerrs, "custom_role_api_id", MSG_MISSING);
+        else if (r > 0 && !utf8_valid(source, strlen(source)))
+                r = rest_field_error(qerrs, "custom_role_api_id", MSG_NOT_STRING);
+        if (r < 0)
+                return r;
+        r = query_begin(ctx, "create", &key, &org, qerrs);
+        if (r <= 0)
+                return r;
+
+        /* The daemon checks credential, organization, the role (404), a
+         * built-in (403) and the copy's names (400), in that order. */
+        params = params_new(key, &org);
+        if (!params || json_object_set_new(params, "api_id", json_string(source)) < 0)
+                return -ENOMEM;
+        r = rest_call_visit(ctx, "role.duplicate", params, duplicate_visit, &out, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (err.code == ROLESD_PROTECTED)
+                        return reply_403(ctx);
+                if (err.code == ROLESD_INVALID_ARGUMENT &&
+                    (strcmp(err.field, "name") == 0 || strcmp(err.field, "api_id") == 0)) {
+                        char msg[64];
+
+                        /* The copy's name or api_id ("NAME - 2", "API_ID_2") would be too long. */
+                        snprintf(msg, sizeof msg, "Length must be between 1 and %u.", PARTOO_NAME_MAX);
+                        return reply_400_field(ctx, "json", err.field, msg);
+                }
+                return reply_rpc_error(ctx, "role.duplicate", &err, "query");
+        }
+        return rest_reply_buf(ctx, 200, &out);
 }

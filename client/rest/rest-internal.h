@@ -160,5 +160,13 @@ int partoo_create(RestCtx *ctx);        /* POST /v2/custom_role */
 int partoo_list(RestCtx *ctx);          /* GET /v2/custom_role */
 int partoo_get(RestCtx *ctx);           /* GET /v2/custom_role/{api_id} */
 int partoo_permissions(RestCtx *ctx);   /* GET /v2/permissions */
+int partoo_update(RestCtx *ctx);        /* PUT /v2/custom_role/{api_id} */
+int partoo_delete(RestCtx *ctx);        /* DELETE /v2/custom_role/{api_id} */
+int partoo_duplicate(RestCtx *ctx);     /* POST /v2/custom_role/duplicate */
 int rocketchat_create(RestCtx *ctx);    /* POST /api/v1/roles.create */
 int rocketchat_list(RestCtx *ctx);      /* GET /api/v1/roles.list */
+int rocketchat_update(RestCtx *ctx);    /* POST /api/v1/roles.update */
+int rocketchat_delete(RestCtx *ctx);    /* POST /api/v1/roles.delete */
+int rocketchat_add_user(RestCtx *ctx);  /* POST /api/v1/roles.addUserToRole */
+int rocketchat_remove_user(RestCtx *ctx); /* POST /api/v1/roles.removeUserFromRole */
+int rocketchat_users_in_role(RestCtx *ctx); /* GET /api/v1/roles.getUsersInRole */

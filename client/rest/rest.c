@@ -432,15 +432,28 @@ typedef struct Route {
         const char *allow;      /* the Allow header of a 405 */
         Endpoint get;           /* also answers HEAD */
         Endpoint post;
+        Endpoint put;
+        Endpoint delete;
+        bool named;             /* exact, and its last segment is also an {api_id} */
 } Route;
 
+/* The first route that matches wins. */
 static const Route routes[] = {
-        { "/openapi.json",          "GET, HEAD",       serve_openapi,      NULL },
-        { "/v2/custom_role",        "GET, HEAD, POST", partoo_list,        partoo_create },
-        { "/v2/custom_role/",       "GET, HEAD",       partoo_get,         NULL },
-        { "/v2/permissions",        "GET, HEAD",       partoo_permissions, NULL },
-        { "/api/v1/roles.create",   "POST",            NULL,               rocketchat_create },
-        { "/api/v1/roles.list",     "GET, HEAD",       rocketchat_list,    NULL },
+        { "/openapi.json", "GET, HEAD", .get = serve_openapi },
+        { "/v2/custom_role", "GET, HEAD, POST", .get = partoo_list, .post = partoo_create },
+        /* POST duplicates; the other methods are those of the role "duplicate" */
+        { "/v2/custom_role/duplicate", "GET, HEAD, POST, PUT, DELETE", .get = partoo_get,
+          .post = partoo_duplicate, .put = partoo_update, .delete = partoo_delete, .named = true },
+        { "/v2/custom_role/", "GET, HEAD, PUT, DELETE", .get = partoo_get, .put = partoo_update,
+          .delete = partoo_delete },
+        { "/v2/permissions", "GET, HEAD", .get = partoo_permissions },
+        { "/api/v1/roles.create", "POST", .post = rocketchat_create },
+        { "/api/v1/roles.list", "GET, HEAD", .get = rocketchat_list },
+        { "/api/v1/roles.update", "POST", .post = rocketchat_update },
+        { "/api/v1/roles.delete", "POST", .post = rocketchat_delete },
+        { "/api/v1/roles.addUserToRole", "POST", .post = rocketchat_add_user },
+        { "/api/v1/roles.removeUserFromRole", "POST", .post = rocketchat_remove_user },
+        { "/api/v1/roles.getUsersInRole", "GET, HEAD", .get = rocketchat_users_in_role },
 };
 
 /* Finds the route of path[0..n); for a prefix route, *ret_arg is the rest. */
@@ -456,8 +469,13 @@ static const Route *route_find(const char *path, size_t n, const char **ret_arg,
                                 *ret_arg_len = n - k;
                                 return rt;
                         }
-                } else if (n == k && memcmp(path, rt->path, k) == 0)
+                } else if (n == k && memcmp(path, rt->path, k) == 0) {
+                        if (rt->named) {
+                                *ret_arg = strrchr(rt->path, '/') + 1;
+                                *ret_arg_len = strlen(*ret_arg);
+                        }
                         return rt;
+                }
         }
         return NULL;
 }
@@ -483,6 +501,10 @@ static int dispatch(RestCtx *ctx) {
                 ep = rt->get;
         else if (strcmp(req->method, "POST") == 0)
                 ep = rt->post;
+        else if (strcmp(req->method, "PUT") == 0)
+                ep = rt->put;
+        else if (strcmp(req->method, "DELETE") == 0)
+                ep = rt->delete;
         else
                 ep = NULL;
         if (!ep) {

@@ -203,7 +203,7 @@ class UnknownPathsAndMethods(ShimTestCase):
     def test_unknown_paths(self):
         for path, dialect in (("/v2/nope", "partoo"), ("/v2/custom_roles", "partoo"),
                               ("/v2/custom_role/a/b", "partoo"), ("/v2/permissions/x", "partoo"),
-                              ("/api/v1/nope", "rc"), ("/api/v1/roles.delete", "rc"),
+                              ("/api/v1/nope", "rc"), ("/api/v1/roles.remove", "rc"),
                               ("/api/v1/roles.create/x", "rc"), ("/api/v1/", "rc"),
                               ("/nope", None), ("/", None), ("/api/v2/roles.list", None),
                               ("/openapi.yaml", None)):
@@ -225,12 +225,13 @@ class UnknownPathsAndMethods(ShimTestCase):
                 ("PUT", "/v2/custom_role", ("GET", "POST"), "partoo"),
                 ("PATCH", "/v2/custom_role", ("GET", "POST"), "partoo"),
                 ("POST", "/v2/custom_role/my_role", ("GET",), "partoo"),
-                ("DELETE", "/v2/custom_role/my_role", ("GET",), "partoo"),
+                ("PATCH", "/v2/custom_role/my_role", ("GET", "PUT", "DELETE"), "partoo"),
                 ("POST", "/v2/permissions", ("GET",), "partoo"),
                 ("GET", "/api/v1/roles.create", ("POST",), "rc"),
                 ("PUT", "/api/v1/roles.create", ("POST",), "rc"),
                 ("DELETE", "/api/v1/roles.create", ("POST",), "rc"),
                 ("POST", "/api/v1/roles.list", ("GET",), "rc"),
+                ("GET", "/api/v1/roles.delete", ("POST",), "rc"),
                 ("POST", "/openapi.json", ("GET",), None),
                 ("DELETE", "/openapi.json", ("GET",), None)):
             with self.subTest(method=method, path=path), self.nothing_written():
