@@ -28,6 +28,7 @@
 #include <rolesd/rest.h>
 
 #include "client/http/errors.h"
+#include "client/http/framing.h"
 #include "client/http/limits.h"
 #include "client/http/log.h"
 #include "client/http/upstream.h"
@@ -103,6 +104,18 @@ static enum MHD_Result respond_error(struct MHD_Connection *con, const char *pat
         return respond(con, status, (char *) body, strlen(body), false, NULL);
 }
 
+/* The same, closing the connection after it: for a request whose framing
+ * cannot be trusted, whatever follows it on the connection is not read. */
+static enum MHD_Result respond_error_close(struct MHD_Connection *con, const char *path, unsigned status) {
+        const char *body = rolesd_rest_error_body(path, status);
+        struct MHD_Response *resp;
+
+        resp = MHD_create_response_from_buffer(strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
+        if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_NO)
+                resp = (MHD_destroy_response(resp), NULL);
+        return queue_json(con, status, resp, NULL);
+}
+
 /* ---- requests ---- */
 
 static void *request_new(void *cls, const char *uri, struct MHD_Connection *con) {
@@ -176,7 +189,7 @@ static const char *header_get(void *userdata, const char *name) {
 
 /* Splits a request target (in place) into path and query; skips the
  * scheme and authority of an absolute-form target. */
-static void target_split(char *t, const char **ret_path, const char **ret_query) {
+static void target_split(char *t, char **ret_path, const char **ret_query) {
         char *p = t, *q;
 
         if (strncasecmp(p, "http://", 7) == 0 || strncasecmp(p, "https://", 8) == 0) {
@@ -345,10 +358,14 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                 const char *path = url, *query = NULL;
 
                 if (q->uri) {
+                        char *p;
+
                         q->target = strdup(q->uri);
                         if (!q->target)
                                 return respond_error(con, url, 500);
-                        target_split(q->target, &path, &query);
+                        target_split(q->target, &p, &query);
+                        http_path_decode(p);
+                        path = p;
                 }
                 q->req = (rolesd_rest_request) {
                         .size = sizeof(rolesd_rest_request),
@@ -412,8 +429,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         }
         if (!q->started) {
                 const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                unsigned refused = http_framing_check(con, version);
 
                 q->started = true;
+                if (refused)
+                        return respond_error_close(con, q->uri ? q->uri : url, refused);
                 if (cl && content_length_too_big(cl))
                         /* Refuse before the body is sent (no 100 Continue); the
                          * connection closes after this answer. */

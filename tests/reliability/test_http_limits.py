@@ -565,7 +565,7 @@ class BodyOverLimit(AbuseTestCase):
                 self.assertIn(status, (400, 413), "POST %s with Content-Length: 10 and a 70 KB "
                               "chunked body: expected 413 (or 400), observed %s (%s)"
                               % (path, status, err))
-        report("body-over-limit: Content-Length + chunked: %r" % (sorted(set(smuggle)),))
+        report("body-over-limit: Content-Length + chunked: %r" % (sorted(set(smuggle), key=repr),))
         self.assertShimAlive()
 
     def trickle(self, path, headers, pieces, delay, content_length=None, chunked=False):
