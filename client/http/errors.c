@@ -19,9 +19,9 @@
  * as it would after its own. Should the linker ever bind the library's
  * calls to its own definition, its HTML answers simply go out as before.
  *
- * Owns too the per-connection record of the dialect (the request line is
+ * The dialect is that of the connection's latest request line (conns.c):
  * the only part of a request the library has parsed when such an error
- * can occur). */
+ * can occur. */
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -36,12 +36,8 @@
 #include <rolesd/rest.h>
 
 #include "client/http/errors.h"
+#include "client/http/conns.h"
 #include "client/http/log.h"
-
-/* What a connection's latest request line said. */
-typedef struct HttpConn {
-        rolesd_rest_dialect dialect;
-} HttpConn;
 
 typedef enum MHD_Result (*QueueFn)(struct MHD_Connection *con, unsigned int status, struct MHD_Response *resp);
 
@@ -56,29 +52,6 @@ int http_errors_init(void) {
 
 enum MHD_Result http_queue_response(struct MHD_Connection *con, unsigned int status, struct MHD_Response *resp) {
         return real_queue ? real_queue(con, status, resp) : MHD_NO;
-}
-
-void http_conn_notify(void *cls, struct MHD_Connection *con, void **socket_context,
-                      enum MHD_ConnectionNotificationCode code) {
-        if (code == MHD_CONNECTION_NOTIFY_STARTED)
-                *socket_context = calloc(1, sizeof(HttpConn));  /* NULL: the default dialect */
-        else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-                free(*socket_context);
-                *socket_context = NULL;
-        }
-}
-
-static HttpConn *conn_get(struct MHD_Connection *con) {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-        return info ? info->socket_context : NULL;
-}
-
-void http_conn_request_line(struct MHD_Connection *con, const char *uri) {
-        HttpConn *c = conn_get(con);
-
-        if (c)
-                c->dialect = rolesd_rest_dialect_of(uri);
 }
 
 #if MHD_VERSION < 0x01000000
@@ -105,14 +78,13 @@ static void send_whole(struct MHD_Connection *con, unsigned status, const char *
 
 /* Reached only from inside libmicrohttpd (see the top of the file). */
 enum MHD_Result MHD_queue_response(struct MHD_Connection *con, unsigned int status, struct MHD_Response *resp) {
-        HttpConn *c = conn_get(con);
         struct MHD_Response *json;
         const char *body;
         enum MHD_Result r;
 
         if (!real_queue)
                 return MHD_NO;
-        body = rolesd_rest_error_body(c && c->dialect == ROLESD_REST_ROCKETCHAT ? "/api" : "/", status);
+        body = rolesd_rest_error_body(http_conns_dialect(con) == ROLESD_REST_ROCKETCHAT ? "/api" : "/", status);
 #if MHD_VERSION < 0x01000000
         /* 400 and 413 with headers parsed: found in the headers (or the
          * chunks after them); this library would send the header block

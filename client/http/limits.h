@@ -16,8 +16,22 @@
                                                  * rolesd is suspended, not a blocked thread, so a
                                                  * few threads keep group commit fed */
 #define HTTP_CONNECTIONS_MAX            1024u   /* concurrent HTTP connections, all clients */
+#define HTTP_FILES_OTHER                64u     /* descriptors beside the connections: listening
+                                                 * socket, rolesd, threads' eventfds; the soft
+                                                 * open-files limit is raised to fit both */
 #define HTTP_PER_IP_CONNECTIONS_MAX     256u    /* concurrent HTTP connections from one address */
-#define HTTP_CONNECTION_TIMEOUT_SEC     30u     /* close a connection idle this long */
+#define HTTP_CONNECTION_TIMEOUT_SEC     30u     /* close a connection idle this long, or a
+                                                 * keep-alive one whose next request's head is
+                                                 * not complete this long after the last answer */
+#define HTTP_HEAD_TIMEOUT_SEC           10u     /* a new connection's first request head (request
+                                                 * line and headers) must be complete this long
+                                                 * after the connection opened, or it is closed
+                                                 * (slow-header floods) */
+#define HTTP_CONNECTIONS_SPARE          32u     /* past HTTP_CONNECTIONS_MAX minus this many, each
+                                                 * new connection closes the one waiting longest
+                                                 * for a request head (if at least
+                                                 * HTTP_HEAD_EVICT_AGE_MSEC) to make room */
+#define HTTP_HEAD_EVICT_AGE_MSEC        1000u
 #define HTTP_CONNECTION_MEMORY_MAX      (33u * 1024u) /* per connection: request line, headers and read
                                                  * buffer; a head up to ~25 KiB gets a JSON answer,
                                                  * a larger one is refused by closing. libmicrohttpd

@@ -27,6 +27,7 @@
 #include <rolesd/client.h>
 #include <rolesd/rest.h>
 
+#include "client/http/conns.h"
 #include "client/http/errors.h"
 #include "client/http/framing.h"
 #include "client/http/limits.h"
@@ -35,6 +36,7 @@
 
 struct HttpServer {
         struct MHD_Daemon *mhd;
+        HttpConns *conns;               /* the connections' bookkeeping: head deadlines */
         char *socket_path;              /* rolesd's socket; NULL: the default */
         pthread_key_t upstream_key;     /* each worker thread's upstream to rolesd */
         bool have_key;
@@ -121,7 +123,7 @@ static enum MHD_Result respond_error_close(struct MHD_Connection *con, const cha
 static void *request_new(void *cls, const char *uri, struct MHD_Connection *con) {
         Request *q = calloc(1, sizeof *q);
 
-        http_conn_request_line(con, uri);
+        http_conns_request_line(con, uri);
 
         if (q)
                 q->uri = strdup(uri);   /* NULL: fall back to the decoded URL */
@@ -130,8 +132,10 @@ static void *request_new(void *cls, const char *uri, struct MHD_Connection *con)
 
 static void request_completed(void *cls, struct MHD_Connection *con, void **con_cls,
                               enum MHD_RequestTerminationCode toe) {
+        HttpServer *s = cls;
         Request *q = *con_cls;
 
+        http_conns_request_done(s->conns, con);
         if (!q)
                 return;
         rolesd_rest_task_free(q->task);
@@ -432,6 +436,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
                 unsigned refused = http_framing_check(con, version);
 
                 q->started = true;
+                http_conns_head_done(s->conns, con);
                 if (refused)
                         return respond_error_close(con, q->uri ? q->uri : url, refused);
                 if (cl && content_length_too_big(cl))
@@ -495,6 +500,12 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
                 return http_log_errno(LOG_ERR, -r, "cannot create thread-local storage: %s", strerror(r));
         }
         s->have_key = true;
+        r = http_conns_new(&s->conns);
+        if (r < 0) {
+                close(listen_fd);
+                http_server_stop(s);
+                return r;
+        }
 
         s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | HTTP_MHD_POLLER | MHD_USE_ERROR_LOG |
                                   MHD_ALLOW_SUSPEND_RESUME,
@@ -508,7 +519,7 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_CONNECTION_MEMORY_MAX,
                                   MHD_OPTION_URI_LOG_CALLBACK, request_new, s,
                                   MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
-                                  MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s,
+                                  MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify, s->conns,
                                   MHD_OPTION_END);
         if (!s->mhd) {
                 /* listen_fd is not closed here: whether libmicrohttpd did
@@ -539,6 +550,7 @@ HttpServer *http_server_stop(HttpServer *s) {
                 MHD_stop_daemon(s->mhd);        /* joins the workers: their connections are freed */
         for (unsigned i = 0; i < s->n_upstreams; i++)
                 upstream_free(s->upstreams[i]);
+        http_conns_free(s->conns);
         if (s->have_key) {
                 pthread_key_delete(s->upstream_key);
                 pthread_mutex_destroy(&s->lock);

@@ -8,6 +8,11 @@ requests got the right answer within a generous bound (GOOD_BOUND seconds
 each), during the abuse and afterwards. No assertion is on a throughput or
 a latency ratio; the figures are printed (ROLESD_IT_VERBOSE is not needed).
 
+  SlowHeaderFlood 1,100 connections from 8 addresses trickling header lines
+                  and reopening when closed (more than the shim's
+                  connection limit): the shim closes heads not complete
+                  within HTTP_HEAD_TIMEOUT_SEC, and near the limit the one
+                  waiting longest makes room for a newcomer
   SlowLoris       many connections (from 127.0.0.1, 127.0.0.2 and, past the
                   per-IP limit, 127.0.0.3) trickling a request line, header
                   or body a byte a second and never finishing; afterwards
@@ -323,6 +328,91 @@ class SlowLoris(AbuseTestCase):
                              "closed their connections (baseline %d)"
                              % (held, SETTLE, len(loris), base_fds))
         self.assertServedAfter("slow-loris")
+        self.assertShimAlive()
+
+
+# --------------------------------------------------------------------------
+# (1b) a flood of slow heads past the connection limit
+
+class SlowHeaderFlood(AbuseTestCase):
+    """1,100 connections (more than HTTP_CONNECTIONS_MAX) from 8 loopback
+    addresses, each sending a request line and then a header line every
+    half second, never ending its head, and opening a new connection
+    whenever the shim closes one. Without a deadline on the head
+    (libmicrohttpd 0.9.75 has none) they hold every slot and the
+    well-behaved client is not served at all; with the shim's own
+    bookkeeping it keeps getting its answers."""
+    SOURCES = ["127.0.0.%d" % i for i in range(2, 10)]
+    FLOODERS = 1100
+    CONNECTIONS_MAX = 1024          # HTTP_CONNECTIONS_MAX
+    HEAD_TIMEOUT = 10               # HTTP_HEAD_TIMEOUT_SEC
+    ROUNDS = 2 * HEAD_TIMEOUT + 8   # half seconds: past one head deadline
+
+    @classmethod
+    def setUpClass(cls):
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 4 * cls.FLOODERS
+        if soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+        super().setUpClass()
+
+    def open_one(self, i):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((self.SOURCES[i % len(self.SOURCES)], 0))
+            s.settimeout(GOOD_BOUND)
+            s.connect(("127.0.0.1", self.shim.port))
+            s.setblocking(False)
+            s.send(b"GET /api/v1/roles.list HTTP/1.1\r\nHost: x\r\n")
+        except OSError:
+            s.close()
+            return None
+        return s
+
+    def test_slow_header_flood(self):
+        base_fds = self.warm_fds()
+        flood = [None] * self.FLOODERS
+        self.addCleanup(lambda: [s.close() for s in flood if s is not None])
+        closed_by_shim = 0
+        refused = 0
+        most_fds = 0
+        with self.served_meanwhile("slow-header-flood", min_rounds=3):
+            for rnd in range(self.ROUNDS):
+                for i, s in enumerate(flood):
+                    if s is not None:
+                        try:
+                            if closed_by_peer(s):
+                                raise ConnectionResetError
+                            s.send(b"X-Slow-%d: %d\r\n" % (rnd, i))
+                            continue
+                        except OSError:
+                            s.close()
+                            closed_by_shim += 1
+                    flood[i] = self.open_one(i)
+                    refused += flood[i] is None
+                most_fds = max(most_fds, fd_count(self.shim_pid()))
+                time.sleep(0.5)
+        report("slow-header-flood: %d flooders from %d addresses for %.0fs: %d of their connections "
+               "closed by the shim, %d connects failed; shim fds at most %d (baseline %d)"
+               % (self.FLOODERS, len(self.SOURCES), self.ROUNDS / 2, closed_by_shim, refused,
+                  most_fds, base_fds))
+        # the flood did fill the shim, and the shim cut slow heads off
+        self.assertGreaterEqual(most_fds - base_fds, self.CONNECTIONS_MAX - 64,
+                                "the flood never came near the connection limit")
+        self.assertGreater(closed_by_shim, 0, "no slow head was ever closed")
+        for s in flood:
+            if s is not None:
+                s.close()
+        flood[:] = [None] * len(flood)
+        try:
+            wait_for(lambda: fd_count(self.shim_pid()) <= base_fds + SHIM_LAZY_FDS + 8, timeout=SETTLE,
+                     what="the shim to release the flood's connections")
+        except AssertionError:
+            pass
+        self.assertLessEqual(fd_count(self.shim_pid()) - base_fds, SHIM_LAZY_FDS + 8,
+                             "descriptors still held %ss after the flood ended" % SETTLE)
+        self.assertServedAfter("slow-header-flood")
         self.assertShimAlive()
 
 
