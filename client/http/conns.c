@@ -12,7 +12,11 @@
  *   first   a new connection, waiting for its first head: it must be
  *           complete within HTTP_HEAD_TIMEOUT_SEC;
  *   next    a keep-alive connection whose request is over, waiting for
- *           the next head: within HTTP_CONNECTION_TIMEOUT_SEC.
+ *           the next head: within HTTP_CONNECTION_TIMEOUT_SEC;
+ *   over    a connection past HTTP_PER_IP_CONNECTIONS_MAX from its
+ *           address, waiting for the head its 503 answers (the dialect
+ *           is its path's): within HTTP_HEAD_OVER_LIMIT_SEC. Past
+ *           HTTP_PER_IP_REFUSALS_MAX more, it is closed at once.
  * A thread of its own sleeps until the earliest deadline and closes the
  * late connections; and while more than HTTP_CONNECTIONS_MAX -
  * HTTP_CONNECTIONS_SPARE are open, it closes those that have waited
@@ -34,22 +38,34 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "client/http/limits.h"
 #include "client/http/log.h"
 
-enum { WAIT_FIRST, WAIT_NEXT, WAIT_NONE };
+enum { WAIT_FIRST, WAIT_NEXT, WAIT_OVER, WAIT_NONE };
+
+#define ADDR_BUCKETS 256
+
+/* The open connections from one client address. */
+typedef struct Addr {
+        struct Addr *next;              /* in its bucket */
+        unsigned char len, bytes[16];   /* 4 (IPv4, also mapped in IPv6) or 16 */
+        unsigned count;
+} Addr;
 
 typedef struct Conn {
         rolesd_rest_dialect dialect;    /* the worker's alone */
         int fd;
         /* Under the HttpConns' lock: */
-        int wait;                       /* WAIT_FIRST, WAIT_NEXT, or WAIT_NONE (no list) */
+        int wait;                       /* WAIT_FIRST, WAIT_NEXT, WAIT_OVER, or WAIT_NONE */
         uint64_t since;                 /* usec, CLOCK_MONOTONIC: waiting since */
         struct Conn *prev, *next;       /* in waiting[wait] */
         bool closing;                   /* shut down by us */
+        bool over;                      /* past its address's limit: answered 503 */
+        Addr *addr;                     /* NULL: not an IP connection */
 } Conn;
 
 typedef struct WaitList {
@@ -63,10 +79,11 @@ struct HttpConns {
         pthread_mutex_t lock;           /* all below */
         pthread_cond_t wake;            /* quit, or room to make */
         bool quit;
-        WaitList waiting[2];
+        WaitList waiting[3];
+        Addr *addrs[ADDR_BUCKETS];
         unsigned n_open;
         unsigned n_closing;             /* of them, shut down by us, not yet closed */
-        unsigned long long n_late, n_evicted, n_logged; /* closed so far, for the log */
+        unsigned long long n_late, n_evicted, n_refused, n_logged; /* closed so far, for the log */
 };
 
 static LogLimit log_limit;
@@ -128,9 +145,76 @@ static void conn_close(HttpConns *cs, Conn *c) {
 
 /* The connection that has waited longest for a head, or NULL. */
 static Conn *longest_waiting(HttpConns *cs) {
-        Conn *a = cs->waiting[WAIT_FIRST].oldest, *b = cs->waiting[WAIT_NEXT].oldest;
+        Conn *old = NULL;
 
-        return !a ? b : !b ? a : a->since <= b->since ? a : b;
+        for (int w = WAIT_FIRST; w <= WAIT_OVER; w++) {
+                Conn *c = cs->waiting[w].oldest;
+
+                if (c && (!old || c->since < old->since))
+                        old = c;
+        }
+        return old;
+}
+
+/* ---- the addresses (under the lock) ---- */
+
+/* sa's address as bytes: 4 for IPv4 (and IPv4 mapped in IPv6), 16 for
+ * IPv6; 0 for anything else (a Unix socket: no limit). */
+static unsigned addr_key(const struct sockaddr *sa, unsigned char key[16]) {
+        if (sa && sa->sa_family == AF_INET) {
+                memcpy(key, &((const struct sockaddr_in *) (const void *) sa)->sin_addr, 4);
+                return 4;
+        }
+        if (sa && sa->sa_family == AF_INET6) {
+                const struct in6_addr *a = &((const struct sockaddr_in6 *) (const void *) sa)->sin6_addr;
+
+                if (IN6_IS_ADDR_V4MAPPED(a)) {
+                        memcpy(key, a->s6_addr + 12, 4);
+                        return 4;
+                }
+                memcpy(key, a->s6_addr, 16);
+                return 16;
+        }
+        return 0;
+}
+
+static Addr **addr_bucket(HttpConns *cs, const unsigned char *key, unsigned len) {
+        uint32_t h = 2166136261u;       /* FNV-1a */
+
+        for (unsigned i = 0; i < len; i++)
+                h = (h ^ key[i]) * 16777619u;
+        return &cs->addrs[h % ADDR_BUCKETS];
+}
+
+/* One more connection from key; NULL when out of memory (not counted). */
+static Addr *addr_ref(HttpConns *cs, const unsigned char *key, unsigned len) {
+        Addr **b = addr_bucket(cs, key, len), *a;
+
+        for (a = *b; a; a = a->next)
+                if (a->len == len && memcmp(a->bytes, key, len) == 0)
+                        break;
+        if (!a) {
+                a = calloc(1, sizeof *a);
+                if (!a)
+                        return NULL;
+                a->len = (unsigned char) len;
+                memcpy(a->bytes, key, len);
+                a->next = *b;
+                *b = a;
+        }
+        a->count++;
+        return a;
+}
+
+static void addr_unref(HttpConns *cs, Addr *a) {
+        Addr **p;
+
+        if (!a || --a->count > 0)
+                return;
+        for (p = addr_bucket(cs, a->bytes, a->len); *p != a; p = &(*p)->next)
+                ;
+        *p = a->next;
+        free(a);
 }
 
 /* ---- the thread closing late connections ---- */
@@ -145,7 +229,7 @@ static uint64_t close_late(HttpConns *cs, uint64_t now) {
         uint64_t sleep = UINT64_MAX;
         Conn *old;
 
-        for (int w = WAIT_FIRST; w <= WAIT_NEXT; w++) {
+        for (int w = WAIT_FIRST; w <= WAIT_OVER; w++) {
                 WaitList *l = &cs->waiting[w];
 
                 while (l->oldest && l->oldest->since + l->timeout <= now) {
@@ -181,10 +265,12 @@ static void *late_thread(void *userdata) {
                 struct timespec ts = { .tv_sec = (time_t) (until / 1000000u),
                                        .tv_nsec = (long) (until % 1000000u * 1000u) };
 
-                if (cs->n_late + cs->n_evicted > cs->n_logged && http_log_ratelimit(&log_limit)) {
-                        http_log(LOG_WARNING, "closed %llu connections whose request head was late, and %llu "
-                                 "waiting longest for one to make room, so far", cs->n_late, cs->n_evicted);
-                        cs->n_logged = cs->n_late + cs->n_evicted;
+                if (cs->n_late + cs->n_evicted + cs->n_refused > cs->n_logged &&
+                    http_log_ratelimit(&log_limit)) {
+                        http_log(LOG_WARNING, "closed %llu connections whose request head was late, %llu "
+                                 "waiting longest for one to make room, and %llu at once past their "
+                                 "address's limit, so far", cs->n_late, cs->n_evicted, cs->n_refused);
+                        cs->n_logged = cs->n_late + cs->n_evicted + cs->n_refused;
                 }
                 (void) pthread_cond_timedwait(&cs->wake, &cs->lock, &ts);
         }
@@ -204,6 +290,7 @@ int http_conns_new(HttpConns **ret) {
                 return http_log_errno(LOG_ERR, -ENOMEM, "out of memory");
         cs->waiting[WAIT_FIRST].timeout = HTTP_HEAD_TIMEOUT_SEC * 1000000ull;
         cs->waiting[WAIT_NEXT].timeout = HTTP_CONNECTION_TIMEOUT_SEC * 1000000ull;
+        cs->waiting[WAIT_OVER].timeout = HTTP_HEAD_OVER_LIMIT_SEC * 1000000ull;
         pthread_mutex_init(&cs->lock, NULL);
         pthread_condattr_init(&attr);
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -236,23 +323,33 @@ HttpConns *http_conns_free(HttpConns *cs) {
 }
 
 static void conn_opened(HttpConns *cs, struct MHD_Connection *con, void **socket_context) {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *sa = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         uint64_t now = now_usec();
+        unsigned char key[16];
+        unsigned len;
         Conn *c;
 
         c = calloc(1, sizeof *c);
         *socket_context = c;
-        if (!c || !info) {
+        if (!c || !fd) {
                 /* Untracked: libmicrohttpd's idle timeout still applies. */
                 *socket_context = (free(c), NULL);
                 return;
         }
-        c->fd = info->connect_fd;
+        c->fd = fd->connect_fd;
         c->wait = WAIT_NONE;
+        len = addr_key(sa ? sa->client_addr : NULL, key);
 
         pthread_mutex_lock(&cs->lock);
         cs->n_open++;
-        wait_start(cs, c, WAIT_FIRST, now);
+        c->addr = len ? addr_ref(cs, key, len) : NULL;
+        c->over = c->addr && c->addr->count > HTTP_PER_IP_CONNECTIONS_MAX;
+        if (c->over && c->addr->count > HTTP_PER_IP_CONNECTIONS_MAX + HTTP_PER_IP_REFUSALS_MAX) {
+                conn_close(cs, c);
+                cs->n_refused++;
+        } else
+                wait_start(cs, c, c->over ? WAIT_OVER : WAIT_FIRST, now);
         if (cs->n_open - cs->n_closing > HTTP_CONNECTIONS_MAX - HTTP_CONNECTIONS_SPARE)
                 pthread_cond_signal(&cs->wake);         /* room to make */
         pthread_mutex_unlock(&cs->lock);
@@ -273,6 +370,7 @@ void http_conns_notify(void *cls, struct MHD_Connection *con, void **socket_cont
         wait_stop(cs, c);
         cs->n_open--;
         cs->n_closing -= c->closing;
+        addr_unref(cs, c->addr);
         pthread_mutex_unlock(&cs->lock);
         free(c);
         *socket_context = NULL;
@@ -285,14 +383,15 @@ void http_conns_request_line(struct MHD_Connection *con, const char *uri) {
                 c->dialect = rolesd_rest_dialect_of(uri);
 }
 
-void http_conns_head_done(HttpConns *cs, struct MHD_Connection *con) {
+bool http_conns_head_done(HttpConns *cs, struct MHD_Connection *con) {
         Conn *c = conn_of(con);
 
         if (!c)
-                return;
+                return false;
         pthread_mutex_lock(&cs->lock);
         wait_stop(cs, c);
         pthread_mutex_unlock(&cs->lock);
+        return c->over;
 }
 
 void http_conns_request_done(HttpConns *cs, struct MHD_Connection *con) {
@@ -303,7 +402,7 @@ void http_conns_request_done(HttpConns *cs, struct MHD_Connection *con) {
                 return;
         now = now_usec();
         pthread_mutex_lock(&cs->lock);
-        if (!c->closing)
+        if (!c->closing && !c->over)
                 wait_start(cs, c, WAIT_NEXT, now);
         pthread_mutex_unlock(&cs->lock);
 }

@@ -4,7 +4,8 @@
  * libmicrohttpd 0.9.75 has no deadline for a request's head: here a head
  * must be complete within HTTP_HEAD_TIMEOUT_SEC, and when the connections
  * come near HTTP_CONNECTIONS_MAX the one that has been waiting longest
- * for its head makes room for a new one. */
+ * for its head makes room for a new one; past HTTP_PER_IP_CONNECTIONS_MAX
+ * from one address, a connection is answered 503. */
 #pragma once
 
 #include <microhttpd.h>
@@ -31,8 +32,9 @@ void http_conns_notify(void *cls, struct MHD_Connection *con, void **socket_cont
 void http_conns_request_line(struct MHD_Connection *con, const char *uri);
 
 /* The head of con's request is complete (the handler's first call): no
- * deadline while the request is served. */
-void http_conns_head_done(HttpConns *cs, struct MHD_Connection *con);
+ * deadline while the request is served. True when con is one past
+ * HTTP_PER_IP_CONNECTIONS_MAX from its address: answer 503 and close. */
+bool http_conns_head_done(HttpConns *cs, struct MHD_Connection *con);
 
 /* con's request is over: the next head is awaited from now on (a
  * keep-alive connection idle that long is closed). */

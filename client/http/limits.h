@@ -19,7 +19,14 @@
 #define HTTP_FILES_OTHER                64u     /* descriptors beside the connections: listening
                                                  * socket, rolesd, threads' eventfds; the soft
                                                  * open-files limit is raised to fit both */
-#define HTTP_PER_IP_CONNECTIONS_MAX     256u    /* concurrent HTTP connections from one address */
+#define HTTP_PER_IP_CONNECTIONS_MAX     256u    /* concurrent HTTP connections from one address;
+                                                 * past it a connection's request gets 503 (in the
+                                                 * dialect of its path) and the connection closes */
+#define HTTP_PER_IP_REFUSALS_MAX        16u     /* connections past that limit held at once per
+                                                 * address to be answered so; more are closed
+                                                 * at once, unanswered */
+#define HTTP_HEAD_OVER_LIMIT_SEC        2u      /* how long such a connection may take to send
+                                                 * the head its 503 answers */
 #define HTTP_CONNECTION_TIMEOUT_SEC     30u     /* close a connection idle this long, or a
                                                  * keep-alive one whose next request's head is
                                                  * not complete this long after the last answer */
@@ -27,10 +34,10 @@
                                                  * line and headers) must be complete this long
                                                  * after the connection opened, or it is closed
                                                  * (slow-header floods) */
-#define HTTP_CONNECTIONS_SPARE          32u     /* past HTTP_CONNECTIONS_MAX minus this many, each
-                                                 * new connection closes the one waiting longest
-                                                 * for a request head (if at least
-                                                 * HTTP_HEAD_EVICT_AGE_MSEC) to make room */
+#define HTTP_CONNECTIONS_SPARE          32u     /* while more than HTTP_CONNECTIONS_MAX minus this
+                                                 * many are open, the connections waiting longest
+                                                 * for a request head (HTTP_HEAD_EVICT_AGE_MSEC at
+                                                 * least) are closed to make room for newcomers */
 #define HTTP_HEAD_EVICT_AGE_MSEC        1000u
 #define HTTP_CONNECTION_MEMORY_MAX      (33u * 1024u) /* per connection: request line, headers and read
                                                  * buffer; a head up to ~25 KiB gets a JSON answer,

@@ -436,7 +436,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
                 unsigned refused = http_framing_check(con, version);
 
                 q->started = true;
-                http_conns_head_done(s->conns, con);
+                if (http_conns_head_done(s->conns, con))
+                        /* Past its address's limit: the answer of a server too busy. */
+                        return respond_error_close(con, q->uri ? q->uri : url, MHD_HTTP_SERVICE_UNAVAILABLE);
                 if (refused)
                         return respond_error_close(con, q->uri ? q->uri : url, refused);
                 if (cl && content_length_too_big(cl))
@@ -514,7 +516,6 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned) HTTP_THREADS,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
-                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) HTTP_PER_IP_CONNECTIONS_MAX,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) HTTP_CONNECTION_TIMEOUT_SEC,
                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_CONNECTION_MEMORY_MAX,
                                   MHD_OPTION_URI_LOG_CALLBACK, request_new, s,

@@ -13,6 +13,8 @@ a latency ratio; the figures are printed (ROLESD_IT_VERBOSE is not needed).
                   connection limit): the shim closes heads not complete
                   within HTTP_HEAD_TIMEOUT_SEC, and near the limit the one
                   waiting longest makes room for a newcomer
+  PerAddressLimit past HTTP_PER_IP_CONNECTIONS_MAX from one address: 503 in
+                  the dialect of the path, the connection closed
   SlowLoris       many connections (from 127.0.0.1, 127.0.0.2 and, past the
                   per-IP limit, 127.0.0.3) trickling a request line, header
                   or body a byte a second and never finishing; afterwards
@@ -237,7 +239,7 @@ class AbuseTestCase(ShimTestCase):
 
 class SlowLoris(AbuseTestCase):
     PER_IP = 256                # HTTP_PER_IP_CONNECTIONS_MAX
-    LORIS_SECONDS = 8
+    LORIS_SECONDS = 6           # below HTTP_HEAD_TIMEOUT_SEC (10), with room for a loaded machine
 
     def loris_heads(self):
         """What each kind of slow-loris trickles, a byte at a time (none is
@@ -312,7 +314,8 @@ class SlowLoris(AbuseTestCase):
         for src, n in plan[:2]:
             self.assertEqual(open_by[src], n, "slow connections from %s below the per-IP limit "
                              "were closed (%d of %d still open); this is allowed only after the "
-                             "idle timeout, and they were never idle" % (src, open_by[src], n))
+                             "head deadline (HTTP_HEAD_TIMEOUT_SEC), and they were never idle"
+                             % (src, open_by[src], n))
         # abandoned: closed by the clients, released by the shim
         for l in loris:
             l[0].close()
@@ -413,6 +416,97 @@ class SlowHeaderFlood(AbuseTestCase):
         self.assertLessEqual(fd_count(self.shim_pid()) - base_fds, SHIM_LAZY_FDS + 8,
                              "descriptors still held %ss after the flood ended" % SETTLE)
         self.assertServedAfter("slow-header-flood")
+        self.assertShimAlive()
+
+
+# --------------------------------------------------------------------------
+# (1c) past the per-address connection limit
+
+class PerAddressLimit(AbuseTestCase):
+    """HTTP_PER_IP_CONNECTIONS_MAX connections from one address, each
+    served; one more from it gets 503 in the dialect of its path and is
+    closed (libmicrohttpd alone closed it unanswered); past
+    HTTP_PER_IP_REFUSALS_MAX more held at once, they are closed unanswered.
+    Other addresses are served meanwhile; once one of the address's
+    connections closes, it is served again."""
+    SRC = "127.0.0.4"
+    PER_IP = 256                # HTTP_PER_IP_CONNECTIONS_MAX
+    REFUSALS = 16               # HTTP_PER_IP_REFUSALS_MAX
+
+    def request(self, s, path, headers, close=False):
+        head = "GET %s HTTP/1.1\r\nHost: x\r\n%s%s\r\n" % (
+            path, "".join("%s: %s\r\n" % kv for kv in headers.items()),
+            "Connection: close\r\n" if close else "")
+        s.sendall(head.encode())
+        r = http.client.HTTPResponse(s, method="GET")
+        r.begin()
+        body = r.read()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), body
+
+    def assertClosed(self, s, what):
+        s.settimeout(GOOD_BOUND)
+        try:
+            self.assertEqual(s.recv(1), b"", what + ": the connection stayed open")
+        except ConnectionResetError:
+            pass
+
+    def test_503_past_the_per_address_limit(self):
+        held = []
+        self.addCleanup(lambda: [s.close() for s in held])
+        with self.served_meanwhile("per-address-limit", min_rounds=3):
+            for i in range(self.PER_IP):
+                s = connect_from(self.SRC, self.shim.port)
+                held.append(s)
+                st, _, body = self.request(s, "/openapi.json", {})
+                self.assertEqual(st, 200, "connection %d from %s (below the limit): expected 200, "
+                                 "observed %d %r" % (i + 1, self.SRC, st, body[:200]))
+            for path, headers, dialect in ((PARTOO, self.pkey("admin_a"), "partoo"),
+                                           (RC_LIST, self.rc_auth(), "rc")):
+                s = connect_from(self.SRC, self.shim.port)
+                try:
+                    st, h, body = self.request(s, path, headers)
+                    what = ("GET %s on connection %d from %s: expected 503 in the dialect, then "
+                            "the connection closed; observed %d %r %r"
+                            % (path, self.PER_IP + 1, self.SRC, st, h, body[:300]))
+                    self.assertEqual(st, 503, what)
+                    self.assertEqual(h.get("content-type", "").split(";")[0], "application/json", what)
+                    doc = json.loads(body)
+                    if dialect == "rc":
+                        self.assertEqual(doc.get("success"), False, what)
+                        self.assertIsInstance(doc.get("error"), str, what)
+                    else:
+                        self.assertIsInstance(doc.get("errors", {}).get("json"), str, what)
+                    self.assertEqual(h.get("connection", "").lower(), "close", what)
+                    self.assertClosed(s, what)
+                finally:
+                    s.close()
+            # past the refusals held at once: closed unanswered
+            extra = [connect_from(self.SRC, self.shim.port) for _ in range(self.REFUSALS + 8)]
+            held.extend(extra)
+            wait_for(lambda: sum(closed_by_peer(s) for s in extra) >= 8, timeout=GOOD_BOUND,
+                     what="connections past %d + %d from one address to be closed"
+                     % (self.PER_IP, self.REFUSALS))
+            for s in extra:
+                s.close()
+            # a connection of the address closes: it is served again
+            held.pop(0).close()
+            served = []
+
+            def one_served():
+                s = connect_from(self.SRC, self.shim.port)
+                try:
+                    st, _, _ = self.request(s, "/openapi.json", {}, close=True)
+                except (OSError, http.client.HTTPException):
+                    return False
+                finally:
+                    s.close()
+                served.append(st)
+                return st == 200
+            wait_for(one_served, timeout=GOOD_BOUND,
+                     what="a new connection from %s to be served once one of its %d closed"
+                     % (self.SRC, self.PER_IP))
+        report("per-address-limit: %d held from %s, the next answered 503 in each dialect; "
+               "served again after %d tries once one closed" % (self.PER_IP, self.SRC, len(served)))
         self.assertShimAlive()
 
 
