@@ -11,10 +11,15 @@
                                                   * (chunked uploads), before closing instead of 413 */
 #define HTTP_CALL_TIMEOUT_USEC          (2ull * 1000000ull) /* a call to rolesd that gets no answer this long
                                                   * fails, and its request gets 503 */
-#define HTTP_THREADS                    4u      /* worker threads, each with its own pipelined
-                                                 * connection to rolesd: a request waiting for
-                                                 * rolesd is suspended, not a blocked thread, so a
-                                                 * few threads keep group commit fed */
+#define HTTP_THREADS                    4u      /* worker threads: a request waiting for rolesd
+                                                 * is suspended, not a blocked thread, so a few
+                                                 * threads keep group commit fed */
+#define HTTP_LANE_UPSTREAMS             2u      /* pipelined connections to rolesd for reads
+                                                 * (GET, HEAD), and as many for the rest, each
+                                                 * shared by every HTTP_LANE_UPSTREAMS-th worker:
+                                                 * rolesd answers a read after its connection's
+                                                 * pending writes, so reads get their own; twice
+                                                 * this is at most HTTP_THREADS */
 #define HTTP_CONNECTIONS_MAX            1024u   /* concurrent HTTP connections, all clients */
 #define HTTP_FILES_OTHER                64u     /* descriptors beside the connections: listening
                                                  * socket, rolesd, threads' eventfds; the soft

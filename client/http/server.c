@@ -1,10 +1,11 @@
 /* server.c: rolesd-http's HTTP side. Owns the libmicrohttpd daemon
  * (a pool of internal polling threads, connection limits and timeout), the
  * per-request state (raw request target, body accumulated up to
- * HTTP_BODY_MAX, 413 beyond), one upstream connection to rolesd per
- * worker thread (upstream.c), and driving each complete request's
- * rolesd_rest_task: run it, and while it waits for an RPC answer, suspend
- * the connection and send the call on the worker's upstream; the answer
+ * HTTP_BODY_MAX, 413 beyond), the upstream connections to rolesd
+ * (upstream.c; for reads, and for the rest, each shared by some of the
+ * workers), and driving each complete request's rolesd_rest_task: run it,
+ * and while it waits for an RPC answer, suspend the connection and send
+ * the call on the worker's upstream of the request's lane; the answer
  * resumes the connection and the task runs again, until it has the
  * response, sent as application/json; a long one (roles.list) is sent
  * chunked, part by part, from a content reader that drives the task the
@@ -34,15 +35,30 @@
 #include "client/http/log.h"
 #include "client/http/upstream.h"
 
+/* Which upstreams a request's calls take: a GET's (or HEAD's) those of
+ * reads, anything else those of writes. rolesd answers a read on a
+ * connection after that connection's pending writes: reads of their own
+ * wait behind no other client's creates, and each request's calls, all
+ * on one connection, still see its own writes. */
+enum { LANE_READ, LANE_WRITE, LANES };
+_Static_assert(LANES * HTTP_LANE_UPSTREAMS <= HTTP_THREADS, "at most one connection to rolesd per worker");
+
+/* A worker thread's upstreams, one per lane, taken on first use. */
+typedef struct Worker {
+        unsigned index;
+        Upstream *lane[LANES];
+} Worker;
+
 struct HttpServer {
         struct MHD_Daemon *mhd;
         HttpConns *conns;               /* the connections' bookkeeping: head deadlines */
         char *socket_path;              /* rolesd's socket; NULL: the default */
-        pthread_key_t upstream_key;     /* each worker thread's upstream to rolesd */
+        pthread_key_t worker_key;       /* each worker thread's Worker */
         bool have_key;
         pthread_mutex_t lock;
-        Upstream *upstreams[HTTP_THREADS]; /* under lock: made by the workers as they need them */
-        unsigned n_upstreams;
+        Worker workers[HTTP_THREADS];   /* under lock: given to the threads as they come */
+        unsigned n_workers;
+        Upstream *upstreams[LANES][HTTP_LANE_UPSTREAMS]; /* under lock: made as the workers need them */
         bool stopping;                  /* under lock: no new upstream (it would not be stopped) */
 };
 
@@ -67,6 +83,7 @@ typedef struct Request {
         size_t part_len, part_sent;
         bool more;
         bool head;              /* a HEAD request: parts are counted, not sent */
+        unsigned lane;          /* LANE_READ or LANE_WRITE: where its calls go */
         uint64_t head_len;      /* their bytes so far */
 } Request;
 
@@ -211,27 +228,36 @@ static void target_split(char *t, char **ret_path, const char **ret_query) {
         *ret_query = q;
 }
 
-/* The worker thread's upstream to rolesd, made on its first request;
- * none once the server stops (-ESHUTDOWN). */
-static int worker_upstream(HttpServer *s, Upstream **ret) {
-        Upstream *u = pthread_getspecific(s->upstream_key);
+/* The worker thread's upstream to rolesd for lane: the one it shares
+ * with every HTTP_LANE_UPSTREAMS-th worker, made on first use; none once
+ * the server stops (-ESHUTDOWN). */
+static int worker_upstream(HttpServer *s, unsigned lane, Upstream **ret) {
+        Worker *w = pthread_getspecific(s->worker_key);
         int r = 0;
 
-        if (!u) {
-                pthread_mutex_lock(&s->lock);
-                if (s->stopping)
-                        r = -ESHUTDOWN;
-                else if (s->n_upstreams >= sizeof s->upstreams / sizeof s->upstreams[0])
-                        r = -ENOMEM;    /* more workers than upstreams: cannot happen */
-                else
-                        r = upstream_new(s->socket_path, &u);
-                if (r >= 0) {
-                        s->upstreams[s->n_upstreams++] = u;
-                        (void) pthread_setspecific(s->upstream_key, u); /* the key exists: cannot fail */
-                }
-                pthread_mutex_unlock(&s->lock);
+        if (w && w->lane[lane]) {
+                *ret = w->lane[lane];
+                return 0;
         }
-        *ret = r >= 0 ? u : NULL;
+        pthread_mutex_lock(&s->lock);
+        if (!w && s->n_workers < HTTP_THREADS) {
+                w = &s->workers[s->n_workers];
+                w->index = s->n_workers++;
+                (void) pthread_setspecific(s->worker_key, w);   /* the key exists: cannot fail */
+        }
+        if (s->stopping)
+                r = -ESHUTDOWN;
+        else if (!w)
+                r = -ENOMEM;    /* more threads than workers: cannot happen */
+        else {
+                Upstream **u = &s->upstreams[lane][w->index % HTTP_LANE_UPSTREAMS];
+
+                if (!*u)
+                        r = upstream_new(s->socket_path, u);
+                w->lane[lane] = *u;
+        }
+        pthread_mutex_unlock(&s->lock);
+        *ret = r >= 0 ? w->lane[lane] : NULL;
         return r;
 }
 
@@ -255,7 +281,7 @@ static int task_step(HttpServer *s, struct MHD_Connection *con, Request *q, role
                 r = rolesd_rest_task_run(q->task, &q->req, res);
                 if (r != 0)
                         return r;
-                (void) worker_upstream(s, &u);  /* none: the call fails (503) */
+                (void) worker_upstream(s, q->lane, &u); /* none: the call fails (503) */
                 /* Suspended before the call goes out: its answer resumes it. */
                 q->con = con;
                 q->waiter = (UpstreamWaiter) { .wake = request_wake, .userdata = q };
@@ -383,6 +409,7 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                 };
                 q->server = s;
                 q->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+                q->lane = q->head || strcmp(method, MHD_HTTP_METHOD_GET) == 0 ? LANE_READ : LANE_WRITE;
                 q->task = rolesd_rest_task_new();
                 if (!q->task)
                         return respond_error(con, path, 500);
@@ -495,7 +522,7 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
                 return r;
         }
         pthread_mutex_init(&s->lock, NULL);
-        r = pthread_key_create(&s->upstream_key, NULL); /* the server frees the upstreams */
+        r = pthread_key_create(&s->worker_key, NULL);   /* the server frees the upstreams */
         if (r != 0) {
                 close(listen_fd);
                 http_server_stop(s);
@@ -545,15 +572,17 @@ HttpServer *http_server_stop(HttpServer *s) {
                 s->stopping = true;
                 pthread_mutex_unlock(&s->lock);
         }
-        for (unsigned i = 0; i < s->n_upstreams; i++)
-                upstream_stop(s->upstreams[i]);
+        for (unsigned l = 0; l < LANES; l++)
+                for (unsigned i = 0; i < HTTP_LANE_UPSTREAMS; i++)
+                        upstream_stop(s->upstreams[l][i]);
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);        /* joins the workers: their connections are freed */
-        for (unsigned i = 0; i < s->n_upstreams; i++)
-                upstream_free(s->upstreams[i]);
+        for (unsigned l = 0; l < LANES; l++)
+                for (unsigned i = 0; i < HTTP_LANE_UPSTREAMS; i++)
+                        upstream_free(s->upstreams[l][i]);
         http_conns_free(s->conns);
         if (s->have_key) {
-                pthread_key_delete(s->upstream_key);
+                pthread_key_delete(s->worker_key);
                 pthread_mutex_destroy(&s->lock);
         }
         free(s->socket_path);
