@@ -133,14 +133,12 @@ unsigned http_framing_check(struct MHD_Connection *con, const char *version) {
         return 0;
 }
 
+/* A hex digit's value, or -1. */
 static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
+        static const char digits[] = "0123456789abcdef";
+        const char *d = c ? strchr(digits, c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c) : NULL;
+
+        return d ? (int) (d - digits) : -1;
 }
 
 void http_path_decode(char *path) {

@@ -11,70 +11,36 @@ colon, whitespace before a colon, or a Content-Length that is no number gets
 and nothing is written. Percent-escapes in the path are decoded before
 routing (/v2/custom_rol%65 is /v2/custom_role)."""
 
-import http.client
-import io
 import json
 import socket
 
 from httpharness import ShimTestCase, main
+from test_malformed import parse_responses
 
 PARTOO = "/v2/custom_role"
 RC = "/api/v1/roles.create"
 READ_BOUND = 10.0       # seconds: a liveness bound, not a measurement
 
 
-class _Sock:
-    def __init__(self, f):
-        self.f = f
-
-    def makefile(self, *a, **k):
-        return self.f
-
-
-class _Unclosable(io.BytesIO):
-    def close(self):
-        pass
-
-
 def exchange(port, data):
     """Sends data and reads until the shim closes the connection (or
     READ_BOUND passes without a byte). Returns ([(status, headers, body)],
     stray bytes, closed)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=READ_BOUND)
-    out, closed = b"", False
-    try:
+    chunks, closed = [], True
+    with socket.create_connection(("127.0.0.1", port), timeout=READ_BOUND) as s:
         try:
             s.sendall(data)
         except OSError:
-            pass
-        while True:
-            try:
-                d = s.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                closed = True
-                break
-            if not d:
-                closed = True
-                break
-            out += d
-    finally:
-        s.close()
-    f = _Unclosable(out)
-    resps = []
-    while f.tell() < len(out):
-        pos = f.tell()
-        r = http.client.HTTPResponse(_Sock(f), method="POST")
+            pass                # refused early: what was answered is still read
         try:
-            r.begin()
-            cl = r.getheader("Content-Length")
-            body = f.read(int(cl)) if cl is not None else f.read()
-        except (http.client.HTTPException, ValueError):
-            f.seek(pos)
-            return resps, f.read(), closed
-        resps.append((r.status, r.getheaders(), body))
-    return resps, b"", closed
+            while d := s.recv(65536):
+                chunks.append(d)
+        except socket.timeout:
+            closed = False
+        except ConnectionResetError:
+            pass
+    resps, stray = parse_responses(b"".join(chunks))
+    return resps, stray, closed
 
 
 class Framing(ShimTestCase):
