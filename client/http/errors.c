@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <rolesd/rest.h>
 
@@ -63,13 +64,17 @@ enum MHD_Result http_queue_response(struct MHD_Connection *con, unsigned int sta
 static void send_whole(struct MHD_Connection *con, unsigned status, const char *body) {
         const union MHD_ConnectionInfo *info = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
         const char *reason = MHD_get_reason_phrase_for(status);
-        char buf[1024];
+        char buf[1024], date[64] = "";
+        time_t now = time(NULL);
+        struct tm tm;
         int n;
 
         if (!info)
                 return;
-        n = snprintf(buf, sizeof buf, "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n\r\n%s", status, reason && *reason ? reason : "Error",
+        if (gmtime_r(&now, &tm))
+                (void) strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        n = snprintf(buf, sizeof buf, "HTTP/1.1 %u %s\r\n%sConnection: close\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s", status, reason && *reason ? reason : "Error", date,
                      strlen(body), body);
         if (n > 0 && (size_t) n < sizeof buf)
                 (void) !send(info->connect_fd, buf, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
