@@ -34,11 +34,11 @@
 #include "client/http/conns.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -79,7 +79,7 @@ struct HttpConns {
         pthread_mutex_t lock;           /* all below */
         pthread_cond_t wake;            /* quit, or room to make */
         bool quit;
-        WaitList waiting[3];
+        WaitList waiting[WAIT_NONE];    /* by WAIT_FIRST, WAIT_NEXT, WAIT_OVER */
         Addr *addrs[ADDR_BUCKETS];
         unsigned n_open;
         unsigned n_closing;             /* of them, shut down by us, not yet closed */
