@@ -13,33 +13,32 @@
  * own answers with http_queue_response(), which goes to the library's, so
  * every call that lands here is one of the library's own answers. It is
  * replaced by the JSON body of its status in the dialect of the request's
- * path (rolesd_rest_error_body()), or, for errors found in the headers by
- * a library that would garble the answer, refused: the library then
- * closes the connection, which HTTP allows a server to do with a request
- * it cannot frame. Should the linker ever bind the library's calls to its
- * own definition, its HTML answers simply go out as before.
+ * path (rolesd_rest_error_body()); for errors found in the headers by a
+ * library that would garble the answer, the answer is written to the
+ * socket here and the library's refused: it then closes the connection,
+ * as it would after its own. Should the linker ever bind the library's
+ * calls to its own definition, its HTML answers simply go out as before.
  *
- * Owns too the per-connection record of the dialect (the request line is
+ * The dialect is that of the connection's latest request line (conns.c):
  * the only part of a request the library has parsed when such an error
- * can occur). */
+ * can occur. */
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <rolesd/rest.h>
 
 #include "client/http/errors.h"
+#include "client/http/conns.h"
 #include "client/http/log.h"
-
-/* What a connection's latest request line said. */
-typedef struct HttpConn {
-        rolesd_rest_dialect dialect;
-} HttpConn;
 
 typedef enum MHD_Result (*QueueFn)(struct MHD_Connection *con, unsigned int status, struct MHD_Response *resp);
 
@@ -56,47 +55,52 @@ enum MHD_Result http_queue_response(struct MHD_Connection *con, unsigned int sta
         return real_queue ? real_queue(con, status, resp) : MHD_NO;
 }
 
-void http_conn_notify(void *cls, struct MHD_Connection *con, void **socket_context,
-                      enum MHD_ConnectionNotificationCode code) {
-        if (code == MHD_CONNECTION_NOTIFY_STARTED)
-                *socket_context = calloc(1, sizeof(HttpConn));  /* NULL: the default dialect */
-        else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-                free(*socket_context);
-                *socket_context = NULL;
-        }
+#if MHD_VERSION < 0x01000000
+/* Writes a whole JSON answer, closing the connection, on con's socket,
+ * past the library: nothing of this request's answer is out yet and the
+ * socket's send buffer is empty, so a few hundred bytes go at once (a
+ * short write, which cannot happen, leaves a truncated answer the client
+ * sees as such when the connection closes). */
+static void send_whole(struct MHD_Connection *con, unsigned status, const char *body) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const char *reason = MHD_get_reason_phrase_for(status);
+        char buf[1024], date[64] = "";
+        time_t now = time(NULL);
+        struct tm tm;
+        int n;
+
+        if (!info)
+                return;
+        if (gmtime_r(&now, &tm))
+                (void) strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        n = snprintf(buf, sizeof buf, "HTTP/1.1 %u %s\r\n%sConnection: close\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s", status, reason && *reason ? reason : "Error", date,
+                     strlen(body), body);
+        if (n > 0 && (size_t) n < sizeof buf)
+                (void) !send(info->connect_fd, buf, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
-
-static HttpConn *conn_get(struct MHD_Connection *con) {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-        return info ? info->socket_context : NULL;
-}
-
-void http_conn_request_line(struct MHD_Connection *con, const char *uri) {
-        HttpConn *c = conn_get(con);
-
-        if (c)
-                c->dialect = rolesd_rest_dialect_of(uri);
-}
+#endif
 
 /* Reached only from inside libmicrohttpd (see the top of the file). */
 enum MHD_Result MHD_queue_response(struct MHD_Connection *con, unsigned int status, struct MHD_Response *resp) {
-        HttpConn *c = conn_get(con);
         struct MHD_Response *json;
         const char *body;
         enum MHD_Result r;
 
         if (!real_queue)
                 return MHD_NO;
+        body = rolesd_rest_error_body(http_conns_dialect(con) == ROLESD_REST_ROCKETCHAT ? "/api" : "/", status);
 #if MHD_VERSION < 0x01000000
         /* 400 and 413 with headers parsed: found in the headers (or the
          * chunks after them); this library would send the header block
-         * twice. Refusing makes it close the connection instead. */
+         * twice. The answer goes out here, whole, and refusing makes the
+         * library close the connection. */
         if ((status == MHD_HTTP_BAD_REQUEST || status == 413) &&
-            MHD_get_connection_values(con, MHD_HEADER_KIND, NULL, NULL) > 0)
+            MHD_get_connection_values(con, MHD_HEADER_KIND, NULL, NULL) > 0) {
+                send_whole(con, status, body);
                 return MHD_NO;
+        }
 #endif
-        body = rolesd_rest_error_body(c && c->dialect == ROLESD_REST_ROCKETCHAT ? "/api" : "/", status);
         json = MHD_create_response_from_buffer(strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
         if (!json)
                 return MHD_NO;

@@ -10,8 +10,3 @@ int http_errors_init(void);
 /* Queues one of rolesd-http's own answers (never call MHD_queue_response:
  * that name is errors.c's). */
 enum MHD_Result http_queue_response(struct MHD_Connection *con, unsigned int status, struct MHD_Response *resp);
-/* MHD_OPTION_NOTIFY_CONNECTION: the per-connection record. */
-void http_conn_notify(void *cls, struct MHD_Connection *con, void **socket_context,
-                      enum MHD_ConnectionNotificationCode code);
-/* Records the dialect of a request line's target, for errors.c. */
-void http_conn_request_line(struct MHD_Connection *con, const char *uri);

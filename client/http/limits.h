@@ -11,13 +11,39 @@
                                                   * (chunked uploads), before closing instead of 413 */
 #define HTTP_CALL_TIMEOUT_USEC          (2ull * 1000000ull) /* a call to rolesd that gets no answer this long
                                                   * fails, and its request gets 503 */
-#define HTTP_THREADS                    4u      /* worker threads, each with its own pipelined
-                                                 * connection to rolesd: a request waiting for
-                                                 * rolesd is suspended, not a blocked thread, so a
-                                                 * few threads keep group commit fed */
+#define HTTP_THREADS                    4u      /* worker threads: a request waiting for rolesd
+                                                 * is suspended, not a blocked thread, so a few
+                                                 * threads keep group commit fed */
+#define HTTP_LANE_UPSTREAMS             2u      /* pipelined connections to rolesd for reads
+                                                 * (GET, HEAD), and as many for the rest, each
+                                                 * shared by every HTTP_LANE_UPSTREAMS-th worker:
+                                                 * rolesd answers a read after its connection's
+                                                 * pending writes, so reads get their own; twice
+                                                 * this is at most HTTP_THREADS */
 #define HTTP_CONNECTIONS_MAX            1024u   /* concurrent HTTP connections, all clients */
-#define HTTP_PER_IP_CONNECTIONS_MAX     256u    /* concurrent HTTP connections from one address */
-#define HTTP_CONNECTION_TIMEOUT_SEC     30u     /* close a connection idle this long */
+#define HTTP_FILES_OTHER                64u     /* descriptors beside the connections: listening
+                                                 * socket, rolesd, threads' eventfds; the soft
+                                                 * open-files limit is raised to fit both */
+#define HTTP_PER_IP_CONNECTIONS_MAX     256u    /* concurrent HTTP connections from one address;
+                                                 * past it a connection's request gets 503 (in the
+                                                 * dialect of its path) and the connection closes */
+#define HTTP_PER_IP_REFUSALS_MAX        16u     /* connections past that limit held at once per
+                                                 * address to be answered so; more are closed
+                                                 * at once, unanswered */
+#define HTTP_HEAD_OVER_LIMIT_SEC        2u      /* how long such a connection may take to send
+                                                 * the head its 503 answers */
+#define HTTP_CONNECTION_TIMEOUT_SEC     30u     /* close a connection idle this long, or a
+                                                 * keep-alive one whose next request's head is
+                                                 * not complete this long after the last answer */
+#define HTTP_HEAD_TIMEOUT_SEC           10u     /* a new connection's first request head (request
+                                                 * line and headers) must be complete this long
+                                                 * after the connection opened, or it is closed
+                                                 * (slow-header floods) */
+#define HTTP_CONNECTIONS_SPARE          32u     /* while more than HTTP_CONNECTIONS_MAX minus this
+                                                 * many are open, the connections waiting longest
+                                                 * for a request head (HTTP_HEAD_EVICT_AGE_MSEC at
+                                                 * least) are closed to make room for newcomers */
+#define HTTP_HEAD_EVICT_AGE_MSEC        1000u
 #define HTTP_CONNECTION_MEMORY_MAX      (33u * 1024u) /* per connection: request line, headers and read
                                                  * buffer; a head up to ~25 KiB gets a JSON answer,
                                                  * a larger one is refused by closing. libmicrohttpd

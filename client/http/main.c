@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
@@ -222,6 +223,21 @@ static void socket_name(int fd, char *buf, size_t size) {
         snprintf(buf, size, sa.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
+/* Raises the soft limit on open files to what HTTP_CONNECTIONS_MAX
+ * connections and the rest of the process need (the default soft limit,
+ * 1024, is below it), within the hard limit. */
+static void files_limit_raise(void) {
+        const rlim_t need = HTTP_CONNECTIONS_MAX + HTTP_FILES_OTHER;
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+                return;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                http_log(LOG_WARNING, "rolesd-http: cannot raise the open files limit to %llu: %s",
+                         (unsigned long long) need, strerror(errno));
+}
+
 /* Waits for SIGTERM or SIGINT (blocked), sending WATCHDOG=1 meanwhile
  * when systemd asks for it. */
 static void wait_for_stop(const sigset_t *mask) {
@@ -264,6 +280,7 @@ static int run(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
+        files_limit_raise();
         fd = listen_passed();
         if (fd == 0)
                 fd = listen_open(args.listen);

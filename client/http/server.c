@@ -1,10 +1,11 @@
 /* server.c: rolesd-http's HTTP side. Owns the libmicrohttpd daemon
  * (a pool of internal polling threads, connection limits and timeout), the
  * per-request state (raw request target, body accumulated up to
- * HTTP_BODY_MAX, 413 beyond), one upstream connection to rolesd per
- * worker thread (upstream.c), and driving each complete request's
- * rolesd_rest_task: run it, and while it waits for an RPC answer, suspend
- * the connection and send the call on the worker's upstream; the answer
+ * HTTP_BODY_MAX, 413 beyond), the upstream connections to rolesd
+ * (upstream.c; for reads, and for the rest, each shared by some of the
+ * workers), and driving each complete request's rolesd_rest_task: run it,
+ * and while it waits for an RPC answer, suspend the connection and send
+ * the call on the worker's upstream of the request's lane; the answer
  * resumes the connection and the task runs again, until it has the
  * response, sent as application/json; a long one (roles.list) is sent
  * chunked, part by part, from a content reader that drives the task the
@@ -27,19 +28,37 @@
 #include <rolesd/client.h>
 #include <rolesd/rest.h>
 
+#include "client/http/conns.h"
 #include "client/http/errors.h"
+#include "client/http/framing.h"
 #include "client/http/limits.h"
 #include "client/http/log.h"
 #include "client/http/upstream.h"
 
+/* Which upstreams a request's calls take: a GET's (or HEAD's) those of
+ * reads, anything else those of writes. rolesd answers a read on a
+ * connection after that connection's pending writes: reads of their own
+ * wait behind no other client's creates, and each request's calls, all
+ * on one connection, still see its own writes. */
+enum { LANE_READ, LANE_WRITE, LANES };
+_Static_assert(LANES * HTTP_LANE_UPSTREAMS <= HTTP_THREADS, "at most one connection to rolesd per worker");
+
+/* A worker thread's upstreams, one per lane, taken on first use. */
+typedef struct Worker {
+        unsigned index;
+        Upstream *lane[LANES];
+} Worker;
+
 struct HttpServer {
         struct MHD_Daemon *mhd;
+        HttpConns *conns;               /* the connections' bookkeeping: head deadlines */
         char *socket_path;              /* rolesd's socket; NULL: the default */
-        pthread_key_t upstream_key;     /* each worker thread's upstream to rolesd */
+        pthread_key_t worker_key;       /* each worker thread's Worker */
         bool have_key;
         pthread_mutex_t lock;
-        Upstream *upstreams[HTTP_THREADS]; /* under lock: made by the workers as they need them */
-        unsigned n_upstreams;
+        Worker workers[HTTP_THREADS];   /* under lock: given to the threads as they come */
+        unsigned n_workers;
+        Upstream *upstreams[LANES][HTTP_LANE_UPSTREAMS]; /* under lock: made as the workers need them */
         bool stopping;                  /* under lock: no new upstream (it would not be stopped) */
 };
 
@@ -64,6 +83,7 @@ typedef struct Request {
         size_t part_len, part_sent;
         bool more;
         bool head;              /* a HEAD request: parts are counted, not sent */
+        unsigned lane;          /* LANE_READ or LANE_WRITE: where its calls go */
         uint64_t head_len;      /* their bytes so far */
 } Request;
 
@@ -103,12 +123,24 @@ static enum MHD_Result respond_error(struct MHD_Connection *con, const char *pat
         return respond(con, status, (char *) body, strlen(body), false, NULL);
 }
 
+/* The same, closing the connection after it: for a request whose framing
+ * cannot be trusted, whatever follows it on the connection is not read. */
+static enum MHD_Result respond_error_close(struct MHD_Connection *con, const char *path, unsigned status) {
+        const char *body = rolesd_rest_error_body(path, status);
+        struct MHD_Response *resp;
+
+        resp = MHD_create_response_from_buffer(strlen(body), (void *) body, MHD_RESPMEM_PERSISTENT);
+        if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_NO)
+                resp = (MHD_destroy_response(resp), NULL);
+        return queue_json(con, status, resp, NULL);
+}
+
 /* ---- requests ---- */
 
 static void *request_new(void *cls, const char *uri, struct MHD_Connection *con) {
         Request *q = calloc(1, sizeof *q);
 
-        http_conn_request_line(con, uri);
+        http_conns_request_line(con, uri);
 
         if (q)
                 q->uri = strdup(uri);   /* NULL: fall back to the decoded URL */
@@ -117,8 +149,10 @@ static void *request_new(void *cls, const char *uri, struct MHD_Connection *con)
 
 static void request_completed(void *cls, struct MHD_Connection *con, void **con_cls,
                               enum MHD_RequestTerminationCode toe) {
+        HttpServer *s = cls;
         Request *q = *con_cls;
 
+        http_conns_request_done(s->conns, con);
         if (!q)
                 return;
         rolesd_rest_task_free(q->task);
@@ -176,7 +210,7 @@ static const char *header_get(void *userdata, const char *name) {
 
 /* Splits a request target (in place) into path and query; skips the
  * scheme and authority of an absolute-form target. */
-static void target_split(char *t, const char **ret_path, const char **ret_query) {
+static void target_split(char *t, char **ret_path, const char **ret_query) {
         char *p = t, *q;
 
         if (strncasecmp(p, "http://", 7) == 0 || strncasecmp(p, "https://", 8) == 0) {
@@ -194,27 +228,36 @@ static void target_split(char *t, const char **ret_path, const char **ret_query)
         *ret_query = q;
 }
 
-/* The worker thread's upstream to rolesd, made on its first request;
- * none once the server stops (-ESHUTDOWN). */
-static int worker_upstream(HttpServer *s, Upstream **ret) {
-        Upstream *u = pthread_getspecific(s->upstream_key);
+/* The worker thread's upstream to rolesd for lane: the one it shares
+ * with every HTTP_LANE_UPSTREAMS-th worker, made on first use; none once
+ * the server stops (-ESHUTDOWN). */
+static int worker_upstream(HttpServer *s, unsigned lane, Upstream **ret) {
+        Worker *w = pthread_getspecific(s->worker_key);
         int r = 0;
 
-        if (!u) {
-                pthread_mutex_lock(&s->lock);
-                if (s->stopping)
-                        r = -ESHUTDOWN;
-                else if (s->n_upstreams >= sizeof s->upstreams / sizeof s->upstreams[0])
-                        r = -ENOMEM;    /* more workers than upstreams: cannot happen */
-                else
-                        r = upstream_new(s->socket_path, &u);
-                if (r >= 0) {
-                        s->upstreams[s->n_upstreams++] = u;
-                        (void) pthread_setspecific(s->upstream_key, u); /* the key exists: cannot fail */
-                }
-                pthread_mutex_unlock(&s->lock);
+        if (w && w->lane[lane]) {
+                *ret = w->lane[lane];
+                return 0;
         }
-        *ret = r >= 0 ? u : NULL;
+        pthread_mutex_lock(&s->lock);
+        if (!w && s->n_workers < HTTP_THREADS) {
+                w = &s->workers[s->n_workers];
+                w->index = s->n_workers++;
+                (void) pthread_setspecific(s->worker_key, w);   /* the key exists: cannot fail */
+        }
+        if (s->stopping)
+                r = -ESHUTDOWN;
+        else if (!w)
+                r = -ENOMEM;    /* more threads than workers: cannot happen */
+        else {
+                Upstream **u = &s->upstreams[lane][w->index % HTTP_LANE_UPSTREAMS];
+
+                if (!*u)
+                        r = upstream_new(s->socket_path, u);
+                w->lane[lane] = *u;
+        }
+        pthread_mutex_unlock(&s->lock);
+        *ret = r >= 0 ? w->lane[lane] : NULL;
         return r;
 }
 
@@ -238,7 +281,7 @@ static int task_step(HttpServer *s, struct MHD_Connection *con, Request *q, role
                 r = rolesd_rest_task_run(q->task, &q->req, res);
                 if (r != 0)
                         return r;
-                (void) worker_upstream(s, &u);  /* none: the call fails (503) */
+                (void) worker_upstream(s, q->lane, &u); /* none: the call fails (503) */
                 /* Suspended before the call goes out: its answer resumes it. */
                 q->con = con;
                 q->waiter = (UpstreamWaiter) { .wake = request_wake, .userdata = q };
@@ -345,10 +388,14 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                 const char *path = url, *query = NULL;
 
                 if (q->uri) {
+                        char *p;
+
                         q->target = strdup(q->uri);
                         if (!q->target)
                                 return respond_error(con, url, 500);
-                        target_split(q->target, &path, &query);
+                        target_split(q->target, &p, &query);
+                        http_path_decode(p);
+                        path = p;
                 }
                 q->req = (rolesd_rest_request) {
                         .size = sizeof(rolesd_rest_request),
@@ -362,6 +409,7 @@ static enum MHD_Result answer(HttpServer *s, struct MHD_Connection *con, Request
                 };
                 q->server = s;
                 q->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+                q->lane = q->head || strcmp(method, MHD_HTTP_METHOD_GET) == 0 ? LANE_READ : LANE_WRITE;
                 q->task = rolesd_rest_task_new();
                 if (!q->task)
                         return respond_error(con, path, 500);
@@ -412,8 +460,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         }
         if (!q->started) {
                 const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                unsigned refused = http_framing_check(con, version);
 
                 q->started = true;
+                if (http_conns_head_done(s->conns, con))
+                        /* Past its address's limit: the answer of a server too busy. */
+                        return respond_error_close(con, q->uri ? q->uri : url, MHD_HTTP_SERVICE_UNAVAILABLE);
+                if (refused)
+                        return respond_error_close(con, q->uri ? q->uri : url, refused);
                 if (cl && content_length_too_big(cl))
                         /* Refuse before the body is sent (no 100 Continue); the
                          * connection closes after this answer. */
@@ -468,13 +522,19 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
                 return r;
         }
         pthread_mutex_init(&s->lock, NULL);
-        r = pthread_key_create(&s->upstream_key, NULL); /* the server frees the upstreams */
+        r = pthread_key_create(&s->worker_key, NULL);   /* the server frees the upstreams */
         if (r != 0) {
                 close(listen_fd);
                 http_server_stop(s);
                 return http_log_errno(LOG_ERR, -r, "cannot create thread-local storage: %s", strerror(r));
         }
         s->have_key = true;
+        r = http_conns_new(&s->conns);
+        if (r < 0) {
+                close(listen_fd);
+                http_server_stop(s);
+                return r;
+        }
 
         s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | HTTP_MHD_POLLER | MHD_USE_ERROR_LOG |
                                   MHD_ALLOW_SUSPEND_RESUME,
@@ -483,12 +543,11 @@ int http_server_start(int listen_fd, const char *socket_path, HttpServer **ret) 
                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned) HTTP_THREADS,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) HTTP_CONNECTIONS_MAX,
-                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) HTTP_PER_IP_CONNECTIONS_MAX,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) HTTP_CONNECTION_TIMEOUT_SEC,
                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_CONNECTION_MEMORY_MAX,
                                   MHD_OPTION_URI_LOG_CALLBACK, request_new, s,
                                   MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
-                                  MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s,
+                                  MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify, s->conns,
                                   MHD_OPTION_END);
         if (!s->mhd) {
                 /* listen_fd is not closed here: whether libmicrohttpd did
@@ -513,14 +572,17 @@ HttpServer *http_server_stop(HttpServer *s) {
                 s->stopping = true;
                 pthread_mutex_unlock(&s->lock);
         }
-        for (unsigned i = 0; i < s->n_upstreams; i++)
-                upstream_stop(s->upstreams[i]);
+        for (unsigned l = 0; l < LANES; l++)
+                for (unsigned i = 0; i < HTTP_LANE_UPSTREAMS; i++)
+                        upstream_stop(s->upstreams[l][i]);
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);        /* joins the workers: their connections are freed */
-        for (unsigned i = 0; i < s->n_upstreams; i++)
-                upstream_free(s->upstreams[i]);
+        for (unsigned l = 0; l < LANES; l++)
+                for (unsigned i = 0; i < HTTP_LANE_UPSTREAMS; i++)
+                        upstream_free(s->upstreams[l][i]);
+        http_conns_free(s->conns);
         if (s->have_key) {
-                pthread_key_delete(s->upstream_key);
+                pthread_key_delete(s->worker_key);
                 pthread_mutex_destroy(&s->lock);
         }
         free(s->socket_path);

@@ -1,5 +1,5 @@
-/* upstream.c: rolesd-http's connection to rolesd for one worker thread.
- * The worker sends its tasks' calls itself, under the upstream's lock
+/* upstream.c: a connection of rolesd-http to rolesd, for the workers
+ * that share it. A worker sends its tasks' calls itself, under the upstream's lock
  * (librolesd writes them at once when the socket takes them); a thread of
  * the upstream's own polls the connection's descriptor, runs
  * rolesd_process() under the lock, and wakes, outside it, the requests

@@ -1,5 +1,5 @@
-/* upstream.h: rolesd-http's connection to rolesd, one per worker thread:
- * a librolesd asynchronous connection, the shim's lock around it, and a
+/* upstream.h: a connection of rolesd-http to rolesd, used by a few
+ * worker threads (server.c): a librolesd asynchronous connection, the shim's lock around it, and a
  * thread of the shim's own that polls it (upstream.c). */
 #pragma once
 

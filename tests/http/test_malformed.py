@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import socket
-import unittest
 
 from httpharness import BODY_LIMIT, SHIM_LAZY_FDS, ShimTestCase, main, raw_exchange, wait_for
 
@@ -391,9 +390,8 @@ class TransportErrors(ShimTestCase):
 
     # libmicrohttpd 0.9.75 (Debian 12) rejects a Content-Length it cannot
     # parse before our handler runs, and its own answer repeats the header
-    # block (fixed upstream in 1.0.0), so the shim closes the connection
-    # instead. Kept as the behaviour we want once the library allows it.
-    @unittest.expectedFailure
+    # block (fixed upstream in 1.0.0): the shim writes the answer itself
+    # (client/http/errors.c) and the library closes the connection.
     def test_content_length_overflow_is_413_in_dialect(self):
         out = self.exchange(dict(self.CASES)["Content-Length past 2^64"])
         resps, _ = parse_responses(out)
