@@ -49,7 +49,7 @@ DAEMON_RANK = {
     "auth": 4, "seed": 4,
     "catalog": 3,
     "writer": 2,
-    "store": 1,
+    "store": 1, "etcd": 1,   # etcd: fleet mode's client, beside the store (the writer will use it)
     "log": 0, "limits": 0,
 }
 
