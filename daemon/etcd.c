@@ -62,6 +62,7 @@ struct Etcd {
         sd_event_source **ios;          /* curl's sockets' sources, freed at the end if curl did not */
         size_t n_ios, cap_ios;
         bool processing;                /* inside process(): watches are freed after it */
+        bool freeing;                   /* inside etcd_free() */
 };
 
 typedef enum CallKind {
@@ -117,7 +118,7 @@ struct EtcdWatch {
         unsigned failures;              /* streams failed in a row */
         int state;                      /* last reported: 0 open, < 0 why not */
         bool state_known;
-        int stream_error;               /* an error message this stream carried */
+        bool probing;                   /* a status call asks the stream's member whether it is alive */
         char what[ERROR_TEXT_MAX];
         bool stopped;                   /* compacted: no more streams */
         bool freed;                     /* etcd_watch_free() ran while we held it */
@@ -550,8 +551,9 @@ static void call_complete(Call *c, int r) {
         call_free(c);
 }
 
-static size_t call_write(char *p, size_t size, size_t n, void *userdata) {
+static size_t call_write(char *p, size_t size, size_t nmemb, void *userdata) {
         Call *c = userdata;
+        size_t n = size * nmemb;
 
         if (buf_pending(&c->reply) + n > ETCD_RESPONSE_MAX || buf_append(&c->reply, p, n) < 0)
                 return 0;       /* CURLE_WRITE_ERROR */
@@ -609,7 +611,9 @@ static int call_start(Call *c) {
         if (!c->easy)
                 return -ENOMEM;
         long ms = (long) ((c->deadline - now + 999) / 1000);
+        long connect_ms = (long) (ETCD_CONNECT_TIMEOUT_USEC / 1000);
         if (curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, ms) != CURLE_OK ||
+            curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms < ms ? connect_ms : ms) != CURLE_OK ||
             curl_multi_add_handle(e->multi, c->easy) != CURLM_OK) {
                 curl_easy_cleanup(c->easy);
                 c->easy = NULL;
@@ -621,10 +625,11 @@ static int call_start(Call *c) {
 /* The attempt ended: completes the call, or tries again elsewhere. */
 static void call_done(Call *c, CURLcode code) {
         Etcd *e = c->etcd;
-        long http = 0;
+        long http = 0, sent = 0;
         int r;
 
         (void) curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &http);
+        (void) curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &sent);     /* 0: nothing sent */
         curl_multi_remove_handle(e->multi, c->easy);
         curl_easy_cleanup(c->easy);
         c->easy = NULL;
@@ -662,8 +667,15 @@ static void call_done(Call *c, CURLcode code) {
                 call_retry(c, -ECONNREFUSED);
                 return;
         case CURLE_OPERATION_TIMEDOUT:
-                /* The call's deadline: the next call tries another member. */
                 endpoint_failed(e, c->endpoint, c->error);
+                if (sent == 0) {
+                        /* Not connected in ETCD_CONNECT_TIMEOUT_USEC (a host
+                         * that drops packets): not sent, another member may
+                         * answer in time. */
+                        call_retry(c, -ECONNREFUSED);
+                        return;
+                }
+                /* The call's deadline: the next call tries another member. */
                 call_complete(c, -ETIMEDOUT);
                 return;
         case CURLE_WRITE_ERROR:
@@ -672,7 +684,7 @@ static void call_done(Call *c, CURLcode code) {
                 return;
         default:
                 endpoint_failed(e, c->endpoint, c->error);
-                if (c->resend_safe)
+                if (c->resend_safe || sent == 0)
                         call_retry(c, -ECONNRESET);
                 else
                         call_complete(c, -ECONNABORTED);        /* sent: it may have run */
@@ -893,6 +905,7 @@ static void watch_close_stream(EtcdWatch *w) {
 }
 
 static int watch_connect(EtcdWatch *w);
+static void watch_restart(EtcdWatch *w, int r, const char *what);
 
 static int on_watch_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         EtcdWatch *w = userdata;
@@ -901,7 +914,7 @@ static int on_watch_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         w->busy++;
         r = watch_connect(w);
         if (r < 0)
-                watch_set_state(w, r, "cannot open a watch stream");
+                watch_restart(w, r, "cannot open a watch stream");
         w->busy--;
         if (watch_gone(w))
                 watch_destroy(w);
@@ -928,25 +941,68 @@ static void watch_restart(EtcdWatch *w, int r, const char *what) {
                 log_error_errno(r, "etcd: cannot schedule the watch's next stream: %m");
 }
 
+static int on_watch_stall(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* The answer to a silent stream's probe: a member that answers and knows
+ * a leader has nothing to say (etcd sends progress notifications every
+ * 10 minutes by default); one that does not, or knows no leader, has
+ * lost the stream its watch. */
+static void on_watch_probe(Etcd *e, int r, const EtcdStatus *res, void *userdata) {
+        EtcdWatch *w = userdata;
+        char what[ERROR_TEXT_MAX];
+
+        w->probing = false;
+        if (e->freeing)
+                return;
+        if (w->freed || !w->easy) {
+                watch_destroy(w);
+                return;
+        }
+        if (r >= 0 && res->leader != 0) {
+                w->last_rx = now_usec();
+                (void) arm_time(e, &w->stall, w->last_rx + w->stall_usec, on_watch_stall, w);
+                return;
+        }
+        w->busy++;
+        if (r >= 0 || r == -ENOTCONN)
+                watch_restart(w, -ENOTCONN, "etcdserver: no leader");
+        else {
+                snprintf(what, sizeof what, "stalled: nothing for %" PRIu64 " ms, and no status (%.160s)",
+                         w->stall_usec / 1000, res->error);
+                watch_restart(w, -ETIMEDOUT, what);
+        }
+        w->busy--;
+        if (watch_gone(w))
+                watch_destroy(w);
+}
+
+/* Silent for stall_usec: ask its member (within half of that) whether
+ * the stream is idle or lost. */
 static int on_watch_stall(sd_event_source *s, uint64_t usec, void *userdata) {
         EtcdWatch *w = userdata;
-        char what[64];
+        Etcd *e = w->etcd;
+        int r;
 
-        if (!w->easy)
+        if (!w->easy || w->probing)
                 return 0;
         if (usec < w->last_rx + w->stall_usec)
-                return (void) arm_time(w->etcd, &w->stall, w->last_rx + w->stall_usec, on_watch_stall, w), 0;
+                return (void) arm_time(e, &w->stall, w->last_rx + w->stall_usec, on_watch_stall, w), 0;
+        r = etcd_status(e, (int) w->endpoint, w->stall_usec / 2, on_watch_probe, w);
+        if (r >= 0) {
+                w->probing = true;
+                return 0;
+        }
         w->busy++;
-        snprintf(what, sizeof what, "stalled: nothing for %" PRIu64 " ms", w->stall_usec / 1000);
-        watch_restart(w, -ETIMEDOUT, what);
+        watch_restart(w, r, "cannot probe a silent watch stream");
         w->busy--;
         if (watch_gone(w))
                 watch_destroy(w);
         return 0;
 }
 
-static size_t watch_write(char *p, size_t size, size_t n, void *userdata) {
+static size_t watch_write(char *p, size_t size, size_t nmemb, void *userdata) {
         EtcdWatch *w = userdata;
+        size_t n = size * nmemb;
 
         if (buf_pending(&w->in) + n > ETCD_RESPONSE_MAX || buf_append(&w->in, p, n) < 0)
                 return 0;       /* CURLE_WRITE_ERROR */
@@ -962,7 +1018,6 @@ static int watch_connect(EtcdWatch *w) {
         int r;
 
         w->endpoint = e->current;
-        w->stream_error = 0;
         r = req && o ? 0 : -ENOMEM;
         if (r >= 0)
                 r = set_new(req, "key", json_string(w->key));
@@ -1014,10 +1069,12 @@ static bool watch_message(EtcdWatch *w, const char *line, size_t len) {
         }
         err = json_object_get(o, "error");
         if (err) {
-                /* {"error":{"grpc_code":14,"message":"etcdserver: no leader",...}}:
+                /* In the stream {"error":{"grpc_code":14,"message":"etcdserver:
+                 * no leader",...}}, as an HTTP error {"error":"...","code":N,...}:
                  * the stream ends after it; say so now, go on from there. */
-                const char *msg = json_string_value(json_object_get(err, "message"));
-                int r = map_error(json_i64(err, "grpc_code"), msg);
+                const json_t *x = json_is_object(err) ? err : o;
+                const char *msg = json_string_value(json_object_get(x, "message"));
+                int r = map_error(json_i64(x, json_is_object(err) ? "grpc_code" : "code"), msg);
 
                 watch_restart(w, r, msg ? msg : "watch error");
                 json_decref(o);
@@ -1042,6 +1099,7 @@ static bool watch_message(EtcdWatch *w, const char *line, size_t len) {
         events = json_object_get(res, "events");
         if (json_is_true(json_object_get(res, "created"))) {
                 w->failures = 0;
+                w->etcd->failures = 0;
                 if (w->next_revision == 0)
                         w->next_revision = json_i64(json_object_get(res, "header"), "revision") + 1;
                 watch_set_state(w, 0, etcd_watch_endpoint(w));
@@ -1146,8 +1204,8 @@ static void watch_unlink(EtcdWatch *w) {
 }
 
 static void watch_destroy(EtcdWatch *w) {
-        if (w->busy > 0 || w->etcd->processing)
-                return;         /* the one holding it destroys it */
+        if (w->busy > 0 || w->etcd->processing || w->probing)
+                return;         /* the one holding it (or the probe's answer) destroys it */
         watch_unlink(w);
         watch_close_stream(w);
         sd_event_source_disable_unref(w->stall);
@@ -1427,6 +1485,7 @@ fail:
 Etcd *etcd_free(Etcd *e) {
         if (!e)
                 return NULL;
+        e->freeing = true;
         while (e->calls) {
                 Call *c = e->calls;
 

@@ -38,6 +38,7 @@
 #define ETCD_RESPONSE_MAX       (64u * 1024u * 1024u) /* a reply, or one watch message, at most this */
 #define ETCD_ENDPOINTS_MAX      16u             /* URLs in --etcd */
 #define ETCD_CALL_TIMEOUT_USEC  (5ull * 1000000ull)  /* a call's deadline when it names none */
+#define ETCD_CONNECT_TIMEOUT_USEC (1000u * 1000u) /* a member that does not accept within this: try the next */
 #define ETCD_BACKOFF_MIN_USEC   (50u * 1000u)   /* after a round of failed endpoints, wait this, doubling */
 #define ETCD_BACKOFF_MAX_USEC   (2u * 1000000u) /* up to this (each wait jittered to 50-100%) */
-#define ETCD_WATCH_STALL_USEC   (30ull * 1000000ull) /* a watch stream silent this long is opened again */
+#define ETCD_WATCH_STALL_USEC   (30ull * 1000000ull) /* a watch stream silent this long: is its member alive? */

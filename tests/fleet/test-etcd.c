@@ -879,6 +879,34 @@ static void mode_quorum(void) {
         got_reset(&g);
 }
 
+/* A watch that hears nothing for longer than its stall time, on a member
+ * that sends no progress notifications (etcd's default: every 10 min), is
+ * idle, not lost: the member answers its probe, the stream stays. */
+static void mode_idle(void) {
+        Watched x = {0};
+        EtcdWatchStats st;
+        EtcdWatch *w;
+        uint64_t start = now_usec();
+
+        w = watch("/i/", now_revision() + 1, SEC, &x);
+        run_until(watch_open, &x, 30 * SEC, "the watch to open");
+        /* Five stall periods of silence: the loop just runs. */
+        while (now_usec() - start < 5 * SEC)
+                check(sd_event_run(event, 100000) >= 0);
+        etcd_watch_stats(w, &st);
+        check_eq(x.state, 0);
+        check_eq(x.state_changes, 1);
+        check_eq(st.restarts, 0);
+        check_eq(st.messages, 1);       /* created, and nothing since */
+        int64_t rev = put("/i/a", "1");
+        wait_events(&x, 1, 30 * SEC);
+        check_eq(x.revs[0], rev);
+        check_eq(etcd_failovers(etcd), 0);
+        printf("ok idle: 5 s of silence with a 1 s stall time, the stream kept\n");
+        etcd_watch_free(w);
+        watched_free(&x);
+}
+
 int main(int argc, char **argv) {
         static const struct {
                 const char *name;
@@ -891,6 +919,7 @@ int main(int argc, char **argv) {
                 { "failover", mode_failover },
                 { "quorum", mode_quorum },
                 { "unreachable", mode_unreachable },
+                { "idle", mode_idle },
         };
         EtcdConfig cfg = {0};
 

@@ -9,6 +9,7 @@ loopback, through the C program test-etcd ($TEST_ETCD) on an sd-event loop:
 - a watch from revision R receives exactly the events after R, in order,
   with their own revisions, across messages cut mid-line (2,000 puts);
 - compaction: the watch is canceled with compact_revision;
+- an idle watch (silent past its stall time, its member alive) is kept;
 - kill -9 of the leader: calls and the watch go on on another endpoint;
 - quorum lost (SIGSTOP of two members): a txn fails with -ETIMEDOUT within
   its deadline, the watch reports no leader or a stall; SIGCONT: resumes.
@@ -118,6 +119,15 @@ class Operations(unittest.TestCase):
     def test_unreachable(self):
         ports = etcd.free_ports(2)
         run(",".join("http://127.0.0.1:%d" % p for p in ports), "unreachable")
+
+
+@needs_etcd
+class Idle(unittest.TestCase):
+    """One member, with etcd's default progress notifications (10 min)."""
+
+    def test_idle_watch_is_kept(self):
+        with etcd.Cluster(1, progress_notify="10m") as c:
+            run(c.endpoints, "idle")
 
 
 @needs_etcd

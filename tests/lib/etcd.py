@@ -121,7 +121,7 @@ class Member:
 class Cluster:
     """n real etcd members (1 or 3) on loopback."""
 
-    def __init__(self, n=3, directory=None, extra_args=(), start=True):
+    def __init__(self, n=3, directory=None, extra_args=(), start=True, progress_notify=PROGRESS_NOTIFY):
         if n < 1:
             raise ValueError("a cluster has at least one member")
         if not available():
@@ -129,6 +129,7 @@ class Cluster:
         self.own_dir = directory is None
         self.dir = directory or tempfile.mkdtemp(prefix="rolesd-etcd-")
         self.extra_args = list(extra_args)
+        self.progress_notify = progress_notify
         ports = free_ports(2 * n)
         self.members = [Member(i, "m%d" % i, ports[2 * i], ports[2 * i + 1],
                                os.path.join(self.dir, "member-%d" % i),
@@ -151,7 +152,7 @@ class Cluster:
                 "--listen-peer-urls", m.peer_url, "--initial-advertise-peer-urls", m.peer_url,
                 "--initial-cluster", cluster, "--initial-cluster-state", "new",
                 "--initial-cluster-token", self.token,
-                "--experimental-watch-progress-notify-interval", PROGRESS_NOTIFY,
+                "--experimental-watch-progress-notify-interval", self.progress_notify,
                 "--logger", "zap", "--log-outputs", "stderr"] + self.extra_args
 
     def _spawn(self, m):
