@@ -380,6 +380,15 @@ static void mode_unreachable(void) {
         check_eq(g.r, -ECONNREFUSED);
         check(took <= SEC + SEC / 2);
         check(etcd_failovers(etcd) >= 1);
+        /* Endpoint lists refused at once. */
+        static const char *const bad[] = { "", ",", "127.0.0.1:2379", "ftp://127.0.0.1:2379",
+                "http://a,http://b,http://c,http://d,http://e,http://f,http://g,http://h,"
+                "http://i,http://j,http://k,http://l,http://m,http://n,http://o,http://p,http://q" };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                Etcd *x = NULL;
+                check_eq(etcd_new(event, &(EtcdConfig) { .endpoints = bad[i] }, &x), -EINVAL);
+                check(!x);
+        }
         printf("ok unreachable: %s after %" PRIu64 " ms (deadline 1000 ms)\n", g.error, took / 1000);
 }
 
