@@ -35,6 +35,7 @@ static void usage(void) {
                "  --dir DIR            where to make the temporary directory (default $TMPDIR or /var/tmp)\n"
                "  --keep               keep the temporary directory (database, logs)\n"
                "  --no-http            skip the HTTP part\n"
+               "  --etcd               also start 3 etcd members ($ETCD or /usr/bin/etcd) for fleet mode's reference\n"
                "  --mhd-mode MODE      threading of the libmicrohttpd reference: pool, internal, per-connection\n"
                "  --mhd-threads N      threads of the pool mode (default: rolesd-http's HTTP_THREADS)\n"
                "  --scripts DIR        where wrk-get.lua and wrk-post.lua are (default the source dir)\n"
@@ -46,7 +47,7 @@ static void usage(void) {
 
 static void parse_args(Options *opt, int argc, char **argv) {
         enum { ARG_ROLESD = 0x100, ARG_HTTP, ARG_JSON, ARG_QUICK, ARG_ROLES, ARG_DURATION, ARG_DIR, ARG_KEEP,
-               ARG_NOHTTP, ARG_MHD_MODE, ARG_MHD_THREADS, ARG_SCRIPTS, ARG_ATTACH };
+               ARG_NOHTTP, ARG_MHD_MODE, ARG_MHD_THREADS, ARG_SCRIPTS, ARG_ATTACH, ARG_ETCD };
         static const struct option longopts[] = {
                 { "rolesd", required_argument, NULL, ARG_ROLESD },
                 { "rolesd-http", required_argument, NULL, ARG_HTTP },
@@ -60,6 +61,7 @@ static void parse_args(Options *opt, int argc, char **argv) {
                 { "mhd-mode", required_argument, NULL, ARG_MHD_MODE },
                 { "mhd-threads", required_argument, NULL, ARG_MHD_THREADS },
                 { "scripts", required_argument, NULL, ARG_SCRIPTS },
+                { "etcd", no_argument, NULL, ARG_ETCD },
                 { "attach", required_argument, NULL, ARG_ATTACH },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
@@ -89,6 +91,7 @@ static void parse_args(Options *opt, int argc, char **argv) {
                 case ARG_MHD_MODE: opt->mhd_mode = optarg; break;
                 case ARG_MHD_THREADS: opt->mhd_threads = (unsigned) strtoul(optarg, NULL, 10); break;
                 case ARG_SCRIPTS: opt->scripts = optarg; break;
+                case ARG_ETCD: opt->etcd = true; break;
                 case ARG_ATTACH: {
                         char *colon = strchr(optarg, ':');
                         if (!colon)
@@ -184,6 +187,7 @@ static const Phase phases[] = {
         { "role.create and role.get at N",      phase_at_big,           true },  /* at N roles */
         { "restart at N",                       phase_restart,          true },  /* daemon */
         { "role lifecycle",                     phase_lifecycle,        true },  /* role lifecycle */
+        { "etcd (with --etcd)",                 phase_etcd,             true },  /* fleet mode: etcd */
 };
 
 static const char *fs_name(const char *path) {

@@ -25,6 +25,7 @@ typedef struct Options {
         const char *mhd_mode;
         unsigned mhd_threads;
         bool quick, keep, no_http;
+        bool etcd;              /* --etcd: the fleet-mode reference (phase-etcd.c) */
         double duration, warmup;
         uint64_t big_n, small_n;
         unsigned http_conns;
@@ -168,3 +169,6 @@ void phase_at_big(Bench *b);
 /* phase-lifecycle.c: role.update; access.check before and after N
  * memberships; member.list in a role of N holders against one of 1,000. */
 void phase_lifecycle(Bench *b);
+/* phase-etcd.c: with --etcd, 3 etcd members; the create txn's rate by a
+ * thin gateway client (the reference) and by daemon/etcd.c. */
+void phase_etcd(Bench *b);

@@ -29,3 +29,16 @@
 #define WRITE_BATCH_MAX         256u            /* writes committed in one transaction */
 #define WRITE_GATHER_MAX_USEC   500u            /* longest wait for a batch's expected writers */
 #define WRITE_GATHER_CHUNK      8u              /* writes applied per wakeup while gathering */
+
+/* Fleet mode's etcd client (etcd.c). etcd's own limits are its defaults
+ * (--max-request-bytes, --max-txn-ops); a request's JSON body is larger
+ * than etcd's protobuf of it, so checking the body is on the safe side. */
+#define ETCD_REQUEST_MAX        (1536u * 1024u) /* a request's JSON body at most this (etcd: 1.5 MiB) */
+#define ETCD_TXN_OPS_MAX        128u            /* compares, and operations per branch, in a txn (etcd: 128) */
+#define ETCD_RESPONSE_MAX       (64u * 1024u * 1024u) /* a reply, or one watch message, at most this */
+#define ETCD_ENDPOINTS_MAX      16u             /* URLs in --etcd */
+#define ETCD_CALL_TIMEOUT_USEC  (5ull * 1000000ull)  /* a call's deadline when it names none */
+#define ETCD_CONNECT_TIMEOUT_USEC (1000u * 1000u) /* a member that does not accept within this: try the next */
+#define ETCD_BACKOFF_MIN_USEC   (50u * 1000u)   /* after a round of failed endpoints, wait this, doubling */
+#define ETCD_BACKOFF_MAX_USEC   (2u * 1000000u) /* up to this (each wait jittered to 50-100%) */
+#define ETCD_WATCH_STALL_USEC   (30ull * 1000000ull) /* a watch stream silent this long: is its member alive? */
