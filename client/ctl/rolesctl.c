@@ -1,20 +1,31 @@
 /* rolesctl.c: the command-line client of rolesd. Owns argument parsing
  * (global options anywhere on the line), the commands, their human output
- * (aligned tables, key/value lines) and --json output, and the exit
- * status: 0 success, 1 failure (one line on stderr), 2 usage error. */
+ * (aligned tables, key/value lines) and --json output, the errors (one
+ * line on stderr, a JSON object under --json) and the exit status by
+ * error class (see exit_status()). */
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <rolesd/client.h>
 
-#define EXIT_USAGE 2
+/* Exit statuses by error class (rolesctl(1), EXIT STATUS). */
+#define EXIT_REFUSED     1      /* the daemon refused the request as asked */
+#define EXIT_USAGE       2      /* the command line */
+#define EXIT_DENIED      3      /* permission_denied, unauthenticated */
+#define EXIT_UNAVAILABLE 4      /* rolesd unreachable, silent, stopping; the connection lost */
+#define EXIT_SYSTEM      5      /* internal, resource_exhausted, output that cannot be written */
+
+/* A call's deadline unless --timeout says otherwise. */
+#define TIMEOUT_DEFAULT_USEC (10ull * 1000000ull)
 #define TABLE_COLS_MAX 6
 
 /* Options, as bits of Args.seen. */
@@ -35,20 +46,23 @@ enum {
         OPT_SCOPE        = 1u << 13,
         OPT_PERMISSION   = 1u << 14,
         OPT_MANDATORY2FA = 1u << 15,
-        OPT_GLOBAL       = OPT_JSON | OPT_SOCKET,
+        OPT_TIMEOUT      = 1u << 16,
+        OPT_AFTER        = 1u << 17,
+        OPT_GLOBAL       = OPT_JSON | OPT_SOCKET | OPT_TIMEOUT,
 };
 
 enum {
         ARG_JSON = 0x100, ARG_SOCKET, ARG_VERSION, ARG_NAME, ARG_PROVIDER, ARG_USER_ROLE,
         ARG_ORG, ARG_ROLE, ARG_PAGE, ARG_PER_PAGE, ARG_ALL, ARG_ID, ARG_API_ID,
-        ARG_DESCRIPTION, ARG_SCOPE, ARG_PERMISSION, ARG_MANDATORY2FA,
+        ARG_DESCRIPTION, ARG_SCOPE, ARG_PERMISSION, ARG_MANDATORY2FA, ARG_TIMEOUT, ARG_AFTER,
 };
 
 typedef struct Args {
         unsigned seen;          /* OPT_* given on the command line */
         const char *socket;
-        const char *name, *provider, *user_role, *id, *api_id, *description, *scope;
+        const char *name, *provider, *user_role, *id, *api_id, *description, *scope, *after;
         uint64_t org, page, per_page;
+        uint64_t timeout_usec;          /* --timeout; 0: no bound */
         const char **permissions;       /* NULL-terminated */
         size_t n_permissions;
         const char **roles;             /* NULL-terminated */
@@ -61,6 +75,7 @@ typedef struct Args {
 /* ---- messages ---- */
 
 static const char *program = "rolesctl";
+static bool json_errors;        /* --json: errors as JSON too */
 
 __attribute__((format(printf, 1, 2), noreturn))
 static void usage_error(const char *fmt, ...) {
@@ -74,17 +89,74 @@ static void usage_error(const char *fmt, ...) {
         exit(EXIT_USAGE);
 }
 
+/* The exit status of a failure of class code. */
+static int exit_status(rolesd_code code) {
+        switch (code) {
+        case ROLESD_PERMISSION_DENIED:
+        case ROLESD_UNAUTHENTICATED:
+                return EXIT_DENIED;
+        case ROLESD_UNAVAILABLE:
+                return EXIT_UNAVAILABLE;
+        case ROLESD_INTERNAL:
+        case ROLESD_RESOURCE_EXHAUSTED:
+                return EXIT_SYSTEM;
+        default:                /* invalid_argument, duplicate, not_found, protected, in_use, conflict */
+                return EXIT_REFUSED;
+        }
+}
+
+/* One line on stderr: "rolesctl: CODE: MESSAGE (field F)", or under
+ * --json {"error": {"code", "message", "field"}} (field null when none).
+ * Returns the exit status of the error's class. */
 static int report(const rolesd_error *err) {
+        if (json_errors) {
+                json_t *j = json_pack("{s:{s:s, s:s, s:s?}}", "error", "code", rolesd_code_name(err->code),
+                                      "message", err->message, "field", err->field[0] ? err->field : NULL);
+                if (j) {
+                        json_dumpf(j, stderr, JSON_COMPACT);
+                        fputc('\n', stderr);
+                        json_decref(j);
+                        return exit_status(err->code);
+                }
+        }
         fprintf(stderr, "%s: %s: %s", program, rolesd_code_name(err->code), err->message);
         if (err->field[0])
                 fprintf(stderr, " (field %s)", err->field);
         fputc('\n', stderr);
-        return EXIT_FAILURE;
+        return exit_status(err->code);
+}
+
+/* report() of an error of our own. */
+__attribute__((format(printf, 3, 4)))
+static int report_new(rolesd_code code, const char *field, const char *fmt, ...) {
+        rolesd_error err = ROLESD_ERROR_INIT;
+        va_list ap;
+
+        err.code = code;
+        va_start(ap, fmt);
+        vsnprintf(err.message, sizeof err.message, fmt, ap);
+        va_end(ap);
+        snprintf(err.field, sizeof err.field, "%s", field ? field : "");
+        return report(&err);
 }
 
 static int report_oom(void) {
-        fprintf(stderr, "%s: resource_exhausted: out of memory\n", program);
-        return EXIT_FAILURE;
+        return report_new(ROLESD_RESOURCE_EXHAUSTED, NULL, "out of memory");
+}
+
+/* A failed call: its error, with a hint when the daemon could not be
+ * reached or did not answer. */
+static int report_call(int r, rolesd_error *err) {
+        const char *hint = NULL;
+        size_t n = strlen(err->message);
+
+        if (r == -ECONNREFUSED)
+                hint = " (is rolesd running? --socket or $ROLESD_SOCKET name its socket)";
+        else if (r == -ETIMEDOUT)
+                hint = " (rolesd is stopped or overloaded; --timeout SECONDS waits longer)";
+        if (hint && n + strlen(hint) < sizeof err->message)
+                memcpy(err->message + n, hint, strlen(hint) + 1);
+        return report(err);
 }
 
 static void help(void) {
@@ -101,9 +173,10 @@ static void help(void) {
                "                                  ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER, PUBLISHER)\n"
                "  user add USERNAME [--role ROLE]...\n"
                "                                  Create a Rocket.Chat workspace user (default role: user)\n"
-               "  role list [--org ORG_ID] [--page N] [--per-page N] [--all]\n"
+               "  role list [--org ORG_ID] [--page N | --after CURSOR] [--per-page N] [--all]\n"
                "                                  List an organization's roles (default org 0; --all:\n"
-               "                                  every page)\n"
+               "                                  every page from there on; --after: the page after\n"
+               "                                  a listing's \"next\")\n"
                "  role create --org ORG_ID --name NAME [--api-id ID] [--description D]\n"
                "              [--scope Users|Subscriptions] [--permission P]... [--mandatory2fa]\n"
                "                                  Create a role\n"
@@ -115,15 +188,42 @@ static void help(void) {
                "      --json          Print machine-readable JSON\n"
                "      --socket PATH   The daemon's socket (default: $ROLESD_SOCKET, else\n"
                "                      /run/rolesd/rolesd.sock)\n"
+               "      --timeout SECONDS\n"
+               "                      How long to wait for each answer (default 10; 0: forever)\n"
                "  -h, --help          Show this help and exit\n"
                "      --version       Show the version and exit\n"
                "\n"
                "Global options may appear before or after the command words.\n"
-               "Exit status: 0 on success, 1 on failure, 2 on a usage error.\n",
+               "Exit status: 0 success; 1 refused (invalid, duplicate, not found, protected, in\n"
+               "use, conflict); 2 usage error; 3 not allowed; 4 rolesd unavailable; 5 internal\n"
+               "error or resources exhausted.\n",
                program);
 }
 
 /* ---- parsing ---- */
+
+/* SECONDS as microseconds: digits, optionally a point and up to six
+ * more; at most a day. */
+static uint64_t parse_seconds(const char *opt, const char *s) {
+        uint64_t secs = 0, frac = 0, scale = 1000000;
+        const char *p = s;
+
+        if (*p < '0' || *p > '9')
+                usage_error("invalid value for %s: '%s' (expected seconds, e.g. 2 or 0.5)", opt, s);
+        for (; *p >= '0' && *p <= '9'; p++) {
+                secs = secs * 10 + (uint64_t) (*p - '0');
+                if (secs > 86400)
+                        usage_error("invalid value for %s: '%s' (at most 86400 seconds)", opt, s);
+        }
+        if (*p == '.')
+                for (p++; *p >= '0' && *p <= '9' && scale > 1; p++) {
+                        scale /= 10;
+                        frac += (uint64_t) (*p - '0') * scale;
+                }
+        if (*p != '\0')
+                usage_error("invalid value for %s: '%s' (expected seconds, e.g. 2 or 0.5)", opt, s);
+        return secs * 1000000 + frac;
+}
 
 /* A decimal number, digits only, in range. */
 static uint64_t parse_u64(const char *opt, const char *s) {
@@ -149,6 +249,7 @@ static const struct {
         { ARG_ALL, OPT_ALL }, { ARG_ID, OPT_ID }, { ARG_API_ID, OPT_API_ID },
         { ARG_DESCRIPTION, OPT_DESCRIPTION }, { ARG_SCOPE, OPT_SCOPE },
         { ARG_PERMISSION, OPT_PERMISSION }, { ARG_MANDATORY2FA, OPT_MANDATORY2FA },
+        { ARG_TIMEOUT, OPT_TIMEOUT }, { ARG_AFTER, OPT_AFTER },
 };
 
 static const struct option options[] = {
@@ -170,6 +271,8 @@ static const struct option options[] = {
         { "scope",        required_argument, NULL, ARG_SCOPE },
         { "permission",   required_argument, NULL, ARG_PERMISSION },
         { "mandatory2fa", no_argument,       NULL, ARG_MANDATORY2FA },
+        { "timeout",      required_argument, NULL, ARG_TIMEOUT },
+        { "after",        required_argument, NULL, ARG_AFTER },
         { NULL, 0, NULL, 0 }
 };
 
@@ -245,6 +348,14 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                         a->per_page = parse_u64("--per-page", v);
                         if (a->per_page == 0)
                                 usage_error("invalid value for --per-page: '%s' (at least 1)", v);
+                        break;
+                case ARG_TIMEOUT:
+                        a->timeout_usec = parse_seconds("--timeout", v);
+                        break;
+                case ARG_AFTER:
+                        if (!*v)
+                                usage_error("--after needs a cursor (a page's \"next\")");
+                        a->after = v;
                         break;
                 case ARG_ID:
                         a->id = v;
@@ -525,10 +636,12 @@ static int roles_table(rolesd_role *const *roles, size_t n) {
 
 static int connect_or_report(const Args *a, rolesd **ret) {
         rolesd_error err;
+        int r;
 
-        if (rolesd_connect(a->socket, ret, &err) < 0)
-                return report(&err);
-        return 0;
+        r = rolesd_connect(a->socket, ret, &err);
+        if (r < 0)
+                return report_call(r, &err);
+        return rolesd_set_timeout(*ret, a->timeout_usec) < 0 ? report_oom() : 0;
 }
 
 /* Prints a generic result: JSON, or key/value lines. */
@@ -540,78 +653,135 @@ static int print_result(const Args *a, json_t *res) {
         return EXIT_SUCCESS;
 }
 
-static int cmd_status(const Args *a, rolesd *c) {
+/* Calls method with params (a new reference, taken; NULL: out of memory)
+ * and prints its result. */
+static int call_and_print(const Args *a, rolesd *c, const char *method, json_t *params) {
         rolesd_error err;
         json_t *res = NULL;
         int r;
 
-        if (rolesd_call(c, "server.status", NULL, &res, &err) < 0)
-                return report(&err);
+        if (!params)
+                return report_oom();
+        r = rolesd_call(c, method, params, &res, &err);
+        json_decref(params);
+        if (r < 0)
+                return report_call(r, &err);
         r = print_result(a, res);
         json_decref(res);
         return r;
 }
 
+/* params with key set to a new string value, unless value is NULL.
+ * Takes params; NULL when out of memory. */
+static json_t *json_with_str(json_t *params, const char *key, const char *value) {
+        if (params && value && json_object_set_new(params, key, json_string(value)) < 0)
+                params = (json_decref(params), NULL);
+        return params;
+}
+
+static int cmd_status(const Args *a, rolesd *c) {
+        return call_and_print(a, c, "server.status", json_object());
+}
+
 static int cmd_org_add(const Args *a, rolesd *c) {
-        rolesd_error err;
-        json_t *params, *res = NULL;
+        json_t *params = json_pack("{s:I}", "id", (json_int_t) a->org_id);
+
+        params = json_with_str(params, "name", a->name);
+        params = json_with_str(params, "provider", a->provider);
+        return call_and_print(a, c, "org.add", params);
+}
+
+/* Writes text, a secret shown this once, and flushes it to stdout's file:
+ * 0 or a negative errno (a full disk, a closed pipe: SIGPIPE is ignored
+ * by the commands that make secrets). */
+static int write_secret(const char *text) {
+        errno = 0;
+        if (fputs(text, stdout) < 0 || fflush(stdout) != 0 || ferror(stdout))
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+/* The secret made could not be written (write_r): undoes what made it
+ * with method and params (taken), so that no credential nobody saw stays
+ * valid, and fails loudly either way. what: "API key" or "user"; undone:
+ * what was done to it ("revoked"). */
+static int secret_lost(rolesd *c, int write_r, const char *what, const char *method, json_t *params,
+                       const char *undone, const char *undo_hint) {
+        rolesd_error err = ROLESD_ERROR_INIT;
         int r;
 
-        params = json_pack("{s:I}", "id", (json_int_t) a->org_id);
-        if (params && a->name && json_object_set_new(params, "name", json_string(a->name)) < 0)
-                params = (json_decref(params), NULL);
-        if (params && a->provider && json_object_set_new(params, "provider", json_string(a->provider)) < 0)
-                params = (json_decref(params), NULL);
-        if (!params)
-                return report_oom();
-        r = rolesd_call(c, "org.add", params, &res, &err);
+        __fpurge(stdout);       /* what could not be written is dropped, not retried at exit */
+        clearerr(stdout);
+        r = params ? rolesd_call(c, method, params, NULL, &err) : -ENOMEM;
         json_decref(params);
         if (r < 0)
-                return report(&err);
-        r = print_result(a, res);
-        json_decref(res);
-        return r;
+                return report_new(ROLESD_INTERNAL, NULL,
+                                  "cannot write the new %s's secret: %s; it could not be undone (%s): %s",
+                                  what, strerror(-write_r), err.message[0] ? err.message : strerror(-r),
+                                  undo_hint);
+        return report_new(ROLESD_INTERNAL, NULL,
+                          "cannot write the new %s's secret: %s; the %s was %s, nothing was kept",
+                          what, strerror(-write_r), what, undone);
 }
 
 static int cmd_key_add(const Args *a, rolesd *c) {
         rolesd_error err;
-        char *key = NULL;
+        char *key = NULL, *text = NULL, key_id[17], hint[64];
+        int r;
 
-        if (rolesd_key_add(c, a->user_role, a->seen & OPT_ORG, a->org, a->provider, &key, &err) < 0)
-                return report(&err);
+        r = rolesd_key_add(c, a->user_role, a->seen & OPT_ORG, a->org, a->provider, &key, &err);
+        if (r < 0)
+                return report_call(r, &err);
         if (a->seen & OPT_JSON) {
                 json_t *j = json_pack("{s:s}", "api_key", key);
-                if (!j) {
-                        free(key);
-                        return report_oom();
-                }
-                print_json(j);
+                text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
                 json_decref(j);
         } else
-                printf("%s\n", key);
+                text = strdup(key);
+        snprintf(key_id, sizeof key_id, "%.16s", key);
         free(key);
-        return EXIT_SUCCESS;
+        if (!text) {
+                r = -ENOMEM;
+                goto lost;
+        }
+        r = write_secret(text);
+        if (r >= 0)
+                r = write_secret("\n");
+        free(text);
+        if (r >= 0)
+                return EXIT_SUCCESS;
+lost:
+        snprintf(hint, sizeof hint, "revoke it: rolesctl key revoke %s", key_id);
+        return secret_lost(c, r, "API key", "key.revoke", json_pack("{s:s}", "key_id", key_id), "revoked",
+                           hint);
 }
 
 static int cmd_user_add(const Args *a, rolesd *c) {
         rolesd_error err;
-        char *user_id = NULL, *token = NULL;
-        int r = EXIT_SUCCESS;
+        const char *username = a->words[2];
+        char *user_id = NULL, *token = NULL, *text = NULL;
+        int r;
 
-        if (rolesd_user_add(c, a->words[2], a->n_roles > 0 ? a->roles : NULL, &user_id, &token, &err) < 0)
-                return report(&err);
+        r = rolesd_user_add(c, username, a->n_roles > 0 ? a->roles : NULL, &user_id, &token, &err);
+        if (r < 0)
+                return report_call(r, &err);
         if (a->seen & OPT_JSON) {
                 json_t *j = json_pack("{s:s, s:s}", "userId", user_id, "authToken", token);
-                if (j)
-                        print_json(j);
-                else
-                        r = report_oom();
+                text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
                 json_decref(j);
-        } else if (print_kv("user_id:", user_id) < 0 || print_kv("token:", token) < 0)
-                r = report_oom();
+        } else if (asprintf(&text, "%-13s %s\n%-13s %s", "user_id:", user_id, "token:", token) < 0)
+                text = NULL;
         free(user_id);
         free(token);
-        return r;
+        r = text ? write_secret(text) : -ENOMEM;
+        if (r >= 0)
+                r = write_secret("\n");
+        free(text);
+        if (r >= 0)
+                return EXIT_SUCCESS;
+        return secret_lost(c, r, "user", "user.remove",
+                           json_pack("{s:I, s:s}", "org", (json_int_t) 0, "user", username), "removed",
+                           "remove it: rolesctl user remove --org 0 USERNAME");
 }
 
 static json_t *page_json(const rolesd_role_page *p) {
@@ -628,23 +798,41 @@ static json_t *page_json(const rolesd_role_page *p) {
         return j;
 }
 
-/* Every role of the organization, following the next cursors. */
+/* A page asked for by number past the last one: an error, not an empty
+ * list. */
+static int page_past_last(const Args *a, const rolesd_role_page *p) {
+        return report_new(ROLESD_INVALID_ARGUMENT, "page",
+                          "page %" PRIu64 " is past the last page (%" PRIu64 ") of organization %" PRIu64,
+                          p->page, p->max_page, a->org);
+}
+
+/* Every role of the organization from --page or --after on, following
+ * the next cursors; the total is the organization's. */
 static int role_list_all(const Args *a, rolesd *c) {
         rolesd_role **all = NULL;
         size_t n = 0;
+        uint64_t total = 0;
         char *after = NULL;
         rolesd_error err;
-        int r = EXIT_SUCCESS;
+        int r = EXIT_SUCCESS, k;
 
         for (bool first = true;; first = false) {
                 rolesd_role_page *p = NULL;
                 rolesd_role **x;
 
-                if (rolesd_role_list(c, NULL, a->org, first ? a->page : 0,
-                                     a->per_page ? a->per_page : 100, after, &p, &err) < 0) {
-                        r = report(&err);
+                k = rolesd_role_list(c, NULL, a->org, first ? a->page : 0, a->per_page ? a->per_page : 100,
+                                     first ? a->after : after, &p, &err);
+                if (k < 0) {
+                        r = report_call(k, &err);
                         break;
                 }
+                if (first && p->n_roles == 0 && p->page > p->max_page) {
+                        r = page_past_last(a, p);
+                        rolesd_role_page_free(p);
+                        break;
+                }
+                if (first)
+                        total = p->count;
                 x = realloc(all, (n + p->n_roles + 1) * sizeof *all);
                 if (!x) {
                         rolesd_role_page_free(p);
@@ -662,10 +850,8 @@ static int role_list_all(const Args *a, rolesd *c) {
                         rolesd_role_page_free(p);
                         continue;
                 }
-                if (p->next) {
-                        fprintf(stderr, "%s: internal: the daemon's next cursor does not advance\n", program);
-                        r = EXIT_FAILURE;
-                }
+                if (p->next)
+                        r = report_new(ROLESD_INTERNAL, NULL, "the daemon's next cursor does not advance");
                 rolesd_role_page_free(p);
                 break;
         }
@@ -675,7 +861,7 @@ static int role_list_all(const Args *a, rolesd *c) {
                 if (a->seen & OPT_JSON) {
                         json_t *roles = roles_json(all, n), *j = NULL;
                         if (roles)
-                                j = json_pack("{s:o, s:I}", "roles", roles, "count", (json_int_t) n);
+                                j = json_pack("{s:o, s:I}", "roles", roles, "count", (json_int_t) total);
                         if (j)
                                 print_json(j);
                         else
@@ -683,8 +869,11 @@ static int role_list_all(const Args *a, rolesd *c) {
                         json_decref(j);
                 } else if (roles_table(all, n) < 0)
                         r = report_oom();
-                else
+                else if (n == total)
                         printf("\n%zu roles in organization %" PRIu64 "\n", n, a->org);
+                else
+                        printf("\n%zu of %" PRIu64 " roles in organization %" PRIu64 " (%s)\n", n, total,
+                               a->org, a->after ? "those after the cursor" : "from the page asked for on");
         }
         for (size_t i = 0; i < n; i++)
                 rolesd_role_free(all[i]);
@@ -699,9 +888,13 @@ static int cmd_role_list(const Args *a, rolesd *c) {
 
         if (a->seen & OPT_ALL)
                 return role_list_all(a, c);
-        if (rolesd_role_list(c, NULL, a->org, a->page, a->per_page, NULL, &p, &err) < 0)
-                return report(&err);
-        if (a->seen & OPT_JSON) {
+        r = rolesd_role_list(c, NULL, a->org, a->page, a->per_page, a->after, &p, &err);
+        if (r < 0)
+                return report_call(r, &err);
+        r = EXIT_SUCCESS;
+        if (p->n_roles == 0 && p->page > p->max_page)
+                r = page_past_last(a, p);
+        else if (a->seen & OPT_JSON) {
                 json_t *j = page_json(p);
                 if (j)
                         print_json(j);
@@ -710,9 +903,12 @@ static int cmd_role_list(const Args *a, rolesd *c) {
                 json_decref(j);
         } else if (roles_table(p->roles, p->n_roles) < 0)
                 r = report_oom();
-        else
+        else {
                 printf("\n%" PRIu64 " roles in organization %" PRIu64 " (page %" PRIu64 " of %" PRIu64 ")\n",
                        p->count, a->org, p->page, p->max_page);
+                if (p->next && put_text("next page: --after ") >= 0 && put_text(p->next) >= 0)
+                        fputc('\n', stdout);
+        }
         rolesd_role_page_free(p);
         return r;
 }
@@ -743,8 +939,9 @@ static int cmd_role_create(const Args *a, rolesd *c) {
                 .permissions = a->n_permissions > 0 ? a->permissions : NULL,
                 .mandatory2fa = a->seen & OPT_MANDATORY2FA,
         };
-        if (rolesd_role_create(c, NULL, &spec, &role, &err) < 0)
-                return report(&err);
+        r = rolesd_role_create(c, NULL, &spec, &role, &err);
+        if (r < 0)
+                return report_call(r, &err);
         r = print_one_role(a, role);
         rolesd_role_free(role);
         return r;
@@ -758,8 +955,9 @@ static int cmd_role_get(const Args *a, rolesd *c) {
 
         by = a->id ? "id" : a->api_id ? "api_id" : "name";
         value = a->id ? a->id : a->api_id ? a->api_id : a->name;
-        if (rolesd_role_get(c, NULL, a->org, by, value, &role, &err) < 0)
-                return report(&err);
+        r = rolesd_role_get(c, NULL, a->org, by, value, &role, &err);
+        if (r < 0)
+                return report_call(r, &err);
         r = print_one_role(a, role);
         rolesd_role_free(role);
         return r;
@@ -807,11 +1005,11 @@ static int cmd_permissions(const Args *a, rolesd *c) {
         params = json_pack("{s:I}", "org", (json_int_t) a->org);
         if (!params)
                 return report_oom();
-        if (rolesd_call(c, "permission.catalog", params, &res, &err) < 0) {
-                json_decref(params);
-                return report(&err);
-        }
+        r = rolesd_call(c, "permission.catalog", params, &res, &err);
         json_decref(params);
+        if (r < 0)
+                return report_call(r, &err);
+        r = EXIT_SUCCESS;
         if (a->seen & OPT_JSON)
                 print_json(res);
         else if (catalog_table(res) < 0)
@@ -823,6 +1021,11 @@ static int cmd_permissions(const Args *a, rolesd *c) {
 /* Usage checks beyond the tables, before connecting. */
 static void check_org_add(Args *a) {
         a->org_id = parse_u64("ORG_ID", a->words[2]);
+}
+
+static void check_role_list(Args *a) {
+        if ((a->seen & OPT_AFTER) && (a->seen & OPT_PAGE))
+                usage_error("role list: --after and --page exclude each other");
 }
 
 static void check_role_get(Args *a) {
@@ -844,7 +1047,8 @@ static const Command commands[] = {
         { "org",         "add",    1, OPT_NAME | OPT_PROVIDER, 0, check_org_add, cmd_org_add },
         { "key",         "add",    0, OPT_USER_ROLE | OPT_ORG | OPT_PROVIDER, OPT_USER_ROLE, NULL, cmd_key_add },
         { "user",        "add",    1, OPT_ROLE, 0, NULL, cmd_user_add },
-        { "role",        "list",   0, OPT_ORG | OPT_PAGE | OPT_PER_PAGE | OPT_ALL, 0, NULL, cmd_role_list },
+        { "role",        "list",   0, OPT_ORG | OPT_PAGE | OPT_PER_PAGE | OPT_ALL | OPT_AFTER, 0, check_role_list,
+          cmd_role_list },
         { "role",        "create", 0, OPT_ORG | OPT_NAME | OPT_API_ID | OPT_DESCRIPTION | OPT_SCOPE |
                                       OPT_PERMISSION | OPT_MANDATORY2FA, OPT_ORG | OPT_NAME, NULL, cmd_role_create },
         { "role",        "get",    0, OPT_ORG | OPT_ID | OPT_API_ID | OPT_NAME, OPT_ORG, check_role_get,
@@ -902,6 +1106,11 @@ int main(int argc, char *argv[]) {
         cmd = find_command(&a);
         if (cmd->check)
                 cmd->check(&a);
+        json_errors = a.seen & OPT_JSON;
+        if (!(a.seen & OPT_TIMEOUT))
+                a.timeout_usec = TIMEOUT_DEFAULT_USEC;
+        if (cmd->run == cmd_key_add || cmd->run == cmd_user_add)
+                signal(SIGPIPE, SIG_IGN);       /* a closed pipe is an error to report, not death */
         r = connect_or_report(&a, &c);
         if (r == 0)
                 r = cmd->run(&a, c);
@@ -909,9 +1118,7 @@ int main(int argc, char *argv[]) {
         free(a.permissions);
         free(a.roles);
         free(a.words);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-                fprintf(stderr, "%s: cannot write output: %s\n", program, strerror(errno));
-                return EXIT_FAILURE;
-        }
+        if ((fflush(stdout) != 0 || ferror(stdout)) && r == EXIT_SUCCESS)
+                return report_new(ROLESD_INTERNAL, NULL, "cannot write output: %s", strerror(errno));
         return r;
 }
