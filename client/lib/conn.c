@@ -31,6 +31,7 @@
  * after a lost connection, since running it twice changes nothing. */
 static const char *const read_only_methods[] = {
         "role.get", "role.list", "permission.catalog", "auth.check", "server.status",
+        "member.list", "user.roles", "access.check", "org.list", "user.list", "key.list",
 };
 
 bool method_read_only(const char *method) {
