@@ -24,6 +24,10 @@
 #define EXIT_UNAVAILABLE 4      /* rolesd unreachable, silent, stopping; the connection lost */
 #define EXIT_SYSTEM      5      /* internal, resource_exhausted, output that cannot be written */
 
+/* check's own: allowed 0, denied 1, any error 2. */
+#define EXIT_CHECK_DENIED 1
+#define EXIT_CHECK_ERROR  2
+
 /* A call's deadline unless --timeout says otherwise. */
 #define TIMEOUT_DEFAULT_USEC (10ull * 1000000ull)
 #define TABLE_COLS_MAX 6
@@ -48,6 +52,14 @@ enum {
         OPT_MANDATORY2FA = 1u << 15,
         OPT_TIMEOUT      = 1u << 16,
         OPT_AFTER        = 1u << 17,
+        OPT_SET_NAME     = 1u << 18,
+        OPT_SET_API_ID   = 1u << 19,
+        OPT_NO_MANDATORY2FA = 1u << 20,
+        OPT_IF_REVISION  = 1u << 21,
+        OPT_FORCE        = 1u << 22,
+        OPT_OFFSET       = 1u << 23,
+        OPT_COUNT        = 1u << 24,
+        OPT_WHICH_ROLE   = OPT_ID | OPT_API_ID | OPT_NAME,
         OPT_GLOBAL       = OPT_JSON | OPT_SOCKET | OPT_TIMEOUT,
 };
 
@@ -55,13 +67,15 @@ enum {
         ARG_JSON = 0x100, ARG_SOCKET, ARG_VERSION, ARG_NAME, ARG_PROVIDER, ARG_USER_ROLE,
         ARG_ORG, ARG_ROLE, ARG_PAGE, ARG_PER_PAGE, ARG_ALL, ARG_ID, ARG_API_ID,
         ARG_DESCRIPTION, ARG_SCOPE, ARG_PERMISSION, ARG_MANDATORY2FA, ARG_TIMEOUT, ARG_AFTER,
+        ARG_SET_NAME, ARG_SET_API_ID, ARG_NO_MANDATORY2FA, ARG_IF_REVISION, ARG_FORCE, ARG_OFFSET, ARG_COUNT,
 };
 
 typedef struct Args {
         unsigned seen;          /* OPT_* given on the command line */
         const char *socket;
         const char *name, *provider, *user_role, *id, *api_id, *description, *scope, *after;
-        uint64_t org, page, per_page;
+        const char *set_name, *set_api_id;
+        uint64_t org, page, per_page, if_revision, offset, count;
         uint64_t timeout_usec;          /* --timeout; 0: no bound */
         const char **permissions;       /* NULL-terminated */
         size_t n_permissions;
@@ -171,8 +185,20 @@ static void help(void) {
                "  key add --user-role ROLE [--org ORG_ID] [--provider PROVIDER]\n"
                "                                  Create a Partoo API key (ROLE: PROVIDER, ORG_ADMIN,\n"
                "                                  ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER, PUBLISHER)\n"
-               "  user add USERNAME [--role ROLE]...\n"
-               "                                  Create a Rocket.Chat workspace user (default role: user)\n"
+               "  org list [--offset N] [--count N]\n"
+               "                                  List the organizations\n"
+               "  key list [--org ORG_ID] [--provider PROVIDER]\n"
+               "                                  List the API keys (never the keys themselves)\n"
+               "  key revoke KEY_ID               Revoke an API key\n"
+               "  user add USERNAME [--org ORG_ID] [--name NAME] [--role ROLE]...\n"
+               "                                  Create a user (default: in the workspace, org 0,\n"
+               "                                  with role user)\n"
+               "  user list [--org ORG_ID] [--offset N | --after CURSOR] [--count N]\n"
+               "                                  List an organization's users and their roles\n"
+               "  user roles [--org ORG_ID] USERNAME\n"
+               "                                  Show the roles a user holds\n"
+               "  user remove --org ORG_ID USERNAME\n"
+               "                                  Remove a user, its memberships and its token\n"
                "  role list [--org ORG_ID] [--page N | --after CURSOR] [--per-page N] [--all]\n"
                "                                  List an organization's roles (default org 0; --all:\n"
                "                                  every page from there on; --after: the page after\n"
@@ -182,6 +208,23 @@ static void help(void) {
                "                                  Create a role\n"
                "  role get --org ORG_ID (--id ID | --api-id ID | --name NAME)\n"
                "                                  Show one role\n"
+               "  role update --org ORG_ID (--id ID | --api-id ID | --name NAME) [--set-name NAME]\n"
+               "              [--set-api-id ID] [--description D] [--scope Users|Subscriptions]\n"
+               "              [--permission P]... [--mandatory2fa | --no-mandatory2fa]\n"
+               "              [--if-revision N]\n"
+               "                                  Change a role\n"
+               "  role delete --org ORG_ID (--id ID | --api-id ID | --name NAME) [--force]\n"
+               "              [--if-revision N]\n"
+               "                                  Delete a role (--force: also when users hold it)\n"
+               "  role duplicate --org ORG_ID (--id ID | --api-id ID | --name NAME)\n"
+               "                                  Copy a role as \"NAME - 2\"\n"
+               "  member add|remove --org ORG_ID --role API_ID USERNAME\n"
+               "                                  Give a role to a user, or take it away\n"
+               "  member list --org ORG_ID --role API_ID [--offset N | --after CURSOR] [--count N]\n"
+               "                                  List the users holding a role\n"
+               "  check [--org ORG_ID] USERNAME PERMISSION\n"
+               "                                  Whether the user holds a role granting the\n"
+               "                                  permission (exit 0 allowed, 1 denied, 2 error)\n"
                "  permissions [--org ORG_ID]      Show an organization's permission catalog\n"
                "\n"
                "Options:\n"
@@ -249,7 +292,10 @@ static const struct {
         { ARG_ALL, OPT_ALL }, { ARG_ID, OPT_ID }, { ARG_API_ID, OPT_API_ID },
         { ARG_DESCRIPTION, OPT_DESCRIPTION }, { ARG_SCOPE, OPT_SCOPE },
         { ARG_PERMISSION, OPT_PERMISSION }, { ARG_MANDATORY2FA, OPT_MANDATORY2FA },
-        { ARG_TIMEOUT, OPT_TIMEOUT }, { ARG_AFTER, OPT_AFTER },
+        { ARG_TIMEOUT, OPT_TIMEOUT }, { ARG_AFTER, OPT_AFTER }, { ARG_SET_NAME, OPT_SET_NAME },
+        { ARG_SET_API_ID, OPT_SET_API_ID }, { ARG_NO_MANDATORY2FA, OPT_NO_MANDATORY2FA },
+        { ARG_IF_REVISION, OPT_IF_REVISION }, { ARG_FORCE, OPT_FORCE }, { ARG_OFFSET, OPT_OFFSET },
+        { ARG_COUNT, OPT_COUNT },
 };
 
 static const struct option options[] = {
@@ -273,6 +319,13 @@ static const struct option options[] = {
         { "mandatory2fa", no_argument,       NULL, ARG_MANDATORY2FA },
         { "timeout",      required_argument, NULL, ARG_TIMEOUT },
         { "after",        required_argument, NULL, ARG_AFTER },
+        { "set-name",     required_argument, NULL, ARG_SET_NAME },
+        { "set-api-id",   required_argument, NULL, ARG_SET_API_ID },
+        { "no-mandatory2fa", no_argument,    NULL, ARG_NO_MANDATORY2FA },
+        { "if-revision",  required_argument, NULL, ARG_IF_REVISION },
+        { "force",        no_argument,       NULL, ARG_FORCE },
+        { "offset",       required_argument, NULL, ARG_OFFSET },
+        { "count",        required_argument, NULL, ARG_COUNT },
         { NULL, 0, NULL, 0 }
 };
 
@@ -318,6 +371,25 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 case ARG_JSON:
                 case ARG_ALL:
                 case ARG_MANDATORY2FA:
+                case ARG_NO_MANDATORY2FA:
+                case ARG_FORCE:
+                        break;
+                case ARG_SET_NAME:
+                        a->set_name = v;
+                        break;
+                case ARG_SET_API_ID:
+                        a->set_api_id = v;
+                        break;
+                case ARG_IF_REVISION:
+                        a->if_revision = parse_u64("--if-revision", v);
+                        break;
+                case ARG_OFFSET:
+                        a->offset = parse_u64("--offset", v);
+                        break;
+                case ARG_COUNT:
+                        a->count = parse_u64("--count", v);
+                        if (a->count == 0)
+                                usage_error("invalid value for --count: '%s' (at least 1)", v);
                         break;
                 case ARG_SOCKET:
                         if (!*v)
@@ -512,7 +584,10 @@ static int print_kv(const char *key, const char *value) {
         return print_kv_width(13, key, value);
 }
 
-/* Each member of a JSON object on its own "key: value" line. */
+static char *cell_text(const char *key, json_t *v);
+
+/* Each member of a JSON object on its own "key: value" line (as
+ * cell_text() shows values). */
 static int print_object(json_t *o) {
         const char *key;
         json_t *v;
@@ -528,10 +603,8 @@ static int print_object(json_t *o) {
                 snprintf(label, sizeof label, "%s:", key);
                 if (json_is_string(v))
                         r = print_kv_width(width, label, json_string_value(v));
-                else if (json_is_null(v))
-                        r = print_kv_width(width, label, "-");
                 else {
-                        text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+                        text = cell_text(key, v);
                         r = text ? print_kv_width(width, label, text) : -ENOMEM;
                         free(text);
                 }
@@ -571,6 +644,8 @@ static int print_role(const rolesd_role *r) {
         k |= print_kv("protected:", r->is_protected ? "yes" : "no");
         k |= print_kv("created_at:", created);
         k |= print_kv("updated_at:", updated);
+        snprintf(org, sizeof org, "%" PRIu64, r->revision);
+        k |= print_kv("revision:", org);
         free(perms);
         return k < 0 ? -ENOMEM : 0;
 }
@@ -586,7 +661,7 @@ static json_t *role_json(const rolesd_role *r) {
                 }
         if (!perms)
                 return NULL;
-        return json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s, s:o, s:b, s:b, s:I, s:I}",
+        return json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s, s:o, s:b, s:b, s:I, s:I, s:I}",
                          "id", r->id,
                          "org", (json_int_t) r->org,
                          "api_id", r->api_id,
@@ -597,7 +672,8 @@ static json_t *role_json(const rolesd_role *r) {
                          "mandatory2fa", r->mandatory2fa,
                          "protected", r->is_protected,
                          "created_at", (json_int_t) r->created_at,
-                         "updated_at", (json_int_t) r->updated_at);
+                         "updated_at", (json_int_t) r->updated_at,
+                         "revision", (json_int_t) r->revision);
 }
 
 static json_t *roles_json(rolesd_role *const *roles, size_t n) {
@@ -762,7 +838,13 @@ static int cmd_user_add(const Args *a, rolesd *c) {
         char *user_id = NULL, *token = NULL, *text = NULL;
         int r;
 
-        r = rolesd_user_add(c, username, a->n_roles > 0 ? a->roles : NULL, &user_id, &token, &err);
+        rolesd_user_spec spec = ROLESD_USER_SPEC_INIT;
+
+        spec.org = a->org;
+        spec.username = username;
+        spec.name = a->name;
+        spec.roles = a->n_roles > 0 ? a->roles : NULL;
+        r = rolesd_user_create(c, &spec, &user_id, &token, &err);
         if (r < 0)
                 return report_call(r, &err);
         if (a->seen & OPT_JSON) {
@@ -780,8 +862,8 @@ static int cmd_user_add(const Args *a, rolesd *c) {
         if (r >= 0)
                 return EXIT_SUCCESS;
         return secret_lost(c, r, "user", "user.remove",
-                           json_pack("{s:I, s:s}", "org", (json_int_t) 0, "user", username), "removed",
-                           "remove it: rolesctl user remove --org 0 USERNAME");
+                           json_pack("{s:I, s:s}", "org", (json_int_t) a->org, "user", username), "removed",
+                           "remove it: rolesctl user remove --org ORG_ID USERNAME");
 }
 
 static json_t *page_json(const rolesd_role_page *p) {
@@ -1018,6 +1100,329 @@ static int cmd_permissions(const Args *a, rolesd *c) {
         return r;
 }
 
+/* ---- the lifecycle ---- */
+
+/* The role an option names: --id, --api-id or --name (exactly one, see
+ * check_which_role()). */
+static void which_role(const Args *a, const char **ret_by, const char **ret_value) {
+        *ret_by = a->id ? "id" : a->api_id ? "api_id" : "name";
+        *ret_value = a->id ? a->id : a->api_id ? a->api_id : a->name;
+}
+
+static uint64_t if_revision(const Args *a) {
+        return a->seen & OPT_IF_REVISION ? a->if_revision : ROLESD_ANY_REVISION;
+}
+
+/* Prints a role a call answered with (r < 0: its failure). */
+static int role_result(const Args *a, int r, rolesd_role *role, rolesd_error *err) {
+        if (r < 0)
+                return report_call(r, err);
+        r = print_one_role(a, role);
+        rolesd_role_free(role);
+        return r;
+}
+
+static int cmd_role_update(const Args *a, rolesd *c) {
+        rolesd_role_changes set = ROLESD_ROLE_CHANGES_INIT;
+        rolesd_role *role = NULL;
+        rolesd_error err;
+        const char *by, *value;
+        int r;
+
+        which_role(a, &by, &value);
+        set.name = a->set_name;
+        set.api_id = a->set_api_id;
+        set.description = a->description;
+        set.scope = a->scope;
+        set.permissions = a->n_permissions > 0 ? a->permissions : NULL;
+        set.set_mandatory2fa = a->seen & (OPT_MANDATORY2FA | OPT_NO_MANDATORY2FA);
+        set.mandatory2fa = a->seen & OPT_MANDATORY2FA;
+        r = rolesd_role_update(c, NULL, a->org, by, value, &set, if_revision(a), &role, &err);
+        return role_result(a, r, role, &err);
+}
+
+static int cmd_role_duplicate(const Args *a, rolesd *c) {
+        rolesd_role *role = NULL;
+        rolesd_error err;
+        const char *by, *value;
+        int r;
+
+        which_role(a, &by, &value);
+        r = rolesd_role_duplicate(c, NULL, a->org, by, value, &role, &err);
+        return role_result(a, r, role, &err);
+}
+
+static int cmd_role_delete(const Args *a, rolesd *c) {
+        rolesd_role_deleted *d = NULL;
+        rolesd_error err;
+        const char *by, *value;
+        int r;
+
+        which_role(a, &by, &value);
+        r = rolesd_role_delete(c, NULL, a->org, by, value, if_revision(a), a->seen & OPT_FORCE, &d, &err);
+        if (r < 0)
+                return report_call(r, &err);
+        if (a->seen & OPT_JSON) {
+                json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "id", d->id, "api_id", d->api_id, "name", d->name,
+                                      "revision", (json_int_t) d->revision);
+                if (j)
+                        print_json(j);
+                r = j ? EXIT_SUCCESS : report_oom();
+                json_decref(j);
+        } else {
+                r = print_kv("deleted:", d->name) | print_kv("api_id:", d->api_id) | print_kv("id:", d->id);
+                printf("%-13s %" PRIu64 "\n", "revision:", d->revision);
+                r = r < 0 ? report_oom() : EXIT_SUCCESS;
+        }
+        rolesd_role_deleted_free(d);
+        return r;
+}
+
+/* A JSON value as table text: strings as they are, null "-", arrays of
+ * strings joined by ", ", times (keys ending in _at) in ISO 8601.
+ * NULL when out of memory. */
+static char *cell_text(const char *key, json_t *v) {
+        char *t = NULL;
+        size_t klen = strlen(key);
+
+        if (json_is_string(v))
+                return strdup(json_string_value(v));
+        if (!v || json_is_null(v))
+                return strdup("-");
+        if (json_is_integer(v) && klen > 3 && strcmp(key + klen - 3, "_at") == 0) {
+                char buf[64];
+
+                if (json_integer_value(v) <= 0)
+                        return strdup("-");
+                format_time((uint64_t) json_integer_value(v), buf, sizeof buf);
+                return strdup(buf);
+        }
+        if (json_is_array(v)) {
+                size_t i, n = 1;
+                json_t *x;
+
+                json_array_foreach(v, i, x)
+                        n += (json_is_string(x) ? strlen(json_string_value(x)) : 4) + 2;
+                t = malloc(n);
+                if (!t)
+                        return NULL;
+                t[0] = '\0';
+                json_array_foreach(v, i, x) {
+                        if (i > 0)
+                                strcat(t, ", ");
+                        strcat(t, json_is_string(x) ? json_string_value(x) : "?");
+                }
+                return t;
+        }
+        return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* The objects of the array at key of res as a table: a column per key. */
+static int json_table(json_t *res, const char *key, size_t n_cols, const char *const headers[],
+                      const char *const keys[]) {
+        Table t = { .n_cols = n_cols };
+        json_t *row;
+        size_t i;
+        int r = 0;
+
+        memcpy(t.headers, headers, n_cols * sizeof *headers);
+        json_array_foreach(json_object_get(res, key), i, row) {
+                char *cells[TABLE_COLS_MAX] = { NULL };
+
+                for (size_t k = 0; k < n_cols; k++)
+                        if (!(cells[k] = cell_text(keys[k], json_object_get(row, keys[k]))))
+                                r = -ENOMEM;
+                if (r >= 0)
+                        r = table_add(&t, (const char *const *) cells);
+                for (size_t k = 0; k < n_cols; k++)
+                        free(cells[k]);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0)
+                table_print(&t);
+        table_done(&t);
+        return r;
+}
+
+/* A listing: its table, then "TOTAL WHAT" and the next page's cursor. */
+typedef struct Listing {
+        const char *method;
+        const char *key;                /* of the array in the result */
+        size_t n_cols;
+        const char *headers[TABLE_COLS_MAX];
+        const char *keys[TABLE_COLS_MAX];
+        const char *what;               /* "members of role", ... */
+} Listing;
+
+static int print_listing(const Args *a, rolesd *c, const Listing *l, json_t *params, const char *of) {
+        rolesd_error err;
+        json_t *res = NULL, *next;
+        int r;
+
+        if (!params)
+                return report_oom();
+        r = rolesd_call(c, l->method, params, &res, &err);
+        json_decref(params);
+        if (r < 0)
+                return report_call(r, &err);
+        r = EXIT_SUCCESS;
+        if (a->seen & OPT_JSON)
+                print_json(res);
+        else if (json_table(res, l->key, l->n_cols, l->headers, l->keys) < 0)
+                r = report_oom();
+        else {
+                printf("\n%" JSON_INTEGER_FORMAT " %s%s%s\n", json_integer_value(json_object_get(res, "total")),
+                       l->what, *of ? " " : "", of);
+                next = json_object_get(res, "next");
+                if (json_is_string(next) && put_text("next page: --after ") >= 0 && put_text(json_string_value(next)) >= 0)
+                        fputc('\n', stdout);
+        }
+        json_decref(res);
+        return r;
+}
+
+/* params of a page: offset, count, after, as given. */
+static json_t *with_paging(const Args *a, json_t *params) {
+        if (params && (a->seen & OPT_OFFSET) && json_object_set_new(params, "offset", json_integer((json_int_t) a->offset)) < 0)
+                params = (json_decref(params), NULL);
+        if (params && (a->seen & OPT_COUNT) && json_object_set_new(params, "count", json_integer((json_int_t) a->count)) < 0)
+                params = (json_decref(params), NULL);
+        return json_with_str(params, "after", a->after);
+}
+
+static int cmd_member_list(const Args *a, rolesd *c) {
+        static const Listing l = { "member.list", "users", 3, { "USERNAME", "NAME", "ID" },
+                                   { "username", "name", "id" }, "members of role" };
+
+        return print_listing(a, c, &l, with_paging(a, json_pack("{s:I, s:s}", "org", (json_int_t) a->org, "api_id",
+                                                             a->roles[0])), a->roles[0]);
+}
+
+static int cmd_user_list(const Args *a, rolesd *c) {
+        static const Listing l = { "user.list", "users", 4, { "USERNAME", "NAME", "ROLES", "ID" },
+                                   { "username", "name", "roles", "id" }, "users in organization" };
+        char of[32];
+
+        snprintf(of, sizeof of, "%" PRIu64, a->org);
+        return print_listing(a, c, &l, with_paging(a, json_pack("{s:I}", "org", (json_int_t) a->org)), of);
+}
+
+static int cmd_org_list(const Args *a, rolesd *c) {
+        static const Listing l = { "org.list", "orgs", 4, { "ID", "NAME", "PROVIDER", "ROLES" },
+                                   { "id", "name", "provider", "roles" }, "organizations" };
+
+        return print_listing(a, c, &l, with_paging(a, json_object()), "");
+}
+
+static int cmd_key_list(const Args *a, rolesd *c) {
+        static const Listing l = { "key.list", "keys", 5, { "KEY_ID", "USER_ROLE", "ORG", "PROVIDER", "CREATED" },
+                                   { "key_id", "user_role", "org", "provider", "created_at" }, "keys" };
+        json_t *params = json_object();
+
+        if (params && (a->seen & OPT_ORG) && json_object_set_new(params, "org", json_integer((json_int_t) a->org)) < 0)
+                params = (json_decref(params), NULL);
+        params = json_with_str(params, "provider", a->provider);
+        return print_listing(a, c, &l, params, "");
+}
+
+/* A user and its roles: {user, roles}. */
+static int print_memberships(const Args *a, int r, rolesd_memberships *m, rolesd_error *err) {
+        json_t *roles = NULL, *j = NULL;
+
+        if (r < 0)
+                return report_call(r, err);
+        roles = json_array();
+        for (char **p = m->roles; roles && *p; p++)
+                if (json_array_append_new(roles, json_string(*p)) < 0)
+                        roles = (json_decref(roles), NULL);
+        if (roles)
+                j = json_pack("{s:s, s:o}", "user", m->user, "roles", roles);
+        rolesd_memberships_free(m);
+        if (!j)
+                return report_oom();
+        r = print_result(a, j);
+        json_decref(j);
+        return r;
+}
+
+static int cmd_member_add(const Args *a, rolesd *c) {
+        rolesd_memberships *m = NULL;
+        rolesd_error err;
+
+        int r = rolesd_member_add(c, NULL, a->org, "api_id", a->roles[0], a->words[2], &m, &err);
+
+        return print_memberships(a, r, m, &err);
+}
+
+static int cmd_member_remove(const Args *a, rolesd *c) {
+        rolesd_memberships *m = NULL;
+        rolesd_error err;
+
+        int r = rolesd_member_remove(c, NULL, a->org, "api_id", a->roles[0], a->words[2], &m, &err);
+
+        return print_memberships(a, r, m, &err);
+}
+
+static int cmd_user_roles(const Args *a, rolesd *c) {
+        rolesd_memberships *m = NULL;
+        rolesd_error err;
+
+        int r = rolesd_user_roles(c, NULL, a->org, a->words[2], &m, &err);
+
+        return print_memberships(a, r, m, &err);
+}
+
+static int cmd_user_remove(const Args *a, rolesd *c) {
+        return call_and_print(a, c, "user.remove", json_pack("{s:I, s:s}", "org", (json_int_t) a->org, "user",
+                                                             a->words[2]));
+}
+
+static int cmd_key_revoke(const Args *a, rolesd *c) {
+        return call_and_print(a, c, "key.revoke", json_pack("{s:s}", "key_id", a->words[2]));
+}
+
+/* check: exit 0 allowed, 1 denied (main() makes any error 2). */
+static int cmd_check(const Args *a, rolesd *c) {
+        rolesd_error err;
+        char **granted = NULL;
+        json_t *roles, *j = NULL;
+        int r;
+
+        r = rolesd_access_check(c, NULL, a->org, a->words[1], a->words[2], &granted, &err);
+        if (r < 0) {
+                report_call(r, &err);
+                return EXIT_CHECK_ERROR;
+        }
+        roles = json_array();
+        for (char **p = granted; roles && *p; p++)
+                if (json_array_append_new(roles, json_string(*p)) < 0)
+                        roles = (json_decref(roles), NULL);
+        rolesd_strv_free(granted);
+        if (roles)
+                j = json_pack("{s:b, s:o}", "allowed", r > 0, "roles", roles);
+        if (!j) {
+                report_oom();
+                return EXIT_CHECK_ERROR;
+        }
+        if (a->seen & OPT_JSON)
+                print_json(j);
+        else if (r > 0) {
+                char *t = cell_text("roles", json_object_get(j, "roles"));
+
+                if (!t || print_kv_width(0, "allowed by", t) < 0)
+                        r = -ENOMEM;
+                free(t);
+        } else
+                puts("denied");
+        json_decref(j);
+        if (r < 0) {
+                report_oom();
+                return EXIT_CHECK_ERROR;
+        }
+        return r > 0 ? EXIT_SUCCESS : EXIT_CHECK_DENIED;
+}
+
 /* Usage checks beyond the tables, before connecting. */
 static void check_org_add(Args *a) {
         a->org_id = parse_u64("ORG_ID", a->words[2]);
@@ -1028,9 +1433,31 @@ static void check_role_list(Args *a) {
                 usage_error("role list: --after and --page exclude each other");
 }
 
-static void check_role_get(Args *a) {
+static void check_which_role(Args *a) {
         if (!!a->id + !!a->api_id + !!a->name != 1)
-                usage_error("role get: give exactly one of --id, --api-id, --name");
+                usage_error("role %s: give exactly one of --id, --api-id, --name", a->words[1]);
+}
+
+static void check_role_update(Args *a) {
+        check_which_role(a);
+        if ((a->seen & OPT_MANDATORY2FA) && (a->seen & OPT_NO_MANDATORY2FA))
+                usage_error("role update: --mandatory2fa and --no-mandatory2fa exclude each other");
+}
+
+/* The member commands name one role, by api_id. */
+static void check_one_role(Args *a) {
+        if (a->n_roles != 1)
+                usage_error("%s %s: give --role once", a->words[0], a->words[1]);
+}
+
+static void check_paging(Args *a) {
+        if ((a->seen & OPT_AFTER) && (a->seen & OPT_OFFSET))
+                usage_error("%s %s: --after and --offset exclude each other", a->words[0], a->words[1]);
+}
+
+static void check_member_list(Args *a) {
+        check_one_role(a);
+        check_paging(a);
 }
 
 typedef struct Command {
@@ -1046,13 +1473,29 @@ static const Command commands[] = {
         { "status",      NULL,     0, 0, 0, NULL, cmd_status },
         { "org",         "add",    1, OPT_NAME | OPT_PROVIDER, 0, check_org_add, cmd_org_add },
         { "key",         "add",    0, OPT_USER_ROLE | OPT_ORG | OPT_PROVIDER, OPT_USER_ROLE, NULL, cmd_key_add },
-        { "user",        "add",    1, OPT_ROLE, 0, NULL, cmd_user_add },
+        { "user",        "add",    1, OPT_ROLE | OPT_ORG | OPT_NAME, 0, NULL, cmd_user_add },
         { "role",        "list",   0, OPT_ORG | OPT_PAGE | OPT_PER_PAGE | OPT_ALL | OPT_AFTER, 0, check_role_list,
           cmd_role_list },
         { "role",        "create", 0, OPT_ORG | OPT_NAME | OPT_API_ID | OPT_DESCRIPTION | OPT_SCOPE |
                                       OPT_PERMISSION | OPT_MANDATORY2FA, OPT_ORG | OPT_NAME, NULL, cmd_role_create },
-        { "role",        "get",    0, OPT_ORG | OPT_ID | OPT_API_ID | OPT_NAME, OPT_ORG, check_role_get,
-          cmd_role_get },
+        { "role",        "get",    0, OPT_ORG | OPT_WHICH_ROLE, OPT_ORG, check_which_role, cmd_role_get },
+        { "role",        "update", 0, OPT_ORG | OPT_WHICH_ROLE | OPT_SET_NAME | OPT_SET_API_ID | OPT_DESCRIPTION |
+                                      OPT_SCOPE | OPT_PERMISSION | OPT_MANDATORY2FA | OPT_NO_MANDATORY2FA |
+                                      OPT_IF_REVISION, OPT_ORG, check_role_update, cmd_role_update },
+        { "role",        "delete", 0, OPT_ORG | OPT_WHICH_ROLE | OPT_IF_REVISION | OPT_FORCE, OPT_ORG,
+          check_which_role, cmd_role_delete },
+        { "role",        "duplicate", 0, OPT_ORG | OPT_WHICH_ROLE, OPT_ORG, check_which_role, cmd_role_duplicate },
+        { "member",      "add",    1, OPT_ORG | OPT_ROLE, OPT_ORG | OPT_ROLE, check_one_role, cmd_member_add },
+        { "member",      "remove", 1, OPT_ORG | OPT_ROLE, OPT_ORG | OPT_ROLE, check_one_role, cmd_member_remove },
+        { "member",      "list",   0, OPT_ORG | OPT_ROLE | OPT_OFFSET | OPT_COUNT | OPT_AFTER, OPT_ORG | OPT_ROLE,
+          check_member_list, cmd_member_list },
+        { "user",        "roles",  1, OPT_ORG, 0, NULL, cmd_user_roles },
+        { "user",        "list",   0, OPT_ORG | OPT_OFFSET | OPT_COUNT | OPT_AFTER, 0, check_paging, cmd_user_list },
+        { "user",        "remove", 1, OPT_ORG, OPT_ORG, NULL, cmd_user_remove },
+        { "check",       NULL,     2, OPT_ORG, 0, NULL, cmd_check },
+        { "org",         "list",   0, OPT_OFFSET | OPT_COUNT, 0, NULL, cmd_org_list },
+        { "key",         "list",   0, OPT_ORG | OPT_PROVIDER, 0, NULL, cmd_key_list },
+        { "key",         "revoke", 1, 0, 0, NULL, cmd_key_revoke },
         { "permissions", NULL,     0, OPT_ORG, 0, NULL, cmd_permissions },
 };
 
@@ -1119,6 +1562,8 @@ int main(int argc, char *argv[]) {
         free(a.roles);
         free(a.words);
         if ((fflush(stdout) != 0 || ferror(stdout)) && r == EXIT_SUCCESS)
-                return report_new(ROLESD_INTERNAL, NULL, "cannot write output: %s", strerror(errno));
+                r = report_new(ROLESD_INTERNAL, NULL, "cannot write output: %s", strerror(errno));
+        if (cmd->run == cmd_check && r != EXIT_SUCCESS && r != EXIT_CHECK_DENIED)
+                r = EXIT_CHECK_ERROR;           /* check: 0 allowed, 1 denied, 2 any error */
         return r;
 }
