@@ -18,7 +18,7 @@
 
 /* ---- request generators ---- */
 
-static const char *const bench_perms[] = { "business_edit", "review_read", NULL };
+const char *const bench_perms[] = { "business_edit", "review_read", NULL };
 
 void pack_create(LoadGroup *g, msgpack_packer *pk, uint32_t msgid) {
         CreateGen *cg = g->userdata;

@@ -94,6 +94,9 @@ const msgpack_object *call(Rpc *c, const char *method, const KV *params, msgpack
 uint64_t res_u64(const msgpack_object *o, const char *key);    /* dies if missing */
 char *res_str(const msgpack_object *o, const char *key);       /* NULL if missing; caller frees */
 
+/* The permissions of every role the bench creates. */
+extern const char *const bench_perms[];
+
 /* role.create: names prefix0, prefix1, ... in org, *counter the next. */
 typedef struct CreateGen {
         uint64_t org;
@@ -156,6 +159,8 @@ void phase_memory_running(Bench *b);
 void phase_restart(Bench *b);
 /* phase-create.c, phase-get.c: the small database (org 1). */
 void phase_create(Bench *b);
+/* phase-async.c: librolesd's asynchronous client against the engine. */
+void phase_async(Bench *b);
 void phase_get(Bench *b);
 /* phase-list.c: the 1,000-role baseline; the list figures at N against it. */
 void phase_list_small(Bench *b);
