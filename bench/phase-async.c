@@ -125,7 +125,7 @@ static void loop(Client *cl, uint64_t until) {
  * window, the drain) and records its figures under key. */
 static Measured async_measure(const Bench *b, CreateGen *gen, unsigned conns, unsigned depth, const char *key) {
         Client cl = { .gen = gen, .n_conns = conns, .depth = depth, .hist = hist_new() };
-        double dc0, bc0, dc, bc, el;
+        double dc0, bc0, rq0, dc, bc, rq, el;
         WriterMark w0;
         uint64_t t0;
         Measured m = { 0 };
@@ -142,6 +142,7 @@ static Measured async_measure(const Bench *b, CreateGen *gen, unsigned conns, un
         w0 = writer_mark(b);
         dc0 = proc_cpu_s(b->daemon.pid);
         bc0 = self_cpu_s();
+        rq0 = proc_runq_wait_s(b->daemon.pid);
         for (unsigned i = 0; i < conns * depth; i++) {
                 cl.slots[i] = (Slot) { .cl = &cl, .c = cl.conns[i / depth] };
                 submit(&cl.slots[i]);
@@ -156,6 +157,7 @@ static Measured async_measure(const Bench *b, CreateGen *gen, unsigned conns, un
         loop(&cl, 0);
         dc = proc_cpu_s(b->daemon.pid) - dc0;
         bc = self_cpu_s() - bc0;
+        rq = proc_runq_wait_s(b->daemon.pid) - rq0;
 
         m.rate = (double) cl.ok / el;
         m.p50 = hist_pct(cl.hist, 50);
@@ -164,19 +166,9 @@ static Measured async_measure(const Bench *b, CreateGen *gen, unsigned conns, un
         m.errors = cl.errors;
         m.daemon_cpu_us = cl.done ? dc * 1e6 / (double) cl.done : 0;
         m.bench_cpu_us = cl.done ? bc * 1e6 / (double) cl.done : 0;
+        m.daemon_runq_us = cl.done ? rq * 1e6 / (double) cl.done : 0;
         writer_since(b, w0, &m.writes_per_commit, &m.commit_us);
-        fig(fmt("%s.ops_per_s", key), m.rate, "ops/s");
-        fig(fmt("%s.p50_us", key), (double) m.p50 / 1e3, "us");
-        fig(fmt("%s.p99_us", key), (double) m.p99 / 1e3, "us");
-        fig(fmt("%s.errors", key), (double) m.errors, "count");
-        fig(fmt("%s.daemon_cpu_us_per_op", key), m.daemon_cpu_us, "us");
-        fig(fmt("%s.bench_cpu_us_per_op", key), m.bench_cpu_us, "us");
-        fig(fmt("%s.writes_per_commit", key), m.writes_per_commit, "writes");
-        fig(fmt("%s.commit_us", key), m.commit_us, "us");
-        if (m.errors)
-                fprintf(stderr, "rolesd-bench: %s: %" PRIu64 " errors, first: %s\n", key, m.errors, cl.first_error);
-        if (m.ok == 0)
-                die("%s: no successful call in the measured window (%s)", key, cl.first_error);
+        measured_figures(&m, key, cl.first_error);
         note("%-28s %12s  p50 %-9s p99 %-9s client %.1f us/op CPU", key, fmt_rate(m.rate), fmt_ns(m.p50),
              fmt_ns(m.p99), m.bench_cpu_us);
         for (unsigned i = 0; i < conns; i++)

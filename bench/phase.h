@@ -138,6 +138,9 @@ void attach_stop(pid_t pid);
  * first group's figures under key: rate, p50, p99, errors, the daemon's
  * and the bench's CPU per operation, writes per commit. */
 Measured measure(const Bench *b, LoadGroup *const *groups, size_t n, const char *key);
+/* Records m's figures under key (measure() does); dies when nothing
+ * succeeded (first_error: why). */
+void measured_figures(const Measured *m, const char *key, const char *first_error);
 const char *lat(const Measured *m);     /* "rate  p50 ..  p99 .." for a row */
 double ratio(double a, double b);       /* a / b, 0 when b is not positive */
 

@@ -282,20 +282,46 @@ static uint64_t parse_u64(const char *opt, const char *s) {
         return (uint64_t) v;
 }
 
+/* How an option's value is kept in Args. */
+typedef enum OptKind {
+        KIND_FLAG,              /* only its bit in Args.seen */
+        KIND_STR,               /* const char * at offset */
+        KIND_U64,               /* uint64_t at offset */
+        KIND_U64_POSITIVE,      /* uint64_t at offset, at least 1 */
+        KIND_OWN,               /* parse_argv()'s own case */
+} OptKind;
+
 static const struct {
         int arg;
         unsigned opt;
+        OptKind kind;
+        size_t offset;
 } option_bits[] = {
-        { ARG_JSON, OPT_JSON }, { ARG_SOCKET, OPT_SOCKET }, { ARG_NAME, OPT_NAME },
-        { ARG_PROVIDER, OPT_PROVIDER }, { ARG_USER_ROLE, OPT_USER_ROLE }, { ARG_ORG, OPT_ORG },
-        { ARG_ROLE, OPT_ROLE }, { ARG_PAGE, OPT_PAGE }, { ARG_PER_PAGE, OPT_PER_PAGE },
-        { ARG_ALL, OPT_ALL }, { ARG_ID, OPT_ID }, { ARG_API_ID, OPT_API_ID },
-        { ARG_DESCRIPTION, OPT_DESCRIPTION }, { ARG_SCOPE, OPT_SCOPE },
-        { ARG_PERMISSION, OPT_PERMISSION }, { ARG_MANDATORY2FA, OPT_MANDATORY2FA },
-        { ARG_TIMEOUT, OPT_TIMEOUT }, { ARG_AFTER, OPT_AFTER }, { ARG_SET_NAME, OPT_SET_NAME },
-        { ARG_SET_API_ID, OPT_SET_API_ID }, { ARG_NO_MANDATORY2FA, OPT_NO_MANDATORY2FA },
-        { ARG_IF_REVISION, OPT_IF_REVISION }, { ARG_FORCE, OPT_FORCE }, { ARG_OFFSET, OPT_OFFSET },
-        { ARG_COUNT, OPT_COUNT },
+        { ARG_JSON,            OPT_JSON,            KIND_FLAG,         0 },
+        { ARG_SOCKET,          OPT_SOCKET,          KIND_OWN,          0 },
+        { ARG_NAME,            OPT_NAME,            KIND_STR,          offsetof(Args, name) },
+        { ARG_PROVIDER,        OPT_PROVIDER,        KIND_STR,          offsetof(Args, provider) },
+        { ARG_USER_ROLE,       OPT_USER_ROLE,       KIND_STR,          offsetof(Args, user_role) },
+        { ARG_ORG,             OPT_ORG,             KIND_U64,          offsetof(Args, org) },
+        { ARG_ROLE,            OPT_ROLE,            KIND_OWN,          0 },
+        { ARG_PAGE,            OPT_PAGE,            KIND_U64_POSITIVE, offsetof(Args, page) },
+        { ARG_PER_PAGE,        OPT_PER_PAGE,        KIND_U64_POSITIVE, offsetof(Args, per_page) },
+        { ARG_ALL,             OPT_ALL,             KIND_FLAG,         0 },
+        { ARG_ID,              OPT_ID,              KIND_STR,          offsetof(Args, id) },
+        { ARG_API_ID,          OPT_API_ID,          KIND_STR,          offsetof(Args, api_id) },
+        { ARG_DESCRIPTION,     OPT_DESCRIPTION,     KIND_STR,          offsetof(Args, description) },
+        { ARG_SCOPE,           OPT_SCOPE,           KIND_STR,          offsetof(Args, scope) },
+        { ARG_PERMISSION,      OPT_PERMISSION,      KIND_OWN,          0 },
+        { ARG_MANDATORY2FA,    OPT_MANDATORY2FA,    KIND_FLAG,         0 },
+        { ARG_TIMEOUT,         OPT_TIMEOUT,         KIND_OWN,          0 },
+        { ARG_AFTER,           OPT_AFTER,           KIND_OWN,          0 },
+        { ARG_SET_NAME,        OPT_SET_NAME,        KIND_STR,          offsetof(Args, set_name) },
+        { ARG_SET_API_ID,      OPT_SET_API_ID,      KIND_STR,          offsetof(Args, set_api_id) },
+        { ARG_NO_MANDATORY2FA, OPT_NO_MANDATORY2FA, KIND_FLAG,         0 },
+        { ARG_IF_REVISION,     OPT_IF_REVISION,     KIND_U64,          offsetof(Args, if_revision) },
+        { ARG_FORCE,           OPT_FORCE,           KIND_FLAG,         0 },
+        { ARG_OFFSET,          OPT_OFFSET,          KIND_U64,          offsetof(Args, offset) },
+        { ARG_COUNT,           OPT_COUNT,           KIND_U64_POSITIVE, offsetof(Args, count) },
 };
 
 static const struct option options[] = {
@@ -355,9 +381,25 @@ static int parse_argv(int argc, char *argv[], Args *a) {
         while ((c = getopt_long(argc, argv, "-:h", options, NULL)) != -1) {
                 const char *v = optarg;
 
+                OptKind kind = KIND_OWN;
+
                 for (size_t i = 0; i < sizeof option_bits / sizeof option_bits[0]; i++)
-                        if (option_bits[i].arg == c)
+                        if (option_bits[i].arg == c) {
+                                char *field = (char *) a + option_bits[i].offset;
+                                char name[32];
+
                                 a->seen |= option_bits[i].opt;
+                                kind = option_bits[i].kind;
+                                snprintf(name, sizeof name, "--%s", option_name(option_bits[i].opt));
+                                if (kind == KIND_STR)
+                                        *(const char **) field = v;
+                                else if (kind == KIND_U64 || kind == KIND_U64_POSITIVE)
+                                        *(uint64_t *) field = parse_u64(name, v);
+                                if (kind == KIND_U64_POSITIVE && *(uint64_t *) field == 0)
+                                        usage_error("invalid value for %s: '%s' (at least 1)", name, v);
+                        }
+                if (kind != KIND_OWN)
+                        continue;
                 switch (c) {
                 case 1:
                         a->words[a->n_words++] = optarg;
@@ -368,58 +410,16 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 case ARG_VERSION:
                         printf("%s %s\n", program, ROLESD_VERSION);
                         exit(fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-                case ARG_JSON:
-                case ARG_ALL:
-                case ARG_MANDATORY2FA:
-                case ARG_NO_MANDATORY2FA:
-                case ARG_FORCE:
-                        break;
-                case ARG_SET_NAME:
-                        a->set_name = v;
-                        break;
-                case ARG_SET_API_ID:
-                        a->set_api_id = v;
-                        break;
-                case ARG_IF_REVISION:
-                        a->if_revision = parse_u64("--if-revision", v);
-                        break;
-                case ARG_OFFSET:
-                        a->offset = parse_u64("--offset", v);
-                        break;
-                case ARG_COUNT:
-                        a->count = parse_u64("--count", v);
-                        if (a->count == 0)
-                                usage_error("invalid value for --count: '%s' (at least 1)", v);
-                        break;
                 case ARG_SOCKET:
                         if (!*v)
                                 usage_error("--socket needs a non-empty path");
                         a->socket = v;
                         break;
-                case ARG_NAME:
-                        a->name = v;
-                        break;
-                case ARG_PROVIDER:
-                        a->provider = v;
-                        break;
-                case ARG_USER_ROLE:
-                        a->user_role = v;
-                        break;
-                case ARG_ORG:
-                        a->org = parse_u64("--org", v);
-                        break;
                 case ARG_ROLE:
                         a->roles[a->n_roles++] = v;
                         break;
-                case ARG_PAGE:
-                        a->page = parse_u64("--page", v);
-                        if (a->page == 0)
-                                usage_error("invalid value for --page: '%s' (pages start at 1)", v);
-                        break;
-                case ARG_PER_PAGE:
-                        a->per_page = parse_u64("--per-page", v);
-                        if (a->per_page == 0)
-                                usage_error("invalid value for --per-page: '%s' (at least 1)", v);
+                case ARG_PERMISSION:
+                        a->permissions[a->n_permissions++] = v;
                         break;
                 case ARG_TIMEOUT:
                         a->timeout_usec = parse_seconds("--timeout", v);
@@ -428,21 +428,6 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                         if (!*v)
                                 usage_error("--after needs a cursor (a page's \"next\")");
                         a->after = v;
-                        break;
-                case ARG_ID:
-                        a->id = v;
-                        break;
-                case ARG_API_ID:
-                        a->api_id = v;
-                        break;
-                case ARG_DESCRIPTION:
-                        a->description = v;
-                        break;
-                case ARG_SCOPE:
-                        a->scope = v;
-                        break;
-                case ARG_PERMISSION:
-                        a->permissions[a->n_permissions++] = v;
                         break;
                 case ':':
                         usage_error("option '%s' requires an argument", argv[optind - 1]);
@@ -777,24 +762,18 @@ static int write_secret(const char *text) {
         return 0;
 }
 
-/* The secret made could not be written (write_r): undoes what made it
- * with method and params (taken), so that no credential nobody saw stays
- * valid, and fails loudly either way. what: "API key" or "user"; undone:
- * what was done to it ("revoked"). */
-static int secret_lost(rolesd *c, int write_r, const char *what, const char *method, json_t *params,
-                       const char *undone, const char *undo_hint) {
-        rolesd_error err = ROLESD_ERROR_INIT;
-        int r;
-
+/* The secret made could not be written (write_r), so what made it was
+ * undone (undo_r: 0, or why not, in err): no credential nobody saw stays
+ * valid. Fails loudly either way. what: "API key" or "user"; undone: what
+ * was done to it ("revoked"). */
+static int secret_lost(int write_r, const char *what, const char *undone, int undo_r, const rolesd_error *err,
+                       const char *undo_hint) {
         __fpurge(stdout);       /* what could not be written is dropped, not retried at exit */
         clearerr(stdout);
-        r = params ? rolesd_call(c, method, params, NULL, &err) : -ENOMEM;
-        json_decref(params);
-        if (r < 0)
+        if (undo_r < 0)
                 return report_new(ROLESD_INTERNAL, NULL,
-                                  "cannot write the new %s's secret: %s; it could not be undone (%s): %s",
-                                  what, strerror(-write_r), err.message[0] ? err.message : strerror(-r),
-                                  undo_hint);
+                                  "cannot write the new %s's secret: %s; it could not be %s (%s): %s",
+                                  what, strerror(-write_r), undone, err->message, undo_hint);
         return report_new(ROLESD_INTERNAL, NULL,
                           "cannot write the new %s's secret: %s; the %s was %s, nothing was kept",
                           what, strerror(-write_r), what, undone);
@@ -828,8 +807,7 @@ static int cmd_key_add(const Args *a, rolesd *c) {
                 return EXIT_SUCCESS;
 lost:
         snprintf(hint, sizeof hint, "revoke it: rolesctl key revoke %s", key_id);
-        return secret_lost(c, r, "API key", "key.revoke", json_pack("{s:s}", "key_id", key_id), "revoked",
-                           hint);
+        return secret_lost(r, "API key", "revoked", rolesd_key_revoke(c, key_id, &err), &err, hint);
 }
 
 static int cmd_user_add(const Args *a, rolesd *c) {
@@ -861,8 +839,7 @@ static int cmd_user_add(const Args *a, rolesd *c) {
         free(text);
         if (r >= 0)
                 return EXIT_SUCCESS;
-        return secret_lost(c, r, "user", "user.remove",
-                           json_pack("{s:I, s:s}", "org", (json_int_t) a->org, "user", username), "removed",
+        return secret_lost(r, "user", "removed", rolesd_user_remove(c, a->org, username, NULL, &err), &err,
                            "remove it: rolesctl user remove --org ORG_ID USERNAME");
 }
 
@@ -1007,6 +984,26 @@ static int print_one_role(const Args *a, const rolesd_role *role) {
         return EXIT_SUCCESS;
 }
 
+/* The role an option names: --id, --api-id or --name (exactly one, see
+ * check_which_role()). */
+static void which_role(const Args *a, const char **ret_by, const char **ret_value) {
+        *ret_by = a->id ? "id" : a->api_id ? "api_id" : "name";
+        *ret_value = a->id ? a->id : a->api_id ? a->api_id : a->name;
+}
+
+static uint64_t if_revision(const Args *a) {
+        return a->seen & OPT_IF_REVISION ? a->if_revision : ROLESD_ANY_REVISION;
+}
+
+/* Prints a role a call answered with (r < 0: its failure). */
+static int role_result(const Args *a, int r, rolesd_role *role, rolesd_error *err) {
+        if (r < 0)
+                return report_call(r, err);
+        r = print_one_role(a, role);
+        rolesd_role_free(role);
+        return r;
+}
+
 static int cmd_role_create(const Args *a, rolesd *c) {
         rolesd_role *role = NULL;
         rolesd_error err;
@@ -1022,27 +1019,27 @@ static int cmd_role_create(const Args *a, rolesd *c) {
                 .mandatory2fa = a->seen & OPT_MANDATORY2FA,
         };
         r = rolesd_role_create(c, NULL, &spec, &role, &err);
-        if (r < 0)
-                return report_call(r, &err);
-        r = print_one_role(a, role);
-        rolesd_role_free(role);
-        return r;
+        return role_result(a, r, role, &err);
 }
 
-static int cmd_role_get(const Args *a, rolesd *c) {
+/* rolesd_role_get() and rolesd_role_duplicate(): a role named by --id,
+ * --api-id or --name in, a role out. */
+typedef int (*RoleCall)(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by, const char *value,
+                        rolesd_role **ret, rolesd_error *err);
+
+static int run_role_call(const Args *a, rolesd *c, RoleCall call) {
         rolesd_role *role = NULL;
         rolesd_error err;
         const char *by, *value;
         int r;
 
-        by = a->id ? "id" : a->api_id ? "api_id" : "name";
-        value = a->id ? a->id : a->api_id ? a->api_id : a->name;
-        r = rolesd_role_get(c, NULL, a->org, by, value, &role, &err);
-        if (r < 0)
-                return report_call(r, &err);
-        r = print_one_role(a, role);
-        rolesd_role_free(role);
-        return r;
+        which_role(a, &by, &value);
+        r = call(c, NULL, a->org, by, value, &role, &err);
+        return role_result(a, r, role, &err);
+}
+
+static int cmd_role_get(const Args *a, rolesd *c) {
+        return run_role_call(a, c, rolesd_role_get);
 }
 
 static const char *member_name(json_t *o) {
@@ -1102,26 +1099,6 @@ static int cmd_permissions(const Args *a, rolesd *c) {
 
 /* ---- the lifecycle ---- */
 
-/* The role an option names: --id, --api-id or --name (exactly one, see
- * check_which_role()). */
-static void which_role(const Args *a, const char **ret_by, const char **ret_value) {
-        *ret_by = a->id ? "id" : a->api_id ? "api_id" : "name";
-        *ret_value = a->id ? a->id : a->api_id ? a->api_id : a->name;
-}
-
-static uint64_t if_revision(const Args *a) {
-        return a->seen & OPT_IF_REVISION ? a->if_revision : ROLESD_ANY_REVISION;
-}
-
-/* Prints a role a call answered with (r < 0: its failure). */
-static int role_result(const Args *a, int r, rolesd_role *role, rolesd_error *err) {
-        if (r < 0)
-                return report_call(r, err);
-        r = print_one_role(a, role);
-        rolesd_role_free(role);
-        return r;
-}
-
 static int cmd_role_update(const Args *a, rolesd *c) {
         rolesd_role_changes set = ROLESD_ROLE_CHANGES_INIT;
         rolesd_role *role = NULL;
@@ -1142,14 +1119,7 @@ static int cmd_role_update(const Args *a, rolesd *c) {
 }
 
 static int cmd_role_duplicate(const Args *a, rolesd *c) {
-        rolesd_role *role = NULL;
-        rolesd_error err;
-        const char *by, *value;
-        int r;
-
-        which_role(a, &by, &value);
-        r = rolesd_role_duplicate(c, NULL, a->org, by, value, &role, &err);
-        return role_result(a, r, role, &err);
+        return run_role_call(a, c, rolesd_role_duplicate);
 }
 
 static int cmd_role_delete(const Args *a, rolesd *c) {
@@ -1346,28 +1316,30 @@ static int print_memberships(const Args *a, int r, rolesd_memberships *m, rolesd
         return r;
 }
 
-static int cmd_member_add(const Args *a, rolesd *c) {
+/* rolesd_member_add() and rolesd_member_remove() of --role's api_id and
+ * the USERNAME. */
+typedef int (*MemberCall)(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by, const char *value,
+                          const char *user, rolesd_memberships **ret, rolesd_error *err);
+
+static int run_member_call(const Args *a, rolesd *c, MemberCall call) {
         rolesd_memberships *m = NULL;
         rolesd_error err;
-
-        int r = rolesd_member_add(c, NULL, a->org, "api_id", a->roles[0], a->words[2], &m, &err);
+        int r = call(c, NULL, a->org, "api_id", a->roles[0], a->words[2], &m, &err);
 
         return print_memberships(a, r, m, &err);
 }
 
+static int cmd_member_add(const Args *a, rolesd *c) {
+        return run_member_call(a, c, rolesd_member_add);
+}
+
 static int cmd_member_remove(const Args *a, rolesd *c) {
-        rolesd_memberships *m = NULL;
-        rolesd_error err;
-
-        int r = rolesd_member_remove(c, NULL, a->org, "api_id", a->roles[0], a->words[2], &m, &err);
-
-        return print_memberships(a, r, m, &err);
+        return run_member_call(a, c, rolesd_member_remove);
 }
 
 static int cmd_user_roles(const Args *a, rolesd *c) {
         rolesd_memberships *m = NULL;
         rolesd_error err;
-
         int r = rolesd_user_roles(c, NULL, a->org, a->words[2], &m, &err);
 
         return print_memberships(a, r, m, &err);
