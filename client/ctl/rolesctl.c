@@ -174,7 +174,7 @@ static int report_call(int r, rolesd_error *err) {
 }
 
 static void help(void) {
-        printf("Usage: %s [--json] [--socket PATH] COMMAND...\n"
+        printf("Usage: %s [--json] [--socket PATH] [--timeout SECONDS] COMMAND...\n"
                "\n"
                "Command-line client of rolesd, the local role service.\n"
                "\n"
@@ -182,11 +182,11 @@ static void help(void) {
                "  status                          Show the daemon's version and counters\n"
                "  org add ORG_ID [--name NAME] [--provider PROVIDER]\n"
                "                                  Create an organization\n"
+               "  org list [--offset N] [--count N]\n"
+               "                                  List the organizations\n"
                "  key add --user-role ROLE [--org ORG_ID] [--provider PROVIDER]\n"
                "                                  Create a Partoo API key (ROLE: PROVIDER, ORG_ADMIN,\n"
                "                                  ORG_MANAGER, GROUP_MANAGER, BUSINESS_MANAGER, PUBLISHER)\n"
-               "  org list [--offset N] [--count N]\n"
-               "                                  List the organizations\n"
                "  key list [--org ORG_ID] [--provider PROVIDER]\n"
                "                                  List the API keys (never the keys themselves)\n"
                "  key revoke KEY_ID               Revoke an API key\n"
