@@ -23,7 +23,8 @@ with tempfile.TemporaryDirectory(prefix="rolesd-bench-check.") as d:
                 "db.bytes_per_role", "daemon.memory.big.private_dirty_kib",
                 "update.c16.ops_per_s", "access.c16.ops_per_s", "access.c16.ratio_to_echo_c16",
                 "members.big.first_page.p50_us", "members.first_page.p50_ratio_big_to_small",
-                "members.cursor_page.p50_ratio_big_to_small"):
+                "members.cursor_page.p50_ratio_big_to_small",
+                "async.create.c16.ratio_to_engine", "async.create.pipeline64.ratio_to_engine"):
         v = doc["figures"].get(key)
         if not isinstance(v, (int, float)):
             sys.exit("%s: figure %s missing or not a number: %r" % (out, key, v))

@@ -178,6 +178,7 @@ static const Phase phases[] = {
         { "references: raw LMDB commits",       phase_references,       true },  /* in-run references */
         { "starting rolesd",                    phase_start,            true },  /* (in daemon) */
         { "role.create",                        phase_create,           true },  /* role.create */
+        { "librolesd async client",             phase_async,            true },  /* librolesd */
         { "role.get",                           phase_get,              true },  /* role.get */
         { "role.list baseline",                 phase_list_small,       true },  /* (in role.list) */
         { "HTTP",                               phase_http,             true },  /* HTTP */

@@ -18,7 +18,7 @@
 
 /* ---- request generators ---- */
 
-static const char *const bench_perms[] = { "business_edit", "review_read", NULL };
+const char *const bench_perms[] = { "business_edit", "review_read", NULL };
 
 void pack_create(LoadGroup *g, msgpack_packer *pk, uint32_t msgid) {
         CreateGen *cg = g->userdata;
@@ -185,6 +185,24 @@ void attach_stop(pid_t pid) {
         waitpid(pid, NULL, 0);
 }
 
+void measured_figures(const Measured *m, const char *key, const char *first_error) {
+        fig(fmt("%s.ops_per_s", key), m->rate, "ops/s");
+        fig(fmt("%s.p50_us", key), (double) m->p50 / 1e3, "us");
+        fig(fmt("%s.p99_us", key), (double) m->p99 / 1e3, "us");
+        fig(fmt("%s.errors", key), (double) m->errors, "count");
+        fig(fmt("%s.daemon_cpu_us_per_op", key), m->daemon_cpu_us, "us");
+        fig(fmt("%s.bench_cpu_us_per_op", key), m->bench_cpu_us, "us");
+        fig(fmt("%s.daemon_runqueue_wait_us_per_op", key), m->daemon_runq_us, "us");
+        if (m->writes_per_commit > 0) {
+                fig(fmt("%s.writes_per_commit", key), m->writes_per_commit, "writes");
+                fig(fmt("%s.commit_us", key), m->commit_us, "us");
+        }
+        if (m->errors)
+                fprintf(stderr, "rolesd-bench: %s: %" PRIu64 " errors, first: %s\n", key, m->errors, first_error);
+        if (m->ok == 0)
+                die("%s: no successful request in the measured window (%s)", key, first_error);
+}
+
 Measured measure(const Bench *b, LoadGroup *const *groups, size_t n, const char *key) {
         WriterMark w0 = writer_mark(b);
         pid_t attached = attach_start(b, key);
@@ -209,21 +227,7 @@ Measured measure(const Bench *b, LoadGroup *const *groups, size_t n, const char 
         writer_since(b, w0, &m.writes_per_commit, &m.commit_us);  /* after the CPU figures: it is an RPC */
         (void) el;
 
-        fig(fmt("%s.ops_per_s", key), m.rate, "ops/s");
-        fig(fmt("%s.p50_us", key), (double) m.p50 / 1e3, "us");
-        fig(fmt("%s.p99_us", key), (double) m.p99 / 1e3, "us");
-        fig(fmt("%s.errors", key), (double) m.errors, "count");
-        fig(fmt("%s.daemon_cpu_us_per_op", key), m.daemon_cpu_us, "us");
-        fig(fmt("%s.bench_cpu_us_per_op", key), m.bench_cpu_us, "us");
-        fig(fmt("%s.daemon_runqueue_wait_us_per_op", key), m.daemon_runq_us, "us");
-        if (m.writes_per_commit > 0) {
-                fig(fmt("%s.writes_per_commit", key), m.writes_per_commit, "writes");
-                fig(fmt("%s.commit_us", key), m.commit_us, "us");
-        }
-        if (m.errors)
-                fprintf(stderr, "rolesd-bench: %s: %" PRIu64 " errors, first: %s\n", key, m.errors, g->first_error);
-        if (m.ok == 0)
-                die("%s: no successful request in the measured window (%s)", key, g->first_error);
+        measured_figures(&m, key, g->first_error);
         note("%-28s %12s  p50 %-9s p99 %-9s daemon %.1f us/op CPU, %.1f us/op waiting for a CPU", key,
              fmt_rate(m.rate), fmt_ns(m.p50), fmt_ns(m.p99), m.daemon_cpu_us, m.daemon_runq_us);
         return m;

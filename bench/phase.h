@@ -95,6 +95,9 @@ const msgpack_object *call(Rpc *c, const char *method, const KV *params, msgpack
 uint64_t res_u64(const msgpack_object *o, const char *key);    /* dies if missing */
 char *res_str(const msgpack_object *o, const char *key);       /* NULL if missing; caller frees */
 
+/* The permissions of every role the bench creates. */
+extern const char *const bench_perms[];
+
 /* role.create: names prefix0, prefix1, ... in org, *counter the next. */
 typedef struct CreateGen {
         uint64_t org;
@@ -136,6 +139,9 @@ void attach_stop(pid_t pid);
  * first group's figures under key: rate, p50, p99, errors, the daemon's
  * and the bench's CPU per operation, writes per commit. */
 Measured measure(const Bench *b, LoadGroup *const *groups, size_t n, const char *key);
+/* Records m's figures under key (measure() does); dies when nothing
+ * succeeded (first_error: why). */
+void measured_figures(const Measured *m, const char *key, const char *first_error);
 const char *lat(const Measured *m);     /* "rate  p50 ..  p99 .." for a row */
 double ratio(double a, double b);       /* a / b, 0 when b is not positive */
 
@@ -157,6 +163,8 @@ void phase_memory_running(Bench *b);
 void phase_restart(Bench *b);
 /* phase-create.c, phase-get.c: the small database (org 1). */
 void phase_create(Bench *b);
+/* phase-async.c: librolesd's asynchronous client against the engine. */
+void phase_async(Bench *b);
 void phase_get(Bench *b);
 /* phase-list.c: the 1,000-role baseline; the list figures at N against it. */
 void phase_list_small(Bench *b);

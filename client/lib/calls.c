@@ -2,7 +2,8 @@
  * generic rolesd_call and the typed calls), taking each result apart
  * (rolesd_reply_json, _role, _role_page, _api_key, _user), and the
  * synchronous form of every call: its asynchronous form and a wait for
- * its callback, one code path for both. */
+ * its callback, one code path for both. The lifecycle's calls of
+ * librolesd 1.1 are lifecycle.c's. */
 
 #include <errno.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/lib/calls.h"
 #include "client/lib/conn.h"
 #include "client/lib/internal.h"
 #include "proto/macro.h"
@@ -52,11 +54,11 @@ int sync_wait(rolesd *c, int submit_r, Sync *s) {
 
 /* ---- params ---- */
 
-static bool has_auth(const rolesd_auth *auth) {
+bool has_auth(const rolesd_auth *auth) {
         return auth && (auth->api_key || auth->user_id || auth->token);
 }
 
-static int pack_auth(msgpack_packer *pk, const rolesd_auth *auth) {
+int pack_auth(msgpack_packer *pk, const rolesd_auth *auth) {
         int r;
 
         r = mp_pack_str(pk, "auth");
@@ -204,13 +206,14 @@ static int role_from_wire(const msgpack_object *o, rolesd_role **ret) {
                 .is_protected = w.is_protected,
                 .created_at = w.created_at,
                 .updated_at = w.updated_at,
+                .revision = w.revision,
         };
         *ret = r;
         return 0;
 }
 
 /* A decoder's failure (-ENOMEM, or a result of the wrong shape). */
-static int fail_decode(rolesd_error *err, int r, const rolesd_reply *reply) {
+int fail_decode(rolesd_error *err, int r, const rolesd_reply *reply) {
         if (r == -ENOMEM)
                 return fail_oom(err);
         return fail(err, -EBADMSG, ROLESD_INTERNAL, NULL, "malformed %s result from rolesd", reply->call->method);
@@ -247,7 +250,7 @@ int rolesd_reply_role(rolesd_reply *r, rolesd_role **ret, rolesd_error *err) {
         return k;
 }
 
-static int extract_role(rolesd_reply *r, void *ret, rolesd_error *err) {
+int extract_role(rolesd_reply *r, void *ret, rolesd_error *err) {
         return rolesd_reply_role(r, ret, err);
 }
 
@@ -297,15 +300,22 @@ int rolesd_role_create(rolesd *c, const rolesd_auth *auth, const rolesd_role_spe
         return sync_wait(c, r < 0 ? r : role_create_submit(c, auth, spec, sync_done, &s, err), &s);
 }
 
+int check_role_by(const char *by, const char *value, rolesd_error *err) {
+        if (!by || (strcmp(by, "id") != 0 && strcmp(by, "api_id") != 0 && strcmp(by, "name") != 0))
+                return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, "by", "by must be id, api_id or name");
+        if (!value)
+                return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, by, "no %s given", by);
+        return 0;
+}
+
 static int role_get_submit(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by,
                            const char *value, rolesd_reply_fn fn, void *userdata, rolesd_error *err) {
         msgpack_packer pk;
         int r, pr;
 
-        if (!by || (strcmp(by, "id") != 0 && strcmp(by, "api_id") != 0 && strcmp(by, "name") != 0))
-                return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, "by", "by must be id, api_id or name");
-        if (!value)
-                return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, by, "no %s given", by);
+        r = check_role_by(by, value, err);
+        if (r < 0)
+                return r;
         r = request_begin(c, "role.get", &pk, err);
         if (r < 0)
                 return r;
@@ -538,7 +548,7 @@ int rolesd_server_status(rolesd *c, rolesd_status **ret, rolesd_error *err) {
 
 /* ---- provisioning ---- */
 
-static int extract_none(rolesd_reply *r, void *ret, rolesd_error *err) {
+int extract_none(rolesd_reply *r, void *ret, rolesd_error *err) {
         return rolesd_reply_error(r, err);
 }
 
@@ -648,12 +658,7 @@ int rolesd_key_add(rolesd *c, const char *user_role, bool has_org, uint64_t org,
         return sync_wait(c, r < 0 ? r : key_add_submit(c, user_role, has_org, org, provider, sync_done, &s, err), &s);
 }
 
-/* Where rolesd_user_add() wants its two strings. */
-typedef struct UserRet {
-        char **user_id, **token;
-} UserRet;
-
-static int extract_user(rolesd_reply *r, void *ret, rolesd_error *err) {
+int extract_user(rolesd_reply *r, void *ret, rolesd_error *err) {
         UserRet *u = ret;
         return rolesd_reply_user(r, u->user_id, u->token, err);
 }

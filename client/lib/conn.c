@@ -31,6 +31,7 @@
  * after a lost connection, since running it twice changes nothing. */
 static const char *const read_only_methods[] = {
         "role.get", "role.list", "permission.catalog", "auth.check", "server.status",
+        "member.list", "user.roles", "access.check", "org.list", "user.list", "key.list",
 };
 
 bool method_read_only(const char *method) {
@@ -279,7 +280,10 @@ static void conn_flush(rolesd *c) {
 
 /* Queues a call's frame on the connection; when nothing else waited to be
  * sent, sends at once (a socket that is full is the event loop's business:
- * POLLOUT). 0 or -ENOMEM. */
+ * POLLOUT), except from a callback: the calls that callbacks make go out
+ * together once they have run (conn_process()), in one send, as a
+ * pipelining client's would, not one by one for the daemon to start
+ * committing the first alone. 0 or -ENOMEM. */
 static int conn_queue(rolesd *c, Call *call) {
         bool idle = buf_pending(&c->out) == 0;
 
@@ -290,7 +294,7 @@ static int conn_queue(rolesd *c, Call *call) {
         c->queued += call->len;
         call->end = c->queued;
         call->attempts++;
-        if (idle && !c->broken)
+        if (idle && !c->broken && !c->dispatching)
                 conn_flush(c);
         return 0;
 }
@@ -702,8 +706,10 @@ static int conn_process(rolesd *c) {
                 n += conn_dispatch(c, &why);
                 if (why)
                         r = -EBADMSG;
-                else if (r == 0)
+                else if (r == 0) {
+                        conn_flush(c);          /* what the callbacks queued */
                         r = c->broken;
+                }
                 if (r < 0)
                         n += conn_drop(c, r, why, true);
         }

@@ -94,7 +94,7 @@
 extern "C" {
 #endif
 
-/* The library's version, "MAJOR.MINOR.PATCH" ("1.0.0"); MAJOR is its
+/* The library's version, "MAJOR.MINOR.PATCH" ("1.1.0"); MAJOR is its
  * soname's (librolesd.so.1). */
 const char *rolesd_version(void);
 
@@ -256,6 +256,8 @@ typedef struct rolesd_role {
         bool is_protected;      /* built-in */
         uint64_t created_at;    /* ms since the epoch */
         uint64_t updated_at;
+        /* librolesd 1.1 */
+        uint64_t revision;      /* the database revision of its last create or update */
 } rolesd_role;
 
 rolesd_role *rolesd_role_free(rolesd_role *r);  /* accepts NULL, returns NULL */
@@ -361,6 +363,251 @@ int rolesd_user_add(rolesd *c, const char *username, const char *const *roles,
 int rolesd_user_add_async(rolesd *c, const char *username, const char *const *roles,
                           rolesd_reply_fn fn, void *userdata);
 int rolesd_reply_user(rolesd_reply *r, char **ret_user_id, char **ret_token, rolesd_error *err);
+
+/* ---- librolesd 1.1: the role lifecycle ----
+ *
+ * A role is named by by ("id", "api_id" or "name") and value, as in
+ * rolesd_role_get(). Every call below fails before sending with -EINVAL
+ * (err->field: the argument) when a required argument is NULL. Besides
+ * its own errors listed with it, each can fail with those of the table
+ * above that the library makes, -ESHUTDOWN (the daemon is stopping) and
+ * -EIO (the daemon's own failure); the calls that take auth with -EACCES
+ * (not allowed) and -EKEYREJECTED (a bad credential), the others with
+ * -EACCES when auth would be needed (they are for local peers only). A
+ * call that can fail with -ENOENT for several things tells them apart by
+ * err->field ("user", "member", "key_id", or the key naming the role). */
+
+/* if_revision when the role's revision is not to be checked. */
+#define ROLESD_ANY_REVISION UINT64_MAX
+
+/* What rolesd_role_update() changes: each NULL member (and a false
+ * set_mandatory2fa) is kept as it is. */
+typedef struct rolesd_role_changes {
+        size_t size;                    /* sizeof(rolesd_role_changes), or 0 */
+        const char *name;
+        const char *api_id;             /* in the workspace (org 0) it follows name */
+        const char *description;
+        const char *scope;              /* "Users" or "Subscriptions" */
+        const char *const *permissions; /* NULL-terminated ({ NULL }: none) */
+        bool set_mandatory2fa;
+        bool mandatory2fa;
+} rolesd_role_changes;
+#define ROLESD_ROLE_CHANGES_INIT { sizeof(rolesd_role_changes), NULL, NULL, NULL, NULL, NULL, false, false }
+
+/* Changes a role; *ret is the role after the change (new updated_at and
+ * revision). if_revision: the role's revision as last read, or
+ * ROLESD_ANY_REVISION. The daemon's errors: -EINVAL (a field, as
+ * rolesd_role_create() checks it; no change at all: field "set"), -ENOENT
+ * (no such role), -ENXIO (no such organization), -EEXIST (name or api_id
+ * of another role), -EROFS (a built-in: any change of a Partoo one; a
+ * workspace one's name, api_id or scope), -ESTALE (the role's revision is
+ * no longer if_revision), -ENOSPC. */
+int rolesd_role_update(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by, const char *value,
+                       const rolesd_role_changes *set, uint64_t if_revision, rolesd_role **ret,
+                       rolesd_error *err);
+int rolesd_role_update_async(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by,
+                             const char *value, const rolesd_role_changes *set, uint64_t if_revision,
+                             rolesd_reply_fn fn, void *userdata);
+
+/* A role deleted: what it was, and the revision of its deletion. */
+typedef struct rolesd_role_deleted {
+        char *id;
+        char *api_id;
+        char *name;
+        uint64_t revision;
+} rolesd_role_deleted;
+
+rolesd_role_deleted *rolesd_role_deleted_free(rolesd_role_deleted *d); /* accepts NULL, returns NULL */
+
+/* Deletes a role. force: also when users hold it (their memberships go
+ * in the same transaction). The daemon's errors: -ENOENT, -ENXIO, -EROFS
+ * (a built-in), -ESTALE (if_revision), -ENOTEMPTY (held by users, without
+ * force), -ENOSPC. */
+int rolesd_role_delete(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by, const char *value,
+                       uint64_t if_revision, bool force, rolesd_role_deleted **ret, rolesd_error *err);
+int rolesd_role_delete_async(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by,
+                             const char *value, uint64_t if_revision, bool force, rolesd_reply_fn fn,
+                             void *userdata);
+int rolesd_reply_role_deleted(rolesd_reply *r, rolesd_role_deleted **ret, rolesd_error *err);
+
+/* Copies a role: *ret is the copy, named "NAME - N" with api_id
+ * "API_ID_N" (the first free N of 2, 3, ...). The daemon's errors:
+ * -ENOENT, -ENXIO, -EROFS (a Partoo built-in), -EINVAL (the copy's name
+ * or api_id over 100 characters), -ENOSPC. Its reply:
+ * rolesd_reply_role(). */
+int rolesd_role_duplicate(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by,
+                          const char *value, rolesd_role **ret, rolesd_error *err);
+int rolesd_role_duplicate_async(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by,
+                                const char *value, rolesd_reply_fn fn, void *userdata);
+
+/* A user's roles: their api_ids, in the roles' creation order. */
+typedef struct rolesd_memberships {
+        char *user;             /* the username */
+        char **roles;           /* NULL-terminated, never NULL */
+} rolesd_memberships;
+
+rolesd_memberships *rolesd_memberships_free(rolesd_memberships *m); /* accepts NULL, returns NULL */
+
+/* Gives the role to user (a username of org); *ret: the roles the user
+ * holds now. The daemon's errors: -ENOENT (no such user: field "user";
+ * no such role: the key naming it), -ENXIO, -EEXIST (already held),
+ * -EACCES (also: the workspace's admin role without assign-admin-role),
+ * -ENOSPC. */
+int rolesd_member_add(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by, const char *value,
+                      const char *user, rolesd_memberships **ret, rolesd_error *err);
+int rolesd_member_add_async(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by,
+                            const char *value, const char *user, rolesd_reply_fn fn, void *userdata);
+/* Takes the role from user. The daemon's errors: -ENOENT (no such user,
+ * role, or membership: field "member"), -ENXIO, -EROFS (the workspace's
+ * last admin), -ENOSPC. */
+int rolesd_member_remove(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by,
+                         const char *value, const char *user, rolesd_memberships **ret, rolesd_error *err);
+int rolesd_member_remove_async(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by,
+                               const char *value, const char *user, rolesd_reply_fn fn, void *userdata);
+/* The roles user holds. The daemon's errors: -ENOENT (field "user"),
+ * -ENXIO. */
+int rolesd_user_roles(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *user,
+                      rolesd_memberships **ret, rolesd_error *err);
+int rolesd_user_roles_async(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *user,
+                            rolesd_reply_fn fn, void *userdata);
+/* The result of member.add, member.remove or user.roles. */
+int rolesd_reply_memberships(rolesd_reply *r, rolesd_memberships **ret, rolesd_error *err);
+
+/* A user of an organization. */
+typedef struct rolesd_user {
+        char *id;
+        char *username;
+        char *name;             /* display name, NULL when none */
+        char **roles;           /* NULL-terminated api_ids (rolesd_user_list()); NULL from
+                                 * rolesd_member_list() */
+} rolesd_user;
+
+typedef struct rolesd_user_page {
+        rolesd_user **users;    /* n_users entries, by username */
+        size_t n_users;
+        uint64_t total;         /* holders of the role (member.list), users of the org (user.list) */
+        char *next;             /* cursor of the following page, NULL on the last */
+} rolesd_user_page;
+
+rolesd_user_page *rolesd_user_page_free(rolesd_user_page *p); /* accepts NULL, returns NULL */
+
+/* The users holding a role, by username: from offset (0: the first), or
+ * after a cursor (a previous page's next; then offset must be 0); count
+ * per page 1..100 (0: 50). The daemon's errors: -EINVAL (count, offset
+ * with after, after), -ENOENT (no such role), -ENXIO. */
+int rolesd_member_list(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by, const char *value,
+                       uint64_t offset, uint64_t count, const char *after, rolesd_user_page **ret,
+                       rolesd_error *err);
+int rolesd_member_list_async(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *by,
+                             const char *value, uint64_t offset, uint64_t count, const char *after,
+                             rolesd_reply_fn fn, void *userdata);
+/* The result of member.list or user.list. */
+int rolesd_reply_user_page(rolesd_reply *r, rolesd_user_page **ret, rolesd_error *err);
+
+/* Whether user (a username of org) holds a role granting permission:
+ * 1 allowed, 0 denied (also: no such user), or a negative errno. When
+ * ret_roles is not NULL, *ret_roles (NULL-terminated, never NULL on
+ * success; free each string and the array, e.g. with
+ * rolesd_strv_free()) names the granting roles' api_ids. The daemon's
+ * errors: -EINVAL (a permission not in the organization's catalog:
+ * field "permission"), -ENXIO. */
+int rolesd_access_check(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *user,
+                        const char *permission, char ***ret_roles, rolesd_error *err);
+int rolesd_access_check_async(rolesd *c, const rolesd_auth *auth, uint64_t org, const char *user,
+                              const char *permission, rolesd_reply_fn fn, void *userdata);
+/* 1, 0 or a negative errno, as rolesd_access_check(). */
+int rolesd_reply_access(rolesd_reply *r, char ***ret_roles, rolesd_error *err);
+
+/* Frees a NULL-terminated array of strings. Accepts NULL, returns NULL. */
+char **rolesd_strv_free(char **l);
+
+/* ---- librolesd 1.1: credentials and organizations (local peers only) ---- */
+
+typedef struct rolesd_org {
+        uint64_t id;
+        char *name;             /* NULL when none */
+        char *provider;         /* NULL when none */
+        uint64_t roles;         /* its roles, built-ins included */
+} rolesd_org;
+
+typedef struct rolesd_org_page {
+        rolesd_org **orgs;      /* n_orgs entries, by id (the workspace, 0, first) */
+        size_t n_orgs;
+        uint64_t total;
+} rolesd_org_page;
+
+rolesd_org_page *rolesd_org_page_free(rolesd_org_page *p); /* accepts NULL, returns NULL */
+
+/* Organizations from offset, count per page 1..100 (0: 50). The daemon's
+ * errors: -EINVAL (count). */
+int rolesd_org_list(rolesd *c, uint64_t offset, uint64_t count, rolesd_org_page **ret, rolesd_error *err);
+int rolesd_org_list_async(rolesd *c, uint64_t offset, uint64_t count, rolesd_reply_fn fn, void *userdata);
+int rolesd_reply_org_page(rolesd_reply *r, rolesd_org_page **ret, rolesd_error *err);
+
+/* A user to make: username (required) in org (0: the workspace), with an
+ * optional display name, holding roles (api_ids; NULL: "user" in the
+ * workspace, none elsewhere). */
+typedef struct rolesd_user_spec {
+        size_t size;                    /* sizeof(rolesd_user_spec), or 0 */
+        uint64_t org;
+        const char *username;
+        const char *name;
+        const char *const *roles;       /* NULL-terminated, or NULL */
+} rolesd_user_spec;
+#define ROLESD_USER_SPEC_INIT { sizeof(rolesd_user_spec), 0, NULL, NULL, NULL }
+
+/* rolesd_user_add() in any organization: *ret_user_id and *ret_token
+ * (free()) are shown only this once. The daemon's errors: -EINVAL
+ * (username, name, roles), -ENXIO (no such organization), -ENOENT (a role
+ * of roles: field "roles"), -EEXIST (the username is taken in org),
+ * -ENOSPC. Its reply: rolesd_reply_user(). */
+int rolesd_user_create(rolesd *c, const rolesd_user_spec *spec, char **ret_user_id, char **ret_token,
+                       rolesd_error *err);
+int rolesd_user_create_async(rolesd *c, const rolesd_user_spec *spec, rolesd_reply_fn fn, void *userdata);
+
+/* The users of org, by username, each with its roles; paging as
+ * rolesd_member_list(). The daemon's errors: -EINVAL, -ENXIO. */
+int rolesd_user_list(rolesd *c, uint64_t org, uint64_t offset, uint64_t count, const char *after,
+                     rolesd_user_page **ret, rolesd_error *err);
+int rolesd_user_list_async(rolesd *c, uint64_t org, uint64_t offset, uint64_t count, const char *after,
+                           rolesd_reply_fn fn, void *userdata);
+
+/* Removes user (a username of org), its memberships and its token, in
+ * one transaction; *ret_user_id (free(), may be NULL) is its id. The
+ * daemon's errors: -ENOENT (field "user"), -ENXIO, -EROFS (the
+ * workspace's last admin), -ENOSPC. */
+int rolesd_user_remove(rolesd *c, uint64_t org, const char *user, char **ret_user_id, rolesd_error *err);
+int rolesd_user_remove_async(rolesd *c, uint64_t org, const char *user, rolesd_reply_fn fn, void *userdata);
+/* The id of the user user.remove removed. */
+int rolesd_reply_user_removed(rolesd_reply *r, char **ret_user_id, rolesd_error *err);
+
+/* An API key as listed: never the key itself. */
+typedef struct rolesd_key {
+        char *key_id;           /* its first 16 hex digits, its public part */
+        char *user_role;        /* PROVIDER, ORG_ADMIN, ... */
+        uint64_t org;           /* 0 for a PROVIDER key (keys never belong to the workspace) */
+        char *provider;         /* NULL when none */
+        uint64_t created_at;    /* ms since the epoch; 0 for a key made before rolesd kept it */
+} rolesd_key;
+
+typedef struct rolesd_keys {
+        rolesd_key **keys;      /* n_keys entries, by key_id */
+        size_t n_keys;
+} rolesd_keys;
+
+rolesd_keys *rolesd_keys_free(rolesd_keys *l); /* accepts NULL, returns NULL */
+
+/* The API keys, of org (when org > 0) and of provider (when not NULL).
+ * The daemon's errors: -EINVAL. */
+int rolesd_key_list(rolesd *c, uint64_t org, const char *provider, rolesd_keys **ret, rolesd_error *err);
+int rolesd_key_list_async(rolesd *c, uint64_t org, const char *provider, rolesd_reply_fn fn, void *userdata);
+int rolesd_reply_keys(rolesd_reply *r, rolesd_keys **ret, rolesd_error *err);
+
+/* Revokes an API key by its key_id: refused (-EKEYREJECTED) from the
+ * next call on. The daemon's errors: -ENOENT (no such key: field
+ * "key_id"), -ENOSPC. Its reply: rolesd_reply_error(). */
+int rolesd_key_revoke(rolesd *c, const char *key_id, rolesd_error *err);
+int rolesd_key_revoke_async(rolesd *c, const char *key_id, rolesd_reply_fn fn, void *userdata);
 
 #ifdef __cplusplus
 }

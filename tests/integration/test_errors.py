@@ -97,7 +97,7 @@ class ErrorCodesTest(DaemonTestCase):
         self.addCleanup(os.rmdir, dead)
         p = run_rolesctl("status", socket_path=os.path.join(dead, "nothing.sock"),
                          check=False)
-        self.assertEqual(p.returncode, 1, p)
+        self.assertEqual(p.returncode, 4, p)     # exit 4: unavailable (rolesctl(1))
         lines = p.stderr.strip().splitlines()
         self.assertEqual(len(lines), 1, "one stderr line: %r" % p.stderr)
         self.assertIn("unavailable", lines[0])

@@ -237,7 +237,7 @@ class RolesctlTest(DaemonTestCase):
         self.addCleanup(os.rmdir, dead)
         for args in (["status"], ["role", "list"], ["org", "add", "5"]):
             p = run_rolesctl(*args, socket_path=os.path.join(dead, "none.sock"), check=False)
-            self.assertOneLineError(p, 1, "unavailable")
+            self.assertOneLineError(p, 4, "unavailable")     # exit 4: unavailable (rolesctl(1))
             self.assertEqual(p.stdout, "")
 
 

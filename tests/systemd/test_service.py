@@ -96,7 +96,7 @@ class ServiceTest(SandboxTestCase):
         self.assertIn("ByAlice", json.dumps(p.json))
         # anyone else may not even connect: the socket file is root:rolesd 0660
         p = sb.rolesctl("status", user="bob", check=False)
-        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.returncode, 4, p.stderr)     # exit 4: unavailable, the socket file not ours to open (rolesctl(1))
         self.assertRegex(p.stderr, r"Permission denied|permission_denied")
 
     def test_03_status_text(self):
