@@ -86,6 +86,7 @@ const char *rpc_err_message(int r, const RpcErr *err) {
         case EROFS:        return "a built-in role, or the workspace's last admin, cannot be changed so";
         case ENOTEMPTY:    return "the role is held by users";
         case ESTALE:       return "if_revision no longer matches";
+        case EIDRM:        return "that revision is older than the change log keeps";
         case ENOSPC:       return "the database is full";
         case ENOMEM:       return "out of memory";
         case ESHUTDOWN:    return "the server is shutting down";

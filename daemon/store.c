@@ -42,9 +42,9 @@ int store_errno(int r) {
                 return -EBUSY;
         }
         /* A system errno (EIO, ENOSPC, EACCES, ...), except those that mean
-         * protected, in use and conflict on the wire (proto/rpc.h): a file
+         * protected, in use, conflict and compacted on the wire (proto/rpc.h): a file
          * system gone read-only is a storage failure, not a protected role. */
-        if (r == EROFS || r == ENOTEMPTY || r == ESTALE)
+        if (r == EROFS || r == ENOTEMPTY || r == ESTALE || r == EIDRM)
                 return -EIO;
         if (r > 0)
                 return -r;

@@ -46,8 +46,9 @@
  * MDB_MAP_FULL/MDB_TXN_FULL -> -ENOSPC (call store_grow and retry),
  * MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID and undecodable records ->
  * -EUCLEAN, MDB_READERS_FULL -> -EBUSY, system errors (EIO, ENOSPC, ...)
- * -> their errno (EROFS, ENOTEMPTY and ESTALE, which mean protected, in
- * use and conflict on the wire, -> -EIO), others -> -EIO. */
+ * -> their errno (EROFS, ENOTEMPTY, ESTALE and EIDRM, which mean
+ * protected, in use, conflict and compacted on the wire, -> -EIO), others
+ * -> -EIO. */
 #pragma once
 
 #include <lmdb.h>
