@@ -82,7 +82,7 @@ static void check_stop(Manager *m) {
 
 /* The writer handed back n writes (the connections have their replies):
  * count the burst, and see whether a stop can finish. */
-static void on_writes_delivered(unsigned n, void *userdata) {
+static void on_writes_delivered(unsigned n, uint64_t revision, void *userdata) {
         Manager *m = userdata;
 
         m->ops_since_trim += n;
