@@ -37,6 +37,7 @@ static DispatchWrite *write_of(const WriteOp *op) {
 }
 
 #define READ(m, f) { .name = m, .read = f##_read }
+#define SESSION(m, f) { .name = m, .session = f##_session }
 #define WRITE(m, f) { .name = m, .args = &f##_args, .apply = f##_apply }
 
 static const Method methods[] = {
@@ -62,6 +63,9 @@ static const Method methods[] = {
         READ("user.list", user_list),
         WRITE("user.remove", user_remove),
         READ("server.status", server_status),
+        READ("changes.list", changes_list),
+        SESSION("changes.watch", changes_watch),
+        SESSION("changes.unwatch", changes_unwatch),
 };
 
 const Method *method_lookup(const char *name, size_t len) {
@@ -128,7 +132,8 @@ void dispatch_write_free(WriteOp *op) {
         free(w);
 }
 
-static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg, Buf *out) {
+static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg, const DispatchCaller *caller) {
+        Buf *out = caller->out;
         RpcErr err = {0};
         msgpack_packer pk;
         size_t mark = buf_pending(out);        /* relative: appends may compact the buffer */
@@ -139,7 +144,11 @@ static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg,
         if (r >= 0) {
                 msgpack_packer_init(&pk, out, buf_pack_write);
                 (void) rpc_pack_result_begin(&pk, msg->msgid);
-                r = method->read(&d->ctx, d->read_txn, msg->params, &pk, &err);
+                if (method->read)
+                        r = method->read(&d->ctx, d->read_txn, msg->params, &pk, &err);
+                else
+                        r = method->session(&d->ctx, d->read_txn, msg->params, &pk, &err, caller->session,
+                                            msg->msgid);
                 store_read_reset(d->ctx.store, d->read_txn);
         }
         if (r < 0) {
@@ -152,7 +161,7 @@ static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg,
 }
 
 static DispatchResult queue_write(Dispatcher *d, const Method *method, const RpcMessage *msg,
-                                  const StorePeer *peer, Buf *out, WriteDoneFn done, void *userdata) {
+                                  const DispatchCaller *caller) {
         RpcErr err = {0};
         DispatchWrite *w;
         void *args = NULL;
@@ -161,17 +170,18 @@ static DispatchResult queue_write(Dispatcher *d, const Method *method, const Rpc
         r = args_parse(method->args, msg->params, &args, &err);
         if (r < 0) {
                 if (msg->type == RPC_REQUEST)
-                        reply_error(out, true, msg->msgid, r, &err);
+                        reply_error(caller->out, true, msg->msgid, r, &err);
                 return DISPATCH_ANSWERED;
         }
         w = calloc(1, sizeof *w);
         if (!w) {
                 args_free(method->args, args);
                 if (msg->type == RPC_REQUEST)
-                        reply_error(out, true, msg->msgid, -ENOMEM, NULL);
+                        reply_error(caller->out, true, msg->msgid, -ENOMEM, NULL);
                 return DISPATCH_ANSWERED;
         }
-        w->op = (WriteOp) { .apply = method->apply, .args = args, .peer = *peer, .done = done, .userdata = userdata };
+        w->op = (WriteOp) { .apply = method->apply, .args = args, .peer = *caller->peer, .done = caller->done,
+                            .userdata = caller->userdata };
         w->method = method;
         w->has_msgid = msg->type == RPC_REQUEST;
         w->notify = msg->type == RPC_NOTIFY;
@@ -180,8 +190,8 @@ static DispatchResult queue_write(Dispatcher *d, const Method *method, const Rpc
         return DISPATCH_QUEUED;
 }
 
-DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, const StorePeer *peer,
-                              bool writes_pending, Buf *out, WriteDoneFn done, void *userdata) {
+DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, const DispatchCaller *caller) {
+        Buf *out = caller->out;
         RpcMessage msg = {0};
         const char *why = NULL;
         const Method *method;
@@ -209,17 +219,17 @@ DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, con
                 return DISPATCH_ANSWERED;
         }
 
-        if (method->read) {
+        if (method->read || method->session) {
                 if (msg.type != RPC_REQUEST)    /* a read notification has no effect */
                         return DISPATCH_ANSWERED;
                 /* Session consistency: a read sees every write its connection
                  * sent before it, so it waits for those still in flight. */
-                if (writes_pending)
+                if (caller->writes_pending)
                         return DISPATCH_HELD;
-                run_read(d, method, &msg, out);
+                run_read(d, method, &msg, caller);
                 return DISPATCH_ANSWERED;
         }
-        return queue_write(d, method, &msg, peer, out, done, userdata);
+        return queue_write(d, method, &msg, caller);
 }
 
 int dispatch_new(const HandlerCtx *ctx, Writer *w, Dispatcher **ret) {

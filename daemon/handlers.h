@@ -12,7 +12,8 @@
  * member.remove, member.list, user.roles. access.c: access.check,
  * auth.check. org.c: org.add, org.list. user.c: user.add, user.list,
  * user.remove. key.c: key.add, key.list, key.revoke. status.c:
- * server.status. handlers.c: what they share (below). */
+ * server.status. changes.c: changes.list, changes.watch, changes.unwatch.
+ * handlers.c: what they share (below). */
 #pragma once
 
 #include <lmdb.h>
@@ -34,6 +35,8 @@ typedef struct ServerStats {
         uint64_t write_batches;         /* commits */
         uint64_t writes;                /* writes committed */
         uint64_t write_commit_usec;     /* time spent committing */
+        uint64_t watches;               /* changes.watch open */
+        uint64_t changes_retain;        /* records the change log keeps */
 } ServerStats;
 
 typedef struct HandlerCtx {
@@ -44,6 +47,28 @@ typedef struct HandlerCtx {
 
 typedef int (*HandlerRead)(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                            RpcErr *err);
+
+/* What a connection does for the methods that concern it (changes.watch,
+ * changes.unwatch), given with each frame: the handler checks the call,
+ * the session acts on it. */
+typedef struct Session {
+        /* Starts the connection's watch, id the msgid of its changes.watch:
+         * every change after revision `after` (of org *org only, when org
+         * is not NULL), the history first, then the live ones. -EBUSY,
+         * with *ret_watching its id, when the connection watches already. */
+        int (*watch)(void *userdata, uint32_t id, uint64_t after, const uint64_t *org, uint64_t *ret_watching);
+        /* Ends watch id; *ret_last: the last revision it was sent (or its
+         * after). -ENOENT when the connection has no such watch. */
+        int (*unwatch)(void *userdata, uint32_t id, uint64_t *ret_last);
+        void *userdata;
+} Session;
+
+/* A read that acts on the caller's session. */
+typedef int (*HandlerSession)(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                              RpcErr *err, const Session *session, uint32_t msgid);
+#define DECLARE_SESSION(m)                                                                      \
+        int m##_session(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params,    \
+                        msgpack_packer *pk, RpcErr *err, const Session *session, uint32_t msgid)
 
 #define DECLARE_READ(m)                                                                         \
         int m##_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params,       \
@@ -81,6 +106,10 @@ DECLARE_READ(key_list);
 DECLARE_WRITE(key_revoke);
 
 DECLARE_READ(server_status);
+
+DECLARE_READ(changes_list);
+DECLARE_SESSION(changes_watch);
+DECLARE_SESSION(changes_unwatch);
 
 /* ---- shared by the handler modules (handlers.c) ---- */
 

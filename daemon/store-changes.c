@@ -271,7 +271,7 @@ int store_changes_list(Store *s, MDB_txn *txn, uint64_t after, const uint64_t *o
         return 0;
 }
 
-int store_changes_trim(Store *s, MDB_txn *txn, uint64_t keep, size_t max, uint64_t *ret_trimmed) {
+int store_changes_trim(Store *s, MDB_txn *txn, uint64_t keep, size_t max, uint64_t upto, uint64_t *ret_trimmed) {
         _cleanup_(cursor_closep) MDB_cursor *c = NULL;
         uint64_t count, trimmed = 0;
         uint8_t ob[16];
@@ -297,6 +297,8 @@ int store_changes_trim(Store *s, MDB_txn *txn, uint64_t keep, size_t max, uint64
                         return r;
                 if (k.mv_size != 8 || record_org(&v, &org) < 0)
                         return -EUCLEAN;
+                if (be64_get(k.mv_data) > upto)
+                        break;
                 ok = org_key(ob, org, be64_get(k.mv_data));
                 s->writes++;
                 r = store_errno(mdb_cursor_del(c, 0));
@@ -403,6 +405,15 @@ int store_change_read(const void *record, size_t len, StoreChangeInfo *ret) {
                 return -EUCLEAN;
         memcpy(ret->id, o->via.str.ptr, o->via.str.size);
         ret->id[o->via.str.size] = 0;
+
+        if (ret->kind == STORE_KIND_MEMBER) {
+                const msgpack_object *v = mp_map_get(&u.data, "after");
+                o = mp_map_get(v ? v : mp_map_get(&u.data, "before"), "user");
+                if (o && o->type == MSGPACK_OBJECT_STR && o->via.str.size < sizeof ret->user) {
+                        memcpy(ret->user, o->via.str.ptr, o->via.str.size);
+                        ret->user[o->via.str.size] = 0;
+                }
+        }
 
         p = mp_map_get(&u.data, "principal");
         o = p ? mp_map_get(p, "kind") : NULL;

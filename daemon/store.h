@@ -233,8 +233,9 @@ typedef int (*StoreChangeVisit)(uint64_t revision, const void *record, size_t le
 int store_changes_list(Store *s, MDB_txn *txn, uint64_t after, const uint64_t *org, size_t limit,
                        StoreChangeVisit visit, void *userdata, bool *ret_more);
 /* Deletes the oldest records while the log holds more than keep, at most
- * max of them; *ret_trimmed: how many went. Takes no revision. */
-int store_changes_trim(Store *s, MDB_txn *txn, uint64_t keep, size_t max, uint64_t *ret_trimmed);
+ * max of them and none past revision upto; *ret_trimmed: how many went.
+ * Takes no revision. */
+int store_changes_trim(Store *s, MDB_txn *txn, uint64_t keep, size_t max, uint64_t upto, uint64_t *ret_trimmed);
 /* The first revision in the log whose time is past time_ms (one past the
  * newest when none is; 0 when the log is empty): O(log n). */
 int store_changes_after_time(Store *s, MDB_txn *txn, uint64_t time_ms, uint64_t *ret_revision);
@@ -247,6 +248,7 @@ typedef struct StoreChangeInfo {
         StorePrincipalKind principal;
         StorePeer peer;                 /* PEER */
         char principal_id[128];         /* API_KEY: its key_id; USER: its user_id */
+        char user[257];                 /* a membership's username ("" for other kinds) */
 } StoreChangeInfo;
 int store_change_read(const void *record, size_t len, StoreChangeInfo *ret);
 

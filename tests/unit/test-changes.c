@@ -790,7 +790,7 @@ static void test_log(void) {
 
         /* trim: at most max per step, never below keep, org index with it */
         check_eq(store_write_begin(store, &txn), 0);
-        check_eq(store_changes_trim(store, txn, count - 5, 3, &trimmed), 0);
+        check_eq(store_changes_trim(store, txn, count - 5, 3, UINT64_MAX, &trimmed), 0);
         check_eq(store_write_commit(store, txn), 0);
         check_eq(trimmed, 3);
         log_bounds(&first, NULL, &n);
@@ -798,8 +798,8 @@ static void test_log(void) {
         check_eq(n, count - 3);
         check_eq(compacted(), 4);
         check_eq(store_write_begin(store, &txn), 0);
-        check_eq(store_changes_trim(store, txn, count - 5, 100, &trimmed), 0);
-        check_eq(store_changes_trim(store, txn, count - 5, 100, &n), 0);
+        check_eq(store_changes_trim(store, txn, count - 5, 100, UINT64_MAX, &trimmed), 0);
+        check_eq(store_changes_trim(store, txn, count - 5, 100, UINT64_MAX, &n), 0);
         check_eq(store_write_commit(store, txn), 0);
         check_eq(trimmed, 2);
         check_eq(n, 0);
