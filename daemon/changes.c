@@ -1,12 +1,19 @@
-/* changes.c: the change feed's methods. changes.list pages the log by
- * revision, whole or one organization's, O(page); changes.watch checks
- * where a watch starts (not in the future, not before the log's horizon)
- * and hands it to the caller's session, which sends the history and then
- * the live changes; changes.unwatch ends it. All three are for local peers
- * (the log names every principal of every organization). */
+/* changes.c: the change feed's methods, and the database's copies.
+ * changes.list pages the log by revision, whole or one organization's,
+ * O(page); changes.watch checks where a watch starts (not in the future,
+ * not before the log's horizon) and hands it to the caller's session,
+ * which sends the history and then the live changes; changes.unwatch ends
+ * it. db.backup writes a consistent, compacted copy of the database to
+ * the descriptor the caller sent with the request (SCM_RIGHTS: the
+ * daemon's sandbox cannot open the caller's file itself); it runs aside
+ * (writer.h), on a thread of its own outside any transaction, so the loop
+ * and the writer go on while it copies. All are for local peers (the log
+ * names every principal of every organization). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "handlers.h"
 #include "proto/limits.h"
@@ -178,6 +185,46 @@ int changes_unwatch_session(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_o
                 return r;
         if (msgpack_pack_map(pk, 2) < 0 || mp_pack_kv_u64(pk, "watch", a.watch.v) < 0 ||
             mp_pack_kv_u64(pk, "revision", last) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* ---- db.backup ---- */
+
+typedef struct BackupArgs {
+        int fd;                         /* the descriptor sent with the request */
+} BackupArgs;
+
+static const ParamField db_backup_table[] = { {0} };
+
+const ArgsSpec db_backup_args = {
+        .table = db_backup_table,
+        .size = sizeof(BackupArgs),
+        .local_only = true,
+        .takes_fd = true,
+        .fd_offset = offsetof(BackupArgs, fd),
+};
+
+int db_backup_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        BackupArgs *a = args;
+        uint64_t revision, bytes;
+        msgpack_packer pk;
+        struct stat st;
+        int flags, r;
+
+        flags = fcntl(a->fd, F_GETFL);
+        if (fstat(a->fd, &st) < 0 || flags < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || (flags & O_ACCMODE) == O_RDONLY)
+                return rpc_fail(err, -EINVAL, NULL, "the descriptor must be a regular file open for writing");
+        r = store_backup(s, a->fd, &revision, &bytes);
+        if (r == -ENOSPC || r == -EIO || r == -EDQUOT || r == -EFBIG)
+                return rpc_failf(err, r, NULL, "cannot write the copy: %s", strerror(-r));
+        if (r < 0)
+                return r;
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        if (msgpack_pack_map(&pk, 2) < 0 || mp_pack_kv_u64(&pk, "revision", revision) < 0 ||
+            mp_pack_kv_u64(&pk, "bytes", bytes) < 0)
                 return -ENOMEM;
         return 0;
 }

@@ -20,7 +20,15 @@
  * encoded once and its bytes appended to every live watch it concerns.
  * A watch whose connection's unsent output passes the soft limit (a
  * reader that stopped), or whose history was trimmed before it was read,
- * ends with changes.lost; the connection and its calls go on. */
+ * ends with changes.lost; the connection and its calls go on.
+ *
+ * Descriptors: a connection reads with recvmsg and keeps the descriptors
+ * that come (SCM_RIGHTS, at most CONN_FDS_MAX), each with the stream
+ * position of the last byte read with it: the kernel hands them over with
+ * the bytes of the send that carried them and reads no further in that
+ * recvmsg, so they belong to the frame that holds that position. That
+ * frame may take one (db.backup); the others, and any not taken, are
+ * closed once it is dispatched. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +50,12 @@
 typedef struct Conn Conn;
 
 /* A connection's changes.watch. */
+/* A descriptor received, and the stream position of the last byte read with it. */
+typedef struct HeldFd {
+        int fd;
+        uint64_t pos;
+} HeldFd;
+
 typedef struct Watch {
         uint32_t id;                    /* the msgid of its changes.watch */
         bool has_org;
@@ -90,6 +104,9 @@ struct Conn {
         StorePeer peer;                 /* uid, gid, pid: the principal of our writes */
         Session session;                /* what changes.watch and changes.unwatch act on */
         Watch *watch;                   /* NULL: none */
+        uint64_t in_pos;                /* stream position of the input buffer's head */
+        HeldFd fds[CONN_FDS_MAX];       /* descriptors received, not yet taken or closed */
+        unsigned n_fds;
 };
 
 static void hook(void (*fn)(void *), void *userdata) {
@@ -144,6 +161,56 @@ static int watch(Conn *c, uint32_t events) {
                 return -errno;
         c->events = events;
         return 0;
+}
+
+/* ---- descriptors ---- */
+
+static void fds_close(Conn *c, uint64_t before) {
+        unsigned k = 0;
+
+        for (unsigned i = 0; i < c->n_fds; i++) {
+                if (c->fds[i].pos < before)
+                        close(c->fds[i].fd);
+                else
+                        c->fds[k++] = c->fds[i];
+        }
+        c->n_fds = k;
+}
+
+/* Keeps the descriptors of a control message, the last byte read with
+ * them at stream position pos; beyond CONN_FDS_MAX they are closed. */
+static void fds_receive(Conn *c, struct msghdr *mh, uint64_t pos) {
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                size_t n;
+
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+                        if (c->n_fds < CONN_FDS_MAX) {
+                                c->fds[c->n_fds++] = (HeldFd) { .fd = fd, .pos = pos };
+                                continue;
+                        }
+                        log_warning("pid %d sent more than %u descriptors at once; closing the rest",
+                                    (int) c->pid, CONN_FDS_MAX);
+                        close(fd);
+                }
+        }
+        if (mh->msg_flags & MSG_CTRUNC)
+                log_warning("pid %d sent more descriptors than a message may carry; the kernel closed the rest",
+                            (int) c->pid);
+}
+
+/* The first descriptor of the frame ending before stream position end,
+ * or -1; it stays held (fds_close after the dispatch closes it unless it
+ * was taken: then its slot says -1). */
+static int *frame_fd(Conn *c, uint64_t end) {
+        for (unsigned i = 0; i < c->n_fds; i++)
+                if (c->fds[i].pos < end && c->fds[i].fd >= 0)
+                        return &c->fds[i].fd;
+        return NULL;
 }
 
 /* ---- watches ---- */
@@ -202,6 +269,7 @@ static void watch_lost(Conn *c, const char *why) {
         (void) mp_pack_kv_u64(&pk, "revision", w->last);
         (void) mp_pack_kv_u64(&pk, "watch", w->id);
         watch_free(c);
+        fds_close(c, UINT64_MAX);
 }
 
 static int session_watch(void *userdata, uint32_t id, uint64_t after, const uint64_t *org, uint64_t *ret_watching) {
@@ -407,6 +475,7 @@ static Conn *conn_unref(Conn *c) {
                 (void) watch(c, 0);
                 close(c->fd);
         }
+        fds_close(c, UINT64_MAX);
         buf_done(&c->in);
         buf_done(&c->out);
         free(c);
@@ -460,6 +529,7 @@ static void protocol_error(Conn *c, ScanResult sr) {
         (void) rpc_pack_error(&pk, has_msgid, msgid, code, message, NULL);
         c->closing = true;
         buf_clear(&c->in);
+        fds_close(c, UINT64_MAX);
 }
 
 /* Whether no frame may be cut now. A held read waits until every write
@@ -492,6 +562,7 @@ static unsigned conn_process(Conn *c) {
                 r = dispatch_frame(c->set->dispatch, buf_head(&c->in), size, &(DispatchCaller) {
                         .peer = &c->peer, .writes_pending = c->inflight > 0, .out = &c->out,
                         .done = write_done, .userdata = c, .session = &c->session,
+                        .fd = frame_fd(c, c->in_pos + size),
                 });
                 c->held = r == DISPATCH_HELD;
                 if (c->held)
@@ -501,6 +572,8 @@ static unsigned conn_process(Conn *c) {
                         conn_ref(c);
                 }
                 buf_consume(&c->in, size);
+                c->in_pos += size;
+                fds_close(c, c->in_pos);        /* the frame's, unless it took one */
                 n++;
         }
         return n;
@@ -511,16 +584,26 @@ static int conn_read(Conn *c) {
 
         while (total < CONN_READ_BUDGET && !input_blocked(c)) {
                 char *p = buf_reserve(&c->in, CONN_READ_CHUNK);
+                union {
+                        struct cmsghdr align;
+                        char buf[CMSG_SPACE(CONN_FDS_MAX * sizeof(int))];
+                } control;
+                struct iovec iov;
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                                     .msg_controllen = sizeof control.buf };
                 ssize_t n;
 
                 if (!p)
                         return -ENOMEM;
-                n = recv(c->fd, p, CONN_READ_CHUNK, MSG_DONTWAIT);
+                iov = (struct iovec) { .iov_base = p, .iov_len = CONN_READ_CHUNK };
+                n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
                         return -errno;
                 }
+                if (mh.msg_controllen > 0)
+                        fds_receive(c, &mh, c->in_pos + buf_pending(&c->in) + (size_t) (n > 0 ? n - 1 : 0));
                 if (n == 0) {
                         c->read_eof = true;
                         break;

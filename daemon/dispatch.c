@@ -39,6 +39,7 @@ static DispatchWrite *write_of(const WriteOp *op) {
 #define READ(m, f) { .name = m, .read = f##_read }
 #define SESSION(m, f) { .name = m, .session = f##_session }
 #define WRITE(m, f) { .name = m, .args = &f##_args, .apply = f##_apply }
+#define ASIDE(m, f) { .name = m, .args = &f##_args, .apply = f##_apply, .aside = true }
 
 static const Method methods[] = {
         WRITE("role.create", role_create),
@@ -66,6 +67,7 @@ static const Method methods[] = {
         READ("changes.list", changes_list),
         SESSION("changes.watch", changes_watch),
         SESSION("changes.unwatch", changes_unwatch),
+        ASIDE("db.backup", db_backup),
 };
 
 const Method *method_lookup(const char *name, size_t len) {
@@ -168,7 +170,10 @@ static DispatchResult queue_write(Dispatcher *d, const Method *method, const Rpc
         int r;
 
         r = args_parse(method->args, msg->params, &args, &err);
+        if (r >= 0 && method->args->takes_fd)
+                r = args_take_fd(method->args, args, caller->fd, &err);
         if (r < 0) {
+                args_free(method->args, args);
                 if (msg->type == RPC_REQUEST)
                         reply_error(caller->out, true, msg->msgid, r, &err);
                 return DISPATCH_ANSWERED;
@@ -186,7 +191,10 @@ static DispatchResult queue_write(Dispatcher *d, const Method *method, const Rpc
         w->has_msgid = msg->type == RPC_REQUEST;
         w->notify = msg->type == RPC_NOTIFY;
         w->msgid = msg->msgid;
-        writer_submit(d->writer, &w->op);
+        if (method->aside)
+                writer_submit_aside(d->writer, &w->op);
+        else
+                writer_submit(d->writer, &w->op);
         return DISPATCH_QUEUED;
 }
 
@@ -229,6 +237,9 @@ DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, con
                 run_read(d, method, &msg, caller);
                 return DISPATCH_ANSWERED;
         }
+        /* An aside write (a backup) reads the store too. */
+        if (method->aside && caller->writes_pending)
+                return DISPATCH_HELD;
         return queue_write(d, method, &msg, caller);
 }
 

@@ -22,6 +22,7 @@ typedef struct Method {
         HandlerSession session;         /* a read acting on the caller's session, or: */
         const ArgsSpec *args;           /* a write's args */
         WriteApplyFn apply;
+        bool aside;                     /* the write runs aside (writer_submit_aside) */
 } Method;
 
 const Method *method_lookup(const char *name, size_t len);
@@ -55,11 +56,13 @@ typedef struct DispatchCaller {
         const StorePeer *peer;          /* the principal of its write, unless it carries a
                                          * REST credential */
         bool writes_pending;            /* writes this caller queued have not completed yet:
-                                         * a read then is DISPATCH_HELD */
+                                         * a read (or an aside write) then is DISPATCH_HELD */
         Buf *out;                       /* where a reply due now goes */
         WriteDoneFn done;               /* and a queued write's completion */
         void *userdata;
         const Session *session;         /* the caller's, for changes.watch and changes.unwatch */
+        int *fd;                        /* the descriptor that came with the frame (NULL or -1:
+                                         * none); a method that takes it sets -1 */
 } DispatchCaller;
 
 /* Decodes one complete frame and answers it. */

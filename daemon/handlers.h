@@ -12,8 +12,8 @@
  * member.remove, member.list, user.roles. access.c: access.check,
  * auth.check. org.c: org.add, org.list. user.c: user.add, user.list,
  * user.remove. key.c: key.add, key.list, key.revoke. status.c:
- * server.status. changes.c: changes.list, changes.watch, changes.unwatch.
- * handlers.c: what they share (below). */
+ * server.status. changes.c: changes.list, changes.watch, changes.unwatch,
+ * db.backup. handlers.c: what they share (below). */
 #pragma once
 
 #include <lmdb.h>
@@ -107,6 +107,8 @@ DECLARE_WRITE(key_revoke);
 
 DECLARE_READ(server_status);
 
+DECLARE_WRITE(db_backup);       /* aside: writer_submit_aside */
+
 DECLARE_READ(changes_list);
 DECLARE_SESSION(changes_watch);
 DECLARE_SESSION(changes_unwatch);
@@ -155,8 +157,14 @@ typedef struct ArgsSpec {
         bool local_only;                /* provisioning: refuse a REST credential */
         int (*check)(void *args, RpcErr *err);  /* NULL: none */
         void (*done)(void *args);               /* NULL: the table's fields are all there is */
+        bool takes_fd;                  /* the call takes the descriptor sent with it (an int
+                                         * at fd_offset, -1 until taken, closed by args_free) */
+        size_t fd_offset;
 } ArgsSpec;
 int args_parse(const ArgsSpec *spec, const msgpack_object *params, void **ret_args, RpcErr *err);
+/* Moves *fd (the descriptor sent with the call) into args; none
+ * (NULL or -1): -EINVAL saying how to send one. */
+int args_take_fd(const ArgsSpec *spec, void *args, int *fd, RpcErr *err);
 void args_free(const ArgsSpec *spec, void *args);      /* accepts NULL */
 
 /* The role sel names in org, decoded; ret_blob/ret_len (may be NULL) are

@@ -16,6 +16,7 @@
 #define CONN_IDLE_TIMEOUT_USEC  (300ull * 1000000ull) /* close connections silent for this long (--idle-timeout) */
 #define CONN_STALL_TIMEOUT_USEC (30ull * 1000000ull)  /* close a client that reads none of its pending replies (--stall-timeout) */
 #define CONN_TIMEOUT_MAX_SEC    86400u          /* the longest --idle-timeout and --stall-timeout */
+#define CONN_FDS_MAX            4u              /* descriptors held for a connection's calls (db.backup) */
 
 /* The change feed (conn.c, manager.c) */
 #define FEED_PUMP_LOW           (64u * 1024u)   /* read a watcher's history while its output is below this */

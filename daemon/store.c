@@ -326,6 +326,36 @@ int store_write_commit(Store *s, MDB_txn *txn) {
         return r;
 }
 
+int store_backup(Store *s, int fd, uint64_t *ret_revision, uint64_t *ret_bytes) {
+        MDB_txn *txn = NULL;
+        off_t start, end;
+        int r;
+
+        start = lseek(fd, 0, SEEK_CUR);
+        if (start < 0)
+                return -errno;
+        /* Our read transaction holds the gate for the whole copy (the
+         * copy's own transaction is not LMDB's only one in this process:
+         * MDB_NOTLS), so no remap happens under it. It began before the
+         * copy's: everything up to its revision is in the copy. */
+        r = store_read_begin(s, &txn);
+        if (r < 0)
+                return r;
+        r = store_revision(s, txn, ret_revision);
+        if (r >= 0)
+                r = store_errno(mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT));
+        store_read_end(s, txn);
+        if (r < 0)
+                return r;
+        if (fsync(fd) < 0)
+                return -errno;
+        end = lseek(fd, 0, SEEK_CUR);
+        if (end < 0)
+                return -errno;
+        *ret_bytes = (uint64_t) (end - start);
+        return 0;
+}
+
 uint64_t store_committed_revision(Store *s) {
         return __atomic_load_n(&s->committed_revision, __ATOMIC_ACQUIRE);
 }

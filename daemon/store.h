@@ -129,6 +129,14 @@ void store_read_reset(Store *s, MDB_txn *txn);  /* accepts NULL */
  * and run the whole transaction again. */
 int store_write_begin(Store *s, MDB_txn **ret);
 int store_write_commit(Store *s, MDB_txn *txn);
+/* A consistent, compacted copy of the environment (one data.mdb, as
+ * mdb_env_copyfd2 with MDB_CP_COMPACT writes it) to fd from its current
+ * offset, then fsync'd. From any thread, outside any write transaction;
+ * reads and writes go on meanwhile (a map growth waits for the copy's
+ * end). *ret_revision: the database's revision when the copy began, every
+ * change up to it is in the copy (it may hold some committed after);
+ * *ret_bytes: what was written. */
+int store_backup(Store *s, int fd, uint64_t *ret_revision, uint64_t *ret_bytes);
 /* The revision of the last transaction committed (any thread; the
  * writer's commits move it). */
 uint64_t store_committed_revision(Store *s);
