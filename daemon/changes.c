@@ -8,7 +8,10 @@
  * daemon's sandbox cannot open the caller's file itself); it runs aside
  * (writer.h), on a thread of its own outside any transaction, so the loop
  * and the writer go on while it copies. All are for local peers (the log
- * names every principal of every organization). */
+ * names every principal of every organization), except role.sync: the
+ * roles of one organization changed after a time and the tombstones of
+ * those deleted after it, for Rocket.Chat's roles.sync, read as role.list
+ * is (any principal that may read the organization's roles). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -227,4 +230,151 @@ int db_backup_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, B
             mp_pack_kv_u64(&pk, "bytes", bytes) < 0)
                 return -ENOMEM;
         return 0;
+}
+
+/* ---- role.sync ---- */
+
+typedef struct SyncArgs {
+        Auth auth;
+        OptU64 org;
+        OptU64 since;
+} SyncArgs;
+
+static void sync_args_done(SyncArgs *a) {
+        auth_done(&a->auth);
+}
+
+typedef struct Sync {
+        Store *store;
+        MDB_txn *txn;
+        uint64_t org, since;
+        bool from_log;                  /* the log holds every change after since */
+        ListBuf update, remove;
+} Sync;
+
+/* A role record of the log: a delete is a tombstone; a create or update
+ * is the role's last change when the role is still there at that
+ * revision (its own revision), and then the role goes in as it is now. */
+static int sync_visit(uint64_t revision, const void *record, size_t len, void *userdata) {
+        Sync *y = userdata;
+        msgpack_unpacked u;
+        const msgpack_object *id, *op, *before, *name;
+        uint64_t time = 0;
+        int r = 0;
+
+        msgpack_unpacked_init(&u);
+        if (mp_unpack_whole(record, len, &u) < 0) {
+                msgpack_unpacked_destroy(&u);
+                return -EUCLEAN;
+        }
+        id = mp_map_get(&u.data, "id");
+        op = mp_map_get(&u.data, "op");
+        if (!mp_str_eq(mp_map_get(&u.data, "kind"), "role") || !id || id->type != MSGPACK_OBJECT_STR)
+                goto done;
+        if (mp_str_eq(op, "delete")) {
+                before = mp_map_get(&u.data, "before");
+                name = mp_map_get(before, "name");
+                (void) mp_read_u64(mp_map_get(&u.data, "time"), &time);
+                y->remove.n++;
+                if (msgpack_pack_map(&y->remove.pk, 3) < 0 || mp_pack_str(&y->remove.pk, "id") < 0 ||
+                    mp_pack_strn(&y->remove.pk, id->via.str.ptr, id->via.str.size) < 0 ||
+                    mp_pack_str(&y->remove.pk, "name") < 0 ||
+                    (name && name->type == MSGPACK_OBJECT_STR ?
+                     mp_pack_strn(&y->remove.pk, name->via.str.ptr, name->via.str.size) :
+                     msgpack_pack_nil(&y->remove.pk)) < 0 ||
+                    mp_pack_kv_u64(&y->remove.pk, "deleted_at", time) < 0)
+                        r = -ENOMEM;
+        } else if (y->from_log) {
+                _cleanup_free_ char *rid = strndup(id->via.str.ptr, id->via.str.size);
+                const void *blob;
+                size_t n;
+                Role role = {0};
+
+                if (!rid) {
+                        r = -ENOMEM;
+                        goto done;
+                }
+                r = store_role_get(y->store, y->txn, y->org, "id", rid, &blob, &n);
+                if (r == -ENOENT) {
+                        r = 0;          /* deleted since: its tombstone follows */
+                        goto done;
+                }
+                if (r >= 0)
+                        r = role_decode(blob, n, &role) < 0 ? -EUCLEAN : 0;
+                if (r >= 0 && role.revision == revision) {
+                        y->update.n++;
+                        r = mp_pack_raw(&y->update.pk, blob, n) < 0 ? -ENOMEM : 0;
+                }
+                role_done(&role);
+        }
+done:
+        msgpack_unpacked_destroy(&u);
+        return r;
+}
+
+/* Before the log's horizon: every role of the organization updated after since. */
+static int sync_scan_visit(const void *blob, size_t len, void *userdata) {
+        Sync *y = userdata;
+        Role role = {0};
+        int r = role_decode(blob, len, &role) < 0 ? -EUCLEAN : 0;
+
+        if (r >= 0 && role.updated_at > y->since) {
+                y->update.n++;
+                r = mp_pack_raw(&y->update.pk, blob, len) < 0 ? -ENOMEM : 0;
+        }
+        role_done(&role);
+        return r;
+}
+
+int role_sync_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                   RpcErr *err) {
+        static const ParamField table[] = {
+                { "auth",  param_auth,    offsetof(SyncArgs, auth),  false },
+                { "org",   param_opt_u64, offsetof(SyncArgs, org),   false },
+                { "since", param_opt_u64, offsetof(SyncArgs, since), true },
+                {0}
+        };
+        _cleanup_(sync_args_done) SyncArgs a = {0};
+        Sync y = { .store = ctx->store, .txn = txn };
+        uint64_t first, count, from, last_seq;
+        bool more;
+        int r;
+
+        r = params_parse(params, table, &a, NULL, &err->field);
+        if (r == -EINVAL && err->field && strcmp(err->field, "since") == 0)
+                return rpc_fail(err, r, "since", "since must be a time: milliseconds since the epoch");
+        if (r < 0)
+                return r;
+        r = auth_check(ctx->store, txn, &a.auth, a.org, ACCESS_READ, &y.org, &err->field);
+        if (r < 0)
+                return r;
+        y.since = a.since.v;
+        r = store_changes_bounds(ctx->store, txn, &first, NULL, &count);
+        if (r >= 0)
+                r = store_changes_after_time(ctx->store, txn, y.since, &from);
+        if (r < 0)
+                return r;
+        /* The log tells every change after since when its oldest record is
+         * not after since (what the database held before its first record,
+         * its seeds included, is older still). */
+        y.from_log = count > 0 && from > first;
+
+        list_begin(&y.update);
+        list_begin(&y.remove);
+        if (count > 0)
+                r = store_changes_list(ctx->store, txn, (y.from_log ? from : first) - 1, &y.org, SIZE_MAX,
+                                       sync_visit, &y, NULL);
+        if (r >= 0 && !y.from_log)
+                r = store_role_list(ctx->store, txn, y.org, 0, 0, SIZE_MAX, sync_scan_visit, &y, &last_seq, &more);
+        if (r < 0 || msgpack_pack_map(pk, 2) < 0 || mp_pack_str(pk, "update") < 0) {
+                list_done(&y.update);
+                list_done(&y.remove);
+                return r < 0 ? r : -ENOMEM;
+        }
+        r = list_end(&y.update, pk);
+        if (r < 0 || mp_pack_str(pk, "remove") < 0) {
+                list_done(&y.remove);
+                return r < 0 ? r : -ENOMEM;
+        }
+        return list_end(&y.remove, pk);
 }

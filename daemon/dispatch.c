@@ -65,6 +65,7 @@ static const Method methods[] = {
         WRITE("user.remove", user_remove),
         READ("server.status", server_status),
         READ("changes.list", changes_list),
+        READ("role.sync", role_sync),
         SESSION("changes.watch", changes_watch),
         SESSION("changes.unwatch", changes_unwatch),
         ASIDE("db.backup", db_backup),

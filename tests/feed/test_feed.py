@@ -179,6 +179,42 @@ class FeedTest(DaemonTestCase):
         self.assertEqual((del_ch["op"], del_ch["before"]), ("delete", upd))
         self.assertNotIn("after", del_ch)
 
+    # ---- role.sync
+
+    def test_role_sync(self):
+        import time
+        t0 = int(time.time() * 1000) - 1
+        a = self.c.ok("role.create", {"org": 0, "name": "sync-a"})
+        b = self.c.ok("role.create", {"org": 0, "name": "sync-b"})
+        a2 = self.c.ok("role.update", {"org": 0, "id": a["id"], "set": {"description": "changed"}})
+        self.c.ok("role.delete", {"org": 0, "id": b["id"]})
+        c = self.c.ok("role.create", {"org": 0, "name": "sync-c"})
+        self.c.ok("role.delete", {"org": 0, "id": c["id"]})
+        other = fresh_org(self.c)
+        self.c.ok("role.create", {"org": other, "name": "elsewhere"})
+        res = self.c.ok("role.sync", {"since": t0, "org": 0})
+        self.assertEqual(res["update"], [a2])
+        self.assertEqual([(x["id"], x["name"]) for x in res["remove"]],
+                         [(b["id"], "sync-b"), (c["id"], "sync-c")])
+        for x in res["remove"]:
+            self.assertGreaterEqual(x["deleted_at"], t0)
+        # a user's token reads it too (the workspace's roles)
+        user = self.c.ok("user.add", {"username": "sync-reader"})
+        res2 = self.c.ok("role.sync", {"since": t0}, auth={"user_id": user["user_id"], "token": user["token"]})
+        self.assertEqual(res2, res)
+        # nothing after now; every change after a time, by organization
+        self.assertEqual(self.c.ok("role.sync", {"since": int(time.time() * 1000) + 60000, "org": 0}),
+                         {"update": [], "remove": []})
+        res = self.c.ok("role.sync", {"since": t0, "org": other})
+        self.assertEqual([x["name"] for x in res["update"]], ["elsewhere"])
+        for params, code, field in (({"org": 0}, "invalid_argument", "since"),
+                                    ({"since": -1, "org": 0}, "invalid_argument", "since"),
+                                    ({"since": "yesterday", "org": 0}, "invalid_argument", "since"),
+                                    ({"since": 0, "org": 999999}, "not_found", "org")):
+            self.assertError(self.c.call("role.sync", params)[0], code, field)
+        err, _ = self.c.call("role.sync", {"since": 0}, auth={"user_id": user["user_id"], "token": "x" * 43})
+        self.assertError(err, "unauthenticated")
+
     # ---- watches
 
     def test_history_then_live_while_writes_go_on(self):
@@ -394,6 +430,12 @@ class RetentionTest(DaemonTestCase):
                 err, _ = c.call("changes.watch", {"after": bad})
                 self.assertError(err, "compacted", "after")
             self.assertIsNone(c.call("changes.watch", {"after": rev - 50})[0])
+            # role.sync from before the log's horizon: every role updated
+            # after it (from the roles themselves), built-ins included
+            with self.d.rpc() as c2:        # c watches now
+                res = c2.ok("role.sync", {"since": 0, "org": org})
+            self.assertEqual(len(res["update"]), 405)
+            self.assertEqual(res["remove"], [])
         report = walk(self.d.db)
         self.assertTrue(report, report)
 
