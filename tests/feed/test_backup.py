@@ -138,6 +138,7 @@ class BackupTest(DaemonTestCase):
         sys.stderr.write(sys_report + "\n")
 
     def test_bad_descriptors(self):
+        self.c.ok("server.status", {})     # our connection is accepted: its descriptor counts
         base = fd_count(self.d.pid)
         # none
         err, _ = self.c.call("db.backup", {})
