@@ -3,7 +3,8 @@
  * O(page); changes.watch checks where a watch starts (not in the future,
  * not before the log's horizon) and hands it to the caller's session,
  * which sends the history and then the live changes; changes.unwatch ends
- * it. db.backup writes a consistent, compacted copy of the database to
+ * it. db.export pages the whole database (or one organization) as records
+ * for JSON Lines, by a cursor over a canonical order. db.backup writes a consistent, compacted copy of the database to
  * the descriptor the caller sent with the request (SCM_RIGHTS: the
  * daemon's sandbox cannot open the caller's file itself); it runs aside
  * (writer.h), on a thread of its own outside any transaction, so the loop
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "handlers.h"
+#include "limits.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
 #include "proto/wire.h"
@@ -377,4 +379,268 @@ int role_sync_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *pa
                 return r < 0 ? r : -ENOMEM;
         }
         return list_end(&y.remove, pk);
+}
+
+/* ---- db.export ----
+ * Every organization by id, and in each: its record, its roles by
+ * creation order, its users by username, its memberships by role then
+ * username. The cursor names where the next page starts:
+ * "ORG:PHASE:SEQ:USERNAME_HEX", PHASE o (the org's record), r (roles after
+ * SEQ), u (users after USERNAME), m (members of the roles from SEQ on,
+ * after USERNAME in the first). */
+
+typedef struct ExportArgs {
+        char *after;
+        OptU64 limit;
+        OptU64 org;
+} ExportArgs;
+
+static void export_args_done(ExportArgs *a) {
+        free(a->after);
+}
+
+typedef struct Export {
+        Store *store;
+        MDB_txn *txn;
+        ListBuf l;
+        uint64_t org;
+        char phase;
+        uint64_t seq;
+        char user[USERNAME_MAX + 1];
+        Role role;                      /* 'm': the role whose members are listed */
+} Export;
+
+static int export_cursor_parse(const char *s, Export *x) {
+        unsigned long long org, seq;
+        char phase;
+        int n = 0;
+        size_t hex;
+
+        if (sscanf(s, "%llu:%c:%llu:%n", &org, &phase, &seq, &n) != 3 || n == 0 || !strchr("orum", phase))
+                return -EINVAL;
+        s += n;
+        hex = strlen(s);
+        if (hex % 2 || hex / 2 > USERNAME_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < hex / 2; i++) {
+                unsigned b;
+                if (sscanf(s + 2 * i, "%2x", &b) != 1 || !b)
+                        return -EINVAL;
+                x->user[i] = (char) b;
+        }
+        x->user[hex / 2] = 0;
+        x->org = org;
+        x->phase = phase;
+        x->seq = seq;
+        return 0;
+}
+
+static int export_cursor_pack(msgpack_packer *pk, const Export *x) {
+        char s[64 + 2 * USERNAME_MAX];
+        int n = snprintf(s, sizeof s, "%" PRIu64 ":%c:%" PRIu64 ":", x->org, x->phase, x->seq);
+
+        for (const char *p = x->user; *p && (size_t) n + 3 < sizeof s; p++)
+                n += snprintf(s + n, sizeof s - (size_t) n, "%02x", (unsigned char) *p);
+        return mp_pack_kv_str(pk, "next", s) < 0 ? -ENOMEM : 0;
+}
+
+static int export_role(const void *blob, size_t len, void *userdata) {
+        Export *x = userdata;
+
+        x->l.n++;
+        return mp_pack_map_extended(&x->l.pk, blob, len, 1) < 0 || mp_pack_kv_str(&x->l.pk, "type", "role") < 0 ?
+               -ENOMEM : 0;
+}
+
+static int export_user(const char *user_id, const StoredUser *u, void *userdata) {
+        Export *x = userdata;
+
+        x->l.n++;
+        snprintf(x->user, sizeof x->user, "%s", u->username);
+        return msgpack_pack_map(&x->l.pk, 6) < 0 || mp_pack_kv_str(&x->l.pk, "type", "user") < 0 ||
+               mp_pack_kv_str(&x->l.pk, "id", user_id) < 0 || mp_pack_kv_u64(&x->l.pk, "org", u->org) < 0 ||
+               mp_pack_kv_str(&x->l.pk, "username", u->username) < 0 ||
+               mp_pack_kv_str(&x->l.pk, "name", u->name) < 0 ||
+               mp_pack_kv_u64(&x->l.pk, "created_at", u->created_at) < 0 ? -ENOMEM : 0;
+}
+
+static int export_member(const char *user_id, const char *username, void *userdata) {
+        Export *x = userdata;
+
+        x->l.n++;
+        snprintf(x->user, sizeof x->user, "%s", username);
+        return msgpack_pack_map(&x->l.pk, 6) < 0 || mp_pack_kv_str(&x->l.pk, "type", "member") < 0 ||
+               mp_pack_kv_u64(&x->l.pk, "org", x->org) < 0 || mp_pack_kv_str(&x->l.pk, "role", x->role.id) < 0 ||
+               mp_pack_kv_str(&x->l.pk, "api_id", x->role.api_id) < 0 ||
+               mp_pack_kv_str(&x->l.pk, "user", username) < 0 ||
+               mp_pack_kv_str(&x->l.pk, "user_id", user_id) < 0 ? -ENOMEM : 0;
+}
+
+typedef struct RoleLoad {
+        Role *role;
+        bool found;
+} RoleLoad;
+
+static int role_load(const void *blob, size_t len, void *userdata) {
+        RoleLoad *l = userdata;
+
+        if (role_decode(blob, len, l->role) < 0)
+                return -EUCLEAN;
+        l->found = true;
+        return 0;
+}
+
+/* The first role of x->org with a sequence number >= x->seq, into x->role
+ * (x->seq becomes its); 0 when there is none. */
+static int export_next_role(Export *x, bool *ret_found) {
+        RoleLoad load = { .role = &x->role };
+        uint64_t last = 0;
+        bool more;
+        int r;
+
+        role_done(&x->role);
+        r = store_role_list(x->store, x->txn, x->org, 0, x->seq > 0 ? x->seq - 1 : 0, 1, role_load, &load, &last,
+                            &more);
+        *ret_found = r >= 0 && load.found;
+        if (*ret_found)
+                x->seq = last;
+        return r;
+}
+
+/* One step of the export: appends records of the current phase, up to
+ * room; moves on to the next phase (or organization: 0 when there is
+ * none) when this one is done. Returns 1 while more may follow. */
+static int export_step(Export *x, size_t room, const uint64_t *only_org) {
+        StoredOrg o = {0};
+        bool more = false, found;
+        uint64_t last = 0;
+        int r;
+
+        switch (x->phase) {
+        case 'o':
+                r = store_org_get(x->store, x->txn, x->org, &o);
+                if (r >= 0) {
+                        x->l.n++;
+                        r = msgpack_pack_map(&x->l.pk, 4) < 0 || mp_pack_kv_str(&x->l.pk, "type", "org") < 0 ||
+                            mp_pack_kv_u64(&x->l.pk, "id", o.id) < 0 || mp_pack_kv_str(&x->l.pk, "name", o.name) < 0 ||
+                            mp_pack_kv_str(&x->l.pk, "provider", o.provider) < 0 ? -ENOMEM : 0;
+                }
+                stored_org_done(&o);
+                x->phase = 'r';
+                x->seq = 0;
+                return r < 0 ? r : 1;
+        case 'r':
+                r = store_role_list(x->store, x->txn, x->org, 0, x->seq, room, export_role, x, &last, &more);
+                if (r < 0)
+                        return r;
+                if (last > 0)
+                        x->seq = last;
+                if (!more) {
+                        x->phase = 'u';
+                        x->user[0] = 0;
+                }
+                return 1;
+        case 'u':
+                r = store_user_list(x->store, x->txn, x->org, x->user[0] ? x->user : NULL, 0, room, export_user, x,
+                                    &more);
+                if (r < 0)
+                        return r;
+                if (!more) {
+                        x->phase = 'm';
+                        x->seq = 1;
+                        x->user[0] = 0;
+                }
+                return 1;
+        case 'm':
+                r = export_next_role(x, &found);
+                if (r < 0)
+                        return r;
+                if (found) {
+                        r = store_member_list(x->store, x->txn, x->role.id, x->user[0] ? x->user : NULL, 0, room,
+                                              export_member, x, &more);
+                        if (r < 0)
+                                return r;
+                        if (!more) {
+                                x->seq++;
+                                x->user[0] = 0;
+                        }
+                        return 1;
+                }
+                if (only_org)
+                        return 0;
+                r = store_org_next(x->store, x->txn, x->org + 1, &o);
+                if (r == -ENOENT)
+                        return 0;
+                if (r < 0)
+                        return r;
+                x->org = o.id;
+                stored_org_done(&o);
+                x->phase = 'o';
+                return 1;
+        }
+        return -EINVAL;
+}
+
+int db_export_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                   RpcErr *err) {
+        static const ParamField table[] = {
+                { "after", param_str,     offsetof(ExportArgs, after), false },
+                { "limit", param_opt_u64, offsetof(ExportArgs, limit), false },
+                { "org",   param_opt_u64, offsetof(ExportArgs, org),   false },
+                {0}
+        };
+        _cleanup_(export_args_done) ExportArgs a = {0};
+        Export x = { .store = ctx->store, .txn = txn, .phase = 'o' };
+        uint64_t limit = EXPORT_PAGE_DEFAULT, revision;
+        StoredOrg o = {0};
+        unsigned steps = 0;
+        int r, more = 1;
+
+        r = refuse_auth(params, err);
+        if (r >= 0)
+                r = params_parse(params, table, &a, NULL, &err->field);
+        if (r < 0)
+                return r;
+        if (a.limit.set) {
+                if (a.limit.v < 1 || a.limit.v > EXPORT_PAGE_MAX)
+                        return rpc_failf(err, -EINVAL, "limit", "limit must be 1 to %u, not %" PRIu64,
+                                         EXPORT_PAGE_MAX, a.limit.v);
+                limit = a.limit.v;
+        }
+        if (a.after && (export_cursor_parse(a.after, &x) < 0 || (a.org.set && x.org != a.org.v)))
+                return rpc_fail(err, -EINVAL, "after", "not a cursor returned by db.export");
+        if (!a.after) {
+                r = store_org_next(ctx->store, txn, a.org.set ? a.org.v : 0, &o);
+                x.org = o.id;
+                stored_org_done(&o);
+                if (r == -ENOENT || (r >= 0 && a.org.set && x.org != a.org.v))
+                        return rpc_failf(err, -ENOENT, "org", "no such organization: %" PRIu64, a.org.v);
+                if (r < 0)
+                        return r;
+        } else if (store_org_get(ctx->store, txn, x.org, NULL) < 0)
+                return rpc_fail(err, -EINVAL, "after", "not a cursor returned by db.export");
+        r = store_revision(ctx->store, txn, &revision);
+        if (r < 0)
+                return r;
+
+        list_begin(&x.l);
+        /* A page is at most limit records, and at most a few times as many
+         * steps (roles without members cost a step each, and no record). */
+        while (more > 0 && x.l.n < limit && steps++ < EXPORT_STEPS_PER_RECORD * limit)
+                more = export_step(&x, (size_t) (limit - x.l.n), a.org.set ? &a.org.v : NULL);
+        role_done(&x.role);
+        if (more < 0) {
+                list_done(&x.l);
+                return more;
+        }
+        if (msgpack_pack_map(pk, 2 + (more > 0)) < 0 || mp_pack_str(pk, "records") < 0) {
+                list_done(&x.l);
+                return -ENOMEM;
+        }
+        r = list_end(&x.l, pk);
+        if (r >= 0 && more > 0)
+                r = export_cursor_pack(pk, &x);
+        if (r >= 0 && mp_pack_kv_u64(pk, "revision", revision) < 0)
+                r = -ENOMEM;
+        return r;
 }

@@ -69,6 +69,7 @@ static const Method methods[] = {
         SESSION("changes.watch", changes_watch),
         SESSION("changes.unwatch", changes_unwatch),
         ASIDE("db.backup", db_backup),
+        READ("db.export", db_export),
 };
 
 const Method *method_lookup(const char *name, size_t len) {

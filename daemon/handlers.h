@@ -13,7 +13,7 @@
  * auth.check. org.c: org.add, org.list. user.c: user.add, user.list,
  * user.remove. key.c: key.add, key.list, key.revoke. status.c:
  * server.status. changes.c: changes.list, changes.watch, changes.unwatch,
- * role.sync, db.backup. handlers.c: what they share (below). */
+ * role.sync, db.backup, db.export. handlers.c: what they share (below). */
 #pragma once
 
 #include <lmdb.h>
@@ -111,6 +111,7 @@ DECLARE_WRITE(db_backup);       /* aside: writer_submit_aside */
 
 DECLARE_READ(changes_list);
 DECLARE_READ(role_sync);
+DECLARE_READ(db_export);
 DECLARE_SESSION(changes_watch);
 DECLARE_SESSION(changes_unwatch);
 

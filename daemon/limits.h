@@ -25,6 +25,7 @@
 #define CHANGES_RETAIN_DEFAULT  1000000ull      /* records the log keeps (--changes-retain) */
 #define CHANGES_RETAIN_MAX      1000000000000ull /* the largest --changes-retain */
 #define CHANGES_TRIM_STEP       512u            /* records one trim deletes (an upkeep write) */
+#define EXPORT_STEPS_PER_RECORD 4u              /* db.export: steps (roles without members...) per record of a page */
 
 /* Lifetime (manager.c) */
 #define SWEEP_INTERVAL_USEC     (5ull * 1000000ull)   /* idle/stall sweep, at most this far apart */

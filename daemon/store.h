@@ -275,6 +275,9 @@ int store_org_get(Store *s, MDB_txn *txn, uint64_t id, StoredOrg *ret);
 /* Adds an organization without roles (the next role is number 1) or
  * users. -EEXIST when it exists. */
 int store_org_insert(Store *s, MDB_txn *txn, const StoredOrg *o);
+/* The organization of the lowest id >= from (-ENOENT: none); free with
+ * stored_org_done. */
+int store_org_next(Store *s, MDB_txn *txn, uint64_t from, StoredOrg *ret);
 /* An organization's counts, from its record. -ENOENT when unknown. */
 typedef struct StoreOrgCounts {
         uint64_t roles;         /* built-ins included */

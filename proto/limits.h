@@ -23,6 +23,8 @@
 #define LIST_COUNT_MAX          100u
 #define CHANGES_LIST_LIMIT_DEFAULT 100u         /* changes.list: records per page */
 #define CHANGES_LIST_LIMIT_MAX  1000u
+#define EXPORT_PAGE_DEFAULT     100u            /* db.export: records per page */
+#define EXPORT_PAGE_MAX         1000u
 
 #define RPC_CALL_TIMEOUT_USEC   (2ull * 1000000ull) /* rolesd-http gives up on a call (503) after this */
 
