@@ -644,3 +644,138 @@ int db_export_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *pa
                 r = -ENOMEM;
         return r;
 }
+
+/* ---- db.import ----
+ * A batch of db.export's records, made true in one write, all or nothing
+ * (a transaction nested in the writer's batch: a record refused takes the
+ * batch's other records with it, and nobody else's writes); dry_run
+ * answers the same and drops the batch. */
+
+typedef struct ImportArgs {
+        const msgpack_object *records;  /* during the parse only */
+        OptBool dry_run;
+        Buf copy;                       /* the records, for the writer's thread */
+        char field[64];                 /* a failure's field: records.INDEX[.FIELD] */
+} ImportArgs;
+
+static int param_array(const msgpack_object *o, void *dst) {
+        if (o->type != MSGPACK_OBJECT_ARRAY)
+                return -EINVAL;
+        *(const msgpack_object **) dst = o;
+        return 0;
+}
+
+static int db_import_check(void *args, RpcErr *err) {
+        ImportArgs *a = args;
+        const msgpack_object_array *l = &a->records->via.array;
+        msgpack_packer pk;
+
+        if (l->size < 1 || l->size > IMPORT_BATCH_MAX)
+                return rpc_failf(err, -EINVAL, "records", "records must hold 1 to %u records", IMPORT_BATCH_MAX);
+        for (uint32_t i = 0; i < l->size; i++)
+                if (l->ptr[i].type != MSGPACK_OBJECT_MAP)
+                        return rpc_failf(err, -EINVAL, "records", "record %" PRIu32 " is not a map", i);
+        msgpack_packer_init(&pk, &a->copy, buf_pack_write);
+        if (msgpack_pack_object(&pk, *a->records) < 0 || a->copy.oom)
+                return -ENOMEM;
+        a->records = NULL;      /* the frame's, gone after the parse */
+        return 0;
+}
+
+static void db_import_done(void *args) {
+        ImportArgs *a = args;
+
+        buf_done(&a->copy);
+}
+
+static const ParamField db_import_table[] = {
+        { "records", param_array,    offsetof(ImportArgs, records), true  },
+        { "dry_run", param_opt_bool, offsetof(ImportArgs, dry_run), false },
+        {0}
+};
+
+const ArgsSpec db_import_args = { .table = db_import_table, .size = sizeof(ImportArgs), .local_only = true,
+                                  .check = db_import_check, .done = db_import_done };
+
+static int import_record(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer,
+                         ImportOutcome *ret, RpcErr *err) {
+        const msgpack_object *type = mp_map_get(rec, "type");
+
+        if (mp_str_eq(type, "org"))
+                return org_import(s, txn, rec, peer, ret, err);
+        if (mp_str_eq(type, "role"))
+                return role_import(s, txn, rec, peer, ret, err);
+        if (mp_str_eq(type, "user"))
+                return user_import(s, txn, rec, peer, ret, err);
+        if (mp_str_eq(type, "member"))
+                return member_import(s, txn, rec, peer, ret, err);
+        return rpc_fail(err, -EINVAL, "type", "type must be org, role, user or member");
+}
+
+int db_import_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        static const char *const names[] = {
+                [IMPORT_UNCHANGED] = "unchanged", [IMPORT_UPDATED] = "updated", [IMPORT_CREATED] = "created",
+        };
+        ImportArgs *a = args;
+        msgpack_unpacked u;
+        StoreNested n = {0};
+        uint64_t counts[3] = {0};
+        msgpack_packer pk;
+        ListBuf l;
+        int r;
+
+        msgpack_unpacked_init(&u);
+        r = mp_unpack_whole(buf_head(&a->copy), buf_pending(&a->copy), &u) < 0 ? -EINVAL : 0;
+        if (r >= 0)
+                r = store_nested_begin(s, txn, &n);
+        if (r < 0) {
+                msgpack_unpacked_destroy(&u);
+                return r;
+        }
+        list_begin(&l);
+        for (uint32_t i = 0; i < u.data.via.array.size; i++) {
+                ImportOutcome outcome = IMPORT_UNCHANGED;
+                RpcErr e = {0};
+                const char *text;
+
+                r = import_record(s, n.txn, &u.data.via.array.ptr[i], peer, &outcome, &e);
+                if (r < 0) {
+                        /* The record's index, and what it says, for the caller
+                         * (rolesctl import: the line): records.INDEX[.FIELD]. */
+                        text = rpc_err_text(&e);
+                        rpc_failf(err, r, NULL, "record %" PRIu32 ": %s%s%s", i, e.field ? e.field : "",
+                                  e.field ? ": " : "", text ? text : strerror(-r));
+                        snprintf(a->field, sizeof a->field, "records.%" PRIu32 "%s%s", i, e.field ? "." : "",
+                                 e.field ? e.field : "");
+                        err->field = a->field;
+                        break;
+                }
+                counts[outcome]++;
+                l.n++;
+                if (mp_pack_str(&l.pk, names[outcome]) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        msgpack_unpacked_destroy(&u);
+        if (r < 0 || a->dry_run.v)
+                store_nested_abort(s, &n);
+        else
+                r = store_nested_commit(s, &n);
+        if (r < 0) {
+                list_done(&l);
+                return r;
+        }
+        msgpack_packer_init(&pk, result, buf_pack_write);
+        if (msgpack_pack_map(&pk, 5) < 0 || mp_pack_str(&pk, "results") < 0) {
+                list_done(&l);
+                return -ENOMEM;
+        }
+        r = list_end(&l, &pk);
+        if (r < 0 || mp_pack_kv_u64(&pk, "created", counts[IMPORT_CREATED]) < 0 ||
+            mp_pack_kv_u64(&pk, "updated", counts[IMPORT_UPDATED]) < 0 ||
+            mp_pack_kv_u64(&pk, "unchanged", counts[IMPORT_UNCHANGED]) < 0 ||
+            mp_pack_kv_bool(&pk, "dry_run", a->dry_run.v) < 0)
+                return r < 0 ? r : -ENOMEM;
+        return 0;
+}

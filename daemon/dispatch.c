@@ -70,6 +70,7 @@ static const Method methods[] = {
         SESSION("changes.unwatch", changes_unwatch),
         ASIDE("db.backup", db_backup),
         READ("db.export", db_export),
+        WRITE("db.import", db_import),
 };
 
 const Method *method_lookup(const char *name, size_t len) {

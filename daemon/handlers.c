@@ -136,6 +136,14 @@ int param_opt_bool(const msgpack_object *o, void *dst) {
         return 0;
 }
 
+int param_str_or_nil(const msgpack_object *o, void *dst) {
+        return o->type == MSGPACK_OBJECT_NIL ? 0 : param_str(o, dst);
+}
+
+bool streq_null(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
 int param_map(const msgpack_object *o, void *dst) {
         if (o->type != MSGPACK_OBJECT_MAP)
                 return -EINVAL;

@@ -13,7 +13,7 @@
  * auth.check. org.c: org.add, org.list. user.c: user.add, user.list,
  * user.remove. key.c: key.add, key.list, key.revoke. status.c:
  * server.status. changes.c: changes.list, changes.watch, changes.unwatch,
- * role.sync, db.backup, db.export. handlers.c: what they share (below). */
+ * role.sync, db.backup, db.export, db.import. handlers.c: what they share (below). */
 #pragma once
 
 #include <lmdb.h>
@@ -112,6 +112,7 @@ DECLARE_WRITE(db_backup);       /* aside: writer_submit_aside */
 DECLARE_READ(changes_list);
 DECLARE_READ(role_sync);
 DECLARE_READ(db_export);
+DECLARE_WRITE(db_import);
 DECLARE_SESSION(changes_watch);
 DECLARE_SESSION(changes_unwatch);
 
@@ -229,6 +230,29 @@ int pack_page(msgpack_packer *pk, const char *key, ListBuf *l, uint64_t total, c
 int pack_user_roles(msgpack_packer *pk, Store *s, MDB_txn *txn, const char *user_id);
 /* {"user": username, "roles": [...]}: member.add, member.remove, user.roles. */
 int pack_user_and_roles(msgpack_packer *pk, Store *s, MDB_txn *txn, const char *username, const char *user_id);
+
+/* ---- db.import (changes.c): each record made true by its module ----
+ * rec is one record as db.export gives it (a map; its "type" names the
+ * module). Equal to what is stored: IMPORT_UNCHANGED, nothing written;
+ * else written as the corresponding write would (checked as it is,
+ * recording its change, as peer), keeping the record's ids. */
+typedef enum ImportOutcome {
+        IMPORT_UNCHANGED,
+        IMPORT_UPDATED,
+        IMPORT_CREATED,
+} ImportOutcome;
+int org_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+               RpcErr *err);
+int role_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+                RpcErr *err);
+int user_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+                RpcErr *err);
+int member_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+                  RpcErr *err);
+/* A str parameter that may also be nil (left NULL). */
+int param_str_or_nil(const msgpack_object *o, void *dst);
+/* Both NULL, or equal strings. */
+bool streq_null(const char *a, const char *b);
 
 /* Records one write's change with its principal (auth's credential when
  * auth_check() accepted one, else the peer): store_change(). */

@@ -326,6 +326,32 @@ int store_write_commit(Store *s, MDB_txn *txn) {
         return r;
 }
 
+int store_nested_begin(Store *s, MDB_txn *parent, StoreNested *ret) {
+        int r = store_errno(mdb_txn_begin(s->env, parent, 0, &ret->txn));
+
+        if (r < 0)
+                ret->txn = NULL;
+        ret->writes = s->writes;
+        return r;
+}
+
+int store_nested_commit(Store *s, StoreNested *n) {
+        int r = store_errno(mdb_txn_commit(n->txn));
+
+        n->txn = NULL;
+        if (r < 0)      /* the child is gone, and with it what it wrote */
+                s->writes = n->writes;
+        return r;
+}
+
+void store_nested_abort(Store *s, StoreNested *n) {
+        if (!n->txn)
+                return;
+        mdb_txn_abort(n->txn);
+        n->txn = NULL;
+        s->writes = n->writes;  /* nothing of it stayed */
+}
+
 int store_backup(Store *s, int fd, uint64_t *ret_revision, uint64_t *ret_bytes) {
         MDB_txn *txn = NULL;
         off_t start, end;

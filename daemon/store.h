@@ -129,6 +129,19 @@ void store_read_reset(Store *s, MDB_txn *txn);  /* accepts NULL */
  * and run the whole transaction again. */
 int store_write_begin(Store *s, MDB_txn **ret);
 int store_write_commit(Store *s, MDB_txn *txn);
+/* A write transaction nested in parent (LMDB's child transaction), for
+ * work that must be all or nothing inside a batch: commit merges it into
+ * parent; abort drops it, and with it its writes from store_writes(), so
+ * the parent goes on as if it had never begun. Costly (LMDB allocates its
+ * dirty list): for large rare operations (db.import), not per write. */
+typedef struct StoreNested {
+        MDB_txn *txn;
+        uint64_t writes;                /* store_writes() when it began */
+} StoreNested;
+int store_nested_begin(Store *s, MDB_txn *parent, StoreNested *ret);
+int store_nested_commit(Store *s, StoreNested *n);
+void store_nested_abort(Store *s, StoreNested *n);     /* accepts one already ended */
+
 /* A consistent, compacted copy of the environment (one data.mdb, as
  * mdb_env_copyfd2 with MDB_CP_COMPACT writes it) to fd from its current
  * offset, then fsync'd. From any thread, outside any write transaction;
