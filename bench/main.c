@@ -184,6 +184,7 @@ static const Phase phases[] = {
         { "role.create and role.get at N",      phase_at_big,           true },  /* at N roles */
         { "restart at N",                       phase_restart,          true },  /* daemon */
         { "role lifecycle",                     phase_lifecycle,        true },  /* role lifecycle */
+        { "change feed",                        phase_feed,             true },  /* change feed */
 };
 
 static const char *fs_name(const char *path) {
