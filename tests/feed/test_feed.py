@@ -13,7 +13,7 @@ import threading
 import unittest
 
 from harness import (DaemonTestCase, RawClient, fresh_org, main, packb, request_frame)
-from storewalk import walk
+from storewalk import WalkedTestCase, walk
 
 
 def create_pipelined(client, org, names, description=None):
@@ -87,18 +87,8 @@ class Watcher:
         return self.next_reply(self.c.send_request(method, params))
 
 
-class FeedTest(DaemonTestCase):
-
-    def setUp(self):
-        self.c = self.d.rpc()
-        self.addCleanup(self.c.close)
-
-    def tearDown(self):
-        report = walk(self.d.db)
-        self.assertTrue(report, report)
-
-    def revision(self):
-        return self.c.ok("server.status", {})["revision"]
+class FeedTest(WalkedTestCase):
+    """Each test has a connection (self.c) and ends with the walk."""
 
     def assertContiguous(self, events, first, last, what="events"):
         revs = [e["revision"] for e in events]
