@@ -372,6 +372,9 @@ static size_t conn_pump(Conn *c) {
 void conn_set_publish(ConnSet *s, uint64_t revision, uint64_t org, const void *record, size_t len) {
         msgpack_packer pk;
 
+        s->published = revision;
+        if (!s->live)
+                return;         /* nobody to tell: nothing to encode */
         buf_clear(&s->notification);
         msgpack_packer_init(&pk, &s->notification, buf_pack_write);
         if (rpc_pack_notify_begin(&pk, "changes.event") < 0 || mp_pack_raw(&pk, record, len) < 0 ||
@@ -397,7 +400,6 @@ void conn_set_publish(ConnSet *s, uint64_t revision, uint64_t org, const void *r
                 }
                 conn_queue_flush(c);
         }
-        s->published = revision;
 }
 
 void conn_set_published(ConnSet *s, uint64_t revision) {
