@@ -396,14 +396,16 @@ class FeedTest(WalkedTestCase):
 
 class RetentionTest(DaemonTestCase):
     """--changes-retain N: the log keeps the last N records, trimmed in the
-    background; older revisions are `compacted`."""
+    background in bounded steps (at most 512 records each: -v logs each
+    step); older revisions are `compacted`."""
 
-    daemon_kwargs = {"extra_args": ["--changes-retain", "50"]}
+    daemon_kwargs = {"extra_args": ["--changes-retain", "50", "-v"]}
 
     def test_trimmed_to_n_and_compacted(self):
+        import re
         with self.d.rpc() as c:
             org = fresh_org(c)
-            create_pipelined(c, org, ["t%d" % i for i in range(400)])
+            create_pipelined(c, org, ["t%d" % i for i in range(1300)])
             st = c.ok("server.status", {})
             self.assertEqual(st["changes_retain"], 50)
             # the trim runs after the writes, in steps
@@ -412,6 +414,10 @@ class RetentionTest(DaemonTestCase):
                           what="the log trimmed to 50 records")
             rev = st["revision"]
             self.assertEqual(st["compacted_revision"], rev - 49)
+            steps = [int(n) for n in re.findall(r"Trimmed (\d+) records", self.d.stderr_text())]
+            self.assertEqual(sum(steps), rev - 50)
+            self.assertGreaterEqual(len(steps), 3)
+            self.assertLessEqual(max(steps), 512)
             res = c.ok("changes.list", {"after": rev - 50, "limit": 1000})
             self.assertEqual([ch["revision"] for ch in res["changes"]], list(range(rev - 49, rev + 1)))
             for bad in (0, rev - 51, 17):
@@ -424,7 +430,7 @@ class RetentionTest(DaemonTestCase):
             # after it (from the roles themselves), built-ins included
             with self.d.rpc() as c2:        # c watches now
                 res = c2.ok("role.sync", {"since": 0, "org": org})
-            self.assertEqual(len(res["update"]), 405)
+            self.assertEqual(len(res["update"]), 1305)
             self.assertEqual(res["remove"], [])
         report = walk(self.d.db)
         self.assertTrue(report, report)
