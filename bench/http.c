@@ -17,7 +17,7 @@
 
 #if HAVE_MHD
 #include <microhttpd.h>
-#include "client/http-server.h"  /* HTTP_MHD_POLLER: the shim's threading mode */
+#include "client/http/limits.h"  /* HTTP_MHD_POLLER: the shim's threading mode */
 
 typedef struct MhdRef {
         struct MHD_Daemon *d;

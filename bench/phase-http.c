@@ -1,7 +1,8 @@
 /* phase-http.c: the HTTP part of the table: rolesd-http started as
  * systemd would, its reads under wrk against a bare libmicrohttpd server
  * with a body of the same size, its creates against RPC role.create at 64
- * connections measured right before. wrk and the reference are in http.c. */
+ * connections measured right before, and its reads again while creates
+ * run beside them. wrk and the reference are in http.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -274,6 +275,68 @@ static double http_creates(Bench *b, unsigned port, const HttpAuth *auth) {
         return min_create_ratio;
 }
 
+/* GET /v2/custom_role/{api_id} under wrk while a second wrk creates roles
+ * through POST /v2/custom_role on HTTP_UNDER_CREATES_CONNS connections of
+ * its own: the reads of unrelated clients must not wait behind the
+ * creates (rolesd answers a read on a connection after that connection's
+ * pending writes). The create load runs in a child process (wrk_run is
+ * not thread-safe), started first and ending after the reads. */
+#define HTTP_UNDER_CREATES_CONNS 32u
+static void http_gets_under_creates(Bench *b, unsigned port, const HttpAuth *auth) {
+        double secs = wrk_seconds(b);
+        char *get_path = strdup(fmt("/v2/custom_role/r%" PRIu64 "?org_id=%u", b->main_roles / 3, ORG_MAIN));
+        char *base = strdup(fmt("http://127.0.0.1:%u", port)), *get_url = NULL;
+        const char *post_args[] = { "/v2/custom_role?org_id=1", "partoo", "hg", auth->key, NULL };
+        WrkResult w = {0}, creates = {0};
+        int pfd[2];
+        pid_t child;
+
+        if (!get_path || !base || !(get_url = strdup(fmt("%s%s", base, get_path))))
+                die("out of memory");
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                die("pipe: %s", strerror(errno));
+        fflush(NULL);
+        child = fork();
+        if (child < 0)
+                die("fork: %s", strerror(errno));
+        if (child == 0) {
+                close(pfd[0]);
+                wrk_run(fmt("%s/wrk-post.lua", b->opt.scripts), base, HTTP_UNDER_CREATES_CONNS, 1, secs + 2, post_args,
+                        &creates);
+                _exit(write(pfd[1], &creates, sizeof creates) == (ssize_t) sizeof creates ? 0 : 1);
+        }
+        close(pfd[1]);
+        usleep(500000);         /* the creates under way */
+        CpuMark c0 = cpu_mark(b);
+        wrk_run(fmt("%s/wrk-get.lua", b->opt.scripts), get_url, b->opt.http_conns, 1, secs,
+                (const char *const[]) { auth->key, NULL }, &w);
+        const char *cpu = cpu_per_request(b, "http.get_under_creates", c0, w.requests);
+        if (read(pfd[0], &creates, sizeof creates) != (ssize_t) sizeof creates)
+                creates = (WrkResult) { .error = "the create load's process failed" };
+        close(pfd[0]);
+        waitpid(child, NULL, 0);
+        if (!w.ran || !creates.ran) {
+                row("GET /v2/custom_role/{api_id} under creates", "wrk failed", !w.ran ? w.error : creates.error);
+                goto out;
+        }
+        fig("http.get_under_creates.req_per_s", w.rate, "req/s");
+        fig("http.get_under_creates.p50_ms", w.p50_ms, "ms");
+        fig("http.get_under_creates.p99_ms", w.p99_ms, "ms");
+        fig("http.get_under_creates.non2xx", (double) w.non2xx, "count");
+        fig("http.creates_under_gets.req_per_s", creates.rate, "req/s");
+        fig("http.creates_under_gets.p99_ms", creates.p99_ms, "ms");
+        row(fmt("GET /v2/custom_role/{api_id}, %u conns, under creates", b->opt.http_conns),
+            fmt("%10s  p50 %6.2f ms  p99 %6.2f ms", fmt_rate(w.rate), w.p50_ms, w.p99_ms),
+            fmt("%s%s", cpu, w.non2xx ? fmt("; %" PRIu64 " non-2xx", w.non2xx) : ""));
+        row(fmt("  meanwhile POST /v2/custom_role, %u conns", HTTP_UNDER_CREATES_CONNS),
+            fmt("%10s  p50 %6.2f ms  p99 %6.2f ms", fmt_rate(creates.rate), creates.p50_ms, creates.p99_ms),
+            creates.non2xx ? fmt("%" PRIu64 " non-2xx", creates.non2xx) : "");
+out:
+        free(get_url);
+        free(get_path);
+        free(base);
+}
+
 void phase_http(Bench *b) {
         row_section(fmt("HTTP (wrk, %u connections, 2 threads; reference: libmicrohttpd, mode %s%s)", b->opt.http_conns,
                         b->opt.mhd_mode, strcmp(b->opt.mhd_mode, "pool") == 0 ? fmt(" x%u threads", b->opt.mhd_threads) : ""));
@@ -293,6 +356,7 @@ void phase_http(Bench *b) {
         unsigned port = http_start(b);
         double min_read_ratio = http_reads(b, port, &auth);
         double min_create_ratio = http_creates(b, port, &auth);
+        http_gets_under_creates(b, port, &auth);
         target("rolesd-http GET reads >= 50% of bare libmicrohttpd (worst endpoint)", min_read_ratio, ">=", 0.5,
                min_read_ratio >= 0);
         target("rolesd-http creates >= 60% of RPC role.create at 64 connections (worst endpoint)", min_create_ratio, ">=",

@@ -227,10 +227,11 @@ static int member_visit(const char *user_id, const char *username, void *userdat
                 return r == -ENOENT ? -EUCLEAN : r;     /* a membership of no user */
         snprintf(v->last, sizeof v->last, "%s", username);
         v->list.n++;
-        if (msgpack_pack_map(&v->list.pk, 3) < 0 ||
+        if (msgpack_pack_map(&v->list.pk, 4) < 0 ||
             mp_pack_kv_str(&v->list.pk, "id", user_id) < 0 ||
             mp_pack_kv_str(&v->list.pk, "username", username) < 0 ||
-            mp_pack_kv_str(&v->list.pk, "name", u.name) < 0)
+            mp_pack_kv_str(&v->list.pk, "name", u.name) < 0 ||
+            mp_pack_kv_u64(&v->list.pk, "created_at", u.created_at) < 0)
                 return -ENOMEM;
         return 0;
 }

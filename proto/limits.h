@@ -26,7 +26,3 @@
 #define EXPORT_PAGE_DEFAULT     100u            /* db.export: records per page */
 #define EXPORT_PAGE_MAX         1000u
 #define IMPORT_BATCH_MAX        1000u           /* db.import: records per call */
-
-#define RPC_CALL_TIMEOUT_USEC   (2ull * 1000000ull) /* rolesd-http gives up on a call (503) after this */
-
-#define HTTP_BODY_MAX           (64u * 1024u)

@@ -10,8 +10,8 @@
  * bodies, defaults, response shapes and the OpenAPI document that
  * describes them all (GET /openapi.json).
  *
- * Functions are thread-safe as long as each thread uses its own rolesd
- * connection. They never log.
+ * Functions are thread-safe as long as a connection is used by one thread
+ * at a time. They never log.
  */
 #pragma once
 
@@ -37,8 +37,8 @@ rolesd_rest_dialect rolesd_rest_dialect_of(const char *path);
 
 /* The JSON body of an error response the HTTP server produces by itself,
  * in the dialect of path: 400 (a request it cannot parse), 404 (no such
- * resource), 405 (method not allowed), 413 (body larger than
- * HTTP_BODY_MAX), 414 (request target too long), 431 (headers too
+ * resource), 405 (method not allowed), 413 (body larger than the
+ * server accepts), 414 (request target too long), 431 (headers too
  * large), 500 (internal error, e.g. out of memory), 501 (not
  * implemented), 503 (rolesd unreachable), 505 (HTTP version not
  * supported). Any other status gets the 500 body. Returns a static
@@ -46,8 +46,9 @@ rolesd_rest_dialect rolesd_rest_dialect_of(const char *path);
 const char *rolesd_rest_error_body(const char *path, unsigned status);
 
 /* One HTTP request, taken apart. All strings are borrowed for the
- * duration of the call. */
+ * duration of the call (by a task: until it is freed). */
 typedef struct rolesd_rest_request {
+        size_t size;            /* sizeof(rolesd_rest_request), or 0 (see rolesd/client.h) */
         const char *method;     /* "GET", "POST", ... (HEAD is answered as GET) */
         const char *path;       /* as on the request line, still percent-encoded,
                                  * without the query string */
@@ -60,8 +61,10 @@ typedef struct rolesd_rest_request {
         size_t body_len;
 } rolesd_rest_request;
 
-/* The answer to send. */
+/* The answer to send. The caller allocates it (zeroed, or with size
+ * set); the library fills it and never writes size. */
 typedef struct rolesd_rest_response {
+        size_t size;            /* sizeof(rolesd_rest_response), or 0 (see rolesd/client.h) */
         unsigned status;        /* HTTP status code */
         char *body;             /* JSON text, NUL-terminated, malloc()'d; send it with
                                  * Content-Type: application/json */
@@ -73,21 +76,15 @@ typedef struct rolesd_rest_response {
                                  * only, see below); status is that of the whole */
 } rolesd_rest_response;
 
-/* Frees what a response holds and zeroes it. Accepts NULL. */
+/* Frees what a response holds and zeroes it (but its size). Accepts NULL. */
 void rolesd_rest_response_done(rolesd_rest_response *r);
 
-/* Answers one request.
- *
- * conn is the caller's connection slot: *conn may be NULL (not connected
- * yet) or a connection that broke since its last use. The function
- * connects to socket_path (see rolesd_socket_path(); NULL: the default)
- * when it needs the daemon and *conn is NULL, and replaces a connection
- * that turns out to be broken, storing the new one (or NULL) in *conn; the
- * caller keeps ownership and eventually calls rolesd_free(*conn). A call
- * that fails because the connection broke is retried once on a fresh
- * connection when it cannot have reached the daemon (nothing was sent) or
- * when it only reads; if the daemon stays unreachable the answer is 503.
- * conn may be NULL: then every request that needs the daemon gets 503.
+/* Answers one request, with calls on c (see rolesd/client.h: a
+ * connection reconnects by itself, and a call that cannot have run, or
+ * only reads, is sent again on a new connection after a loss; c's timeout
+ * bounds each call). A daemon unreachable, or not answering in time, is a
+ * 503; so is c NULL. The connection is used synchronously: not from a
+ * callback of its own.
  *
  * The answer is in *ret (which the caller releases with
  * rolesd_rest_response_done()), whatever the HTTP status.
@@ -95,22 +92,20 @@ void rolesd_rest_response_done(rolesd_rest_response *r);
  * Returns 0 on success; -EINVAL when req, its method or path, or ret is
  * NULL; -ENOMEM when memory ran out: then ret->status is 500 and ret->body
  * is NULL, and the caller sends rolesd_rest_error_body(path, 500). */
-int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest_request *req,
-                       rolesd_rest_response *ret);
+int rolesd_rest_handle(rolesd *c, const rolesd_rest_request *req, rolesd_rest_response *ret);
 
 /* ---- the same without blocking ----
  *
- * For servers with their own event loop and one pipelined rolesd
- * connection shared by many requests. A task is one request; running it
- * goes as far as the replies received so far allow:
+ * For servers with an event loop of their own and one asynchronous
+ * connection to rolesd shared by many requests. A task is one request;
+ * running it goes as far as the replies received so far allow:
  *
  *      t = rolesd_rest_task_new();
- *      while ((r = rolesd_rest_task_run(t, &req, &res, &frame, &len, &ro)) == 0) {
- *              send frame (after giving it a msgid of the shared connection,
- *              rpc_frame_set_msgid) and, when its response comes,
- *              rolesd_rest_task_reply(t, response, size);
- *              or, when the connection is lost or the daemon does not answer
- *              in time, rolesd_rest_task_fail(t, -ECONNRESET or -ETIMEDOUT)
+ *      while ((r = rolesd_rest_task_run(t, &req, &res)) == 0) {
+ *              rolesd_rest_task_send(t, c, wake, userdata);
+ *              return to the loop, which runs rolesd_process(c) as c's
+ *              socket and timeout ask; it calls wake(t, userdata) once
+ *              the reply (or the failure) is in t
  *      }
  *      r == 1: send res; r < 0: as rolesd_rest_handle() failing
  *
@@ -118,10 +113,8 @@ int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest
  * recorded replies (the translation is deterministic), so req must
  * describe the same request every time; a request that pages through a
  * list goes on from its last page instead, so each run costs one page,
- * however many came before. The waiting is the caller's
- * business (suspend the HTTP connection, resume it when the reply is in).
- * A call with ro set only reads: the caller may send it again on a new
- * connection when one is lost before its reply.
+ * however many came before. The waiting is the caller's business
+ * (suspend the HTTP connection, resume it from wake).
  *
  * A long answer (GET /api/v1/roles.list past ROLESD_REST_PART_SIZE
  * bytes) comes in parts, so that memory does not grow with the list:
@@ -136,20 +129,27 @@ int rolesd_rest_handle(rolesd **conn, const char *socket_path, const rolesd_rest
 typedef struct rolesd_rest_task rolesd_rest_task;
 
 rolesd_rest_task *rolesd_rest_task_new(void);                   /* NULL: out of memory */
-rolesd_rest_task *rolesd_rest_task_free(rolesd_rest_task *t);   /* accepts NULL, returns NULL */
+/* Accepts NULL, returns NULL. A task whose call is in flight is freed
+ * without its wake; the connection it was sent on must still be there
+ * (freeing a connection wakes its tasks first). */
+rolesd_rest_task *rolesd_rest_task_free(rolesd_rest_task *t);
 
-/* Returns 1 with the answer in *ret; 0 when the request waits for the
- * response to the RPC request in *ret_frame (*ret_len bytes, valid until
- * the next call on t; its msgid is the 4 bytes at offset 3, big-endian,
- * which the caller replaces with its own); or a negative errno as
+/* Returns 1 with the answer in *ret; 0 when the request waits for a call
+ * to rolesd (send it with rolesd_rest_task_send()); or a negative errno as
  * rolesd_rest_handle(). */
-int rolesd_rest_task_run(rolesd_rest_task *t, const rolesd_rest_request *req, rolesd_rest_response *ret,
-                         const void **ret_frame, size_t *ret_len, bool *ret_read_only);
+int rolesd_rest_task_run(rolesd_rest_task *t, const rolesd_rest_request *req, rolesd_rest_response *ret);
 
-/* The response frame to the request of the last run (copied), or the
- * failure of the connection it went on (negative errno). 0 or -ENOMEM. */
-int rolesd_rest_task_reply(rolesd_rest_task *t, const void *frame, size_t len);
-int rolesd_rest_task_fail(rolesd_rest_task *t, int error);
+typedef void (*rolesd_rest_wake_fn)(rolesd_rest_task *t, void *userdata);
+
+/* Sends the call the last run waits for as an asynchronous call on c:
+ * wake(t, userdata) is called exactly once, from rolesd_process() (or
+ * rolesd_wait(), a synchronous call, rolesd_free()) on c, when its reply,
+ * checked to answer that very call, or its failure (no answer in c's
+ * timeout, connection lost) is recorded in t; then run t again. Returns
+ * 0; or, when the call cannot be sent (c NULL, rolesd unreachable...),
+ * records that failure in t (the next run answers 503), returns it, and
+ * wake is not called. -EINVAL when the last run waits for nothing. */
+int rolesd_rest_task_send(rolesd_rest_task *t, rolesd *c, rolesd_rest_wake_fn wake, void *userdata);
 
 /* The OpenAPI 3.1 document served at GET /openapi.json: static JSON text,
  * NUL-terminated; its length in *ret_len when ret_len is not NULL. */

@@ -3,7 +3,7 @@
  * fuzz-rest-rocketchat (paths under /api/v1).
  *
  * The input is an HTTP request, taken apart the way rolesd-http does
- * before it calls rolesd_rest_handle():
+ * before it runs it as a task:
  *
  *     METHOD SP PATH[?QUERY] LF  (the dialect's prefix is put before PATH)
  *     Name: value LF             (any number of header lines)
@@ -19,9 +19,10 @@
  * the body is a JSON object of exactly body_len bytes, a 405 names Allow,
  * an error body is in the dialect's format, and every RPC frame the
  * client sent was answered without an internal error. Then the same
- * request runs again, from the same database, as a rolesd_rest_task (what
- * rolesd-http does: run, send the pending call, record its answer, run
- * again): it must give the same status, and for a GET the same body. */
+ * request runs again, from the same database, as a rolesd_rest_task driven
+ * a step at a time (what rolesd-http does through librolesd: run, send
+ * the pending call, record its answer, run again): it must give the same
+ * status, and for a GET the same body. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -34,9 +35,10 @@
 
 #include <rolesd/rest.h>
 
+#include "client/rest/rest-internal.h"
 #include "fuzz-common.h"
 #include "fuzz-require.h"
-#include "proto/limits.h"
+#include "client/http/limits.h"   /* HTTP_BODY_MAX */
 
 #if defined(FUZZ_DIALECT_PARTOO)
 #  define PREFIX "/v2"
@@ -116,8 +118,7 @@ static void check_dialect_error(const json_t *body, unsigned status) {
 
 /* The request as a task, its calls answered by the in-process daemon one
  * by one; an answer in parts (res.more) is put back together, each part
- * with the status of the first. Returns rolesd_rest_task_run()'s final
- * result. */
+ * with the status of the first. Returns rest_task_step()'s final result. */
 static int answer_as_task(const rolesd_rest_request *req, rolesd_rest_response *resp) {
         rolesd_rest_task *t = rolesd_rest_task_new();
         Buf parts = {0};
@@ -127,10 +128,10 @@ static int answer_as_task(const rolesd_rest_request *req, rolesd_rest_response *
         require(t);
         for (unsigned calls = 0;; calls++) {
                 const void *frame;
+                const char *method;
                 size_t len;
-                bool read_only;
 
-                r = rolesd_rest_task_run(t, req, resp, &frame, &len, &read_only);
+                r = rest_task_step(t, req, resp, &frame, &len, &method);
                 if (r == 1 && resp->more) {
                         require(resp->body && (status == 0 || resp->status == status));
                         status = resp->status;
@@ -143,9 +144,10 @@ static int answer_as_task(const rolesd_rest_request *req, rolesd_rest_response *
                 require(calls < 64);            /* role.list pages are few here */
                 fuzz_client_reset();
                 require(fuzz_feed_stream(frame, len, 1) == 1);
-                r = rolesd_rest_task_reply(t, buf_head(&fuzz_daemon.conn.out), buf_pending(&fuzz_daemon.conn.out));
+                r = rest_task_reply(t, buf_head(&fuzz_daemon.conn.out), buf_pending(&fuzz_daemon.conn.out));
+                require(r != -EBADMSG);                         /* the reply to that very call */
                 if (r < 0)
-                        (void) rolesd_rest_task_fail(t, r);     /* as rolesd-http: the next run answers 500 */
+                        (void) rest_task_fail(t, r, NULL);      /* the next run answers 500 */
         }
         if (r == 1 && buf_pending(&parts) > 0 && resp->body) {
                 require(resp->status == status);
@@ -223,7 +225,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .body = body_len || (size % 2) ? body : NULL,
                 .body_len = body_len,
         };
-        r = rolesd_rest_handle(&conn, sock_path, &req, &resp);
+        require(rolesd_new(sock_path, &conn) == 0);
+        r = rolesd_rest_handle(conn, &req, &resp);
         if (r == -ENOMEM)
                 require(resp.status == 500 && !resp.body);
         else {

@@ -13,7 +13,8 @@
    `fuzz-dispatch` run with ROLESD_FUZZ_PRINT_SETUP=1), so seeds reach the
    authorized paths; and the HTTP requests of the seeds' documents (Partoo
    POST /v2/custom_role, Rocket.Chat POST /api/v1/roles.create) plus their
-   GETs for the REST fuzzers.
+   GETs and the role lifecycle's requests (update, delete, duplicate,
+   members) for the REST fuzzers.
 Needs Debian's /usr/bin/python3 with python3-msgpack.
 """
 import hashlib
@@ -263,9 +264,29 @@ def rest_seeds(k):
         ("GET", "/permissions?org_id=2", {"x-APIKey": k["key_provider"]}, ""),
         ("DELETE", "/custom_role", {"x-APIKey": k["key_org_admin"]}, ""),
         ("GET", "/nowhere", {}, ""),
+        # the lifecycle: org 1's role "existing" is held by carl
+        ("PUT", "/custom_role/existing", {"x-APIKey": k["key_org_admin"], "Content-Type": "application/json"},
+         j({"description": "changed", "permissions": ["review_read", "business_edit"]})),
+        ("PUT", "/custom_role/existing?org_id=1", {"x-APIKey": k["key_provider"]},
+         j({"name": "Renamed", "api_id": "renamed", "org_id": 1})),
+        ("PUT", "/custom_role/ORG_ADMIN", {"x-APIKey": k["key_org_admin"]}, j({"description": "x"})),
+        ("PUT", "/custom_role/nope", {"x-APIKey": k["key_org_admin"]}, j({"org_id": 1})),
+        ("PUT", "/custom_role/existing", {"x-APIKey": k["key_publisher"]}, j({"permissions": ["nope"]})),
+        ("PUT", "/custom_role/existing", {"x-APIKey": k["key_org_admin"]}, "{not json"),
+        ("DELETE", "/custom_role/existing", {"x-APIKey": k["key_org_admin"]}, ""),
+        ("DELETE", "/custom_role/nope?org_id=1", {"x-APIKey": k["key_provider"]}, ""),
+        ("DELETE", "/custom_role/ORG_ADMIN?org_id=3", {"x-APIKey": k["key_org_admin"]}, ""),
+        ("POST", "/custom_role/duplicate?custom_role_api_id=existing", {"x-APIKey": k["key_org_admin"]}, ""),
+        ("POST", "/custom_role/duplicate?custom_role_api_id=existing&org_id=1", {"x-APIKey": k["key_provider"]},
+         ""),
+        ("POST", "/custom_role/duplicate?custom_role_api_id=ORG_ADMIN", {"x-APIKey": k["key_org_admin"]}, ""),
+        ("POST", "/custom_role/duplicate", {"x-APIKey": k["key_org_admin"]}, j({"custom_role_api_id": "x"})),
+        ("GET", "/custom_role/duplicate", {"x-APIKey": k["key_org_admin"]}, ""),
     ]
     rc_auth = {"X-User-Id": k["admin_user_id"], "X-Auth-Token": k["admin_token"],
                "Content-Type": "application/json"}
+    bob_auth = {"X-User-Id": k["plain_user_id"], "X-Auth-Token": k["plain_token"],
+                "Content-Type": "application/json"}
     rocket = [
         ("POST", "/roles.create", rc_auth, j({"name": "newRole", "scope": "Subscriptions",
                                                "description": "Role description", "mandatory2fa": False})),
@@ -279,6 +300,25 @@ def rest_seeds(k):
         ("GET", "/roles.list", rc_auth, ""),
         ("PUT", "/roles.create", rc_auth, ""),
         ("GET", "/nowhere", {}, ""),
+        # the lifecycle: bob holds user and existing-rc; alice is the only admin
+        ("POST", "/roles.update", rc_auth, j({"roleId": "bot", "name": "bot", "description": "d",
+                                               "mandatory2fa": "true"})),
+        ("POST", "/roles.update", rc_auth, j({"roleId": "admin", "name": "boss", "scope": None})),
+        ("POST", "/roles.update", bob_auth, j({"roleId": "nope", "name": 12})),
+        ("POST", "/roles.delete", rc_auth, j({"roleId": "existing-rc"})),
+        ("POST", "/roles.delete", rc_auth, j({"roleId": "admin"})),
+        ("POST", "/roles.delete", bob_auth, j({})),
+        ("POST", "/roles.addUserToRole", rc_auth, j({"username": "bob", "roleId": "bot"})),
+        ("POST", "/roles.addUserToRole", rc_auth, j({"username": "bob", "roleId": "admin", "roomId": "GENERAL"})),
+        ("POST", "/roles.addUserToRole", bob_auth, j({"username": "alice", "roleId": "user"})),
+        ("POST", "/roles.addUserToRole", rc_auth, j({"username": "nobody", "roleName": "bot"})),
+        ("POST", "/roles.removeUserFromRole", rc_auth, j({"username": "bob", "roleId": "user", "scope": "x"})),
+        ("POST", "/roles.removeUserFromRole", rc_auth, j({"username": "alice", "roleId": "admin"})),
+        ("POST", "/roles.removeUserFromRole", bob_auth, j({"username": "bob"})),
+        ("GET", "/roles.getUsersInRole?role=existing-rc&offset=0&count=5", rc_auth, ""),
+        ("GET", "/roles.getUsersInRole?role=admin&count=1000", rc_auth, ""),
+        ("GET", "/roles.getUsersInRole?count=x", bob_auth, ""),
+        ("GET", "/roles.getUsersInRole?role=%FF", rc_auth, ""),
     ]
     def http(m, path, headers, body):
         head = "%s %s\n" % (m, path) + "".join("%s: %s\n" % kv for kv in headers.items()) + "\n"

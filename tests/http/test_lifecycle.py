@@ -176,6 +176,22 @@ class DaemonDown(ShimTestCase):
              self.rc_auth(), self.assertRCDialect),
             ("rc list", "GET", "/api/v1/roles.list", None, self.rc_auth(),
              self.assertRCDialect),
+            ("partoo update", "PUT", "/v2/custom_role/some_role", {"description": "d"},
+             self.pkey("admin_a"), self.assertPartooDialect),
+            ("partoo delete", "DELETE", "/v2/custom_role/some_role", None, self.pkey("admin_a"),
+             self.assertPartooDialect),
+            ("partoo duplicate", "POST", "/v2/custom_role/duplicate?custom_role_api_id=some_role",
+             None, self.pkey("admin_a"), self.assertPartooDialect),
+            ("rc update", "POST", "/api/v1/roles.update", {"roleId": "bot", "name": "bot"},
+             self.rc_auth(), self.assertRCDialect),
+            ("rc delete", "POST", "/api/v1/roles.delete", {"roleId": "some"}, self.rc_auth(),
+             self.assertRCDialect),
+            ("rc add user", "POST", "/api/v1/roles.addUserToRole",
+             {"username": "bob", "roleId": "bot"}, self.rc_auth(), self.assertRCDialect),
+            ("rc remove user", "POST", "/api/v1/roles.removeUserFromRole",
+             {"username": "bob", "roleId": "bot"}, self.rc_auth(), self.assertRCDialect),
+            ("rc users in role", "GET", "/api/v1/roles.getUsersInRole?role=admin", None,
+             self.rc_auth(), self.assertRCDialect),
         ]
 
     def expect_503_everywhere(self, conn=None):

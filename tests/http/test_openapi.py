@@ -18,7 +18,13 @@ from httpharness import (API_DIR, PARTOO_401, PARTOO_403, PARTOO_404_ORG, PARTOO
 
 OPERATIONS = [("POST", "/v2/custom_role"), ("GET", "/v2/custom_role"),
               ("GET", "/v2/custom_role/some_api_id"), ("GET", "/v2/permissions"),
-              ("POST", "/api/v1/roles.create"), ("GET", "/api/v1/roles.list")]
+              ("PUT", "/v2/custom_role/some_api_id"), ("DELETE", "/v2/custom_role/some_api_id"),
+              ("POST", "/v2/custom_role/duplicate"), ("GET", "/v2/custom_role/duplicate"),
+              ("PUT", "/v2/custom_role/duplicate"), ("DELETE", "/v2/custom_role/duplicate"),
+              ("POST", "/api/v1/roles.create"), ("GET", "/api/v1/roles.list"),
+              ("POST", "/api/v1/roles.update"), ("POST", "/api/v1/roles.delete"),
+              ("POST", "/api/v1/roles.addUserToRole"), ("POST", "/api/v1/roles.removeUserFromRole"),
+              ("GET", "/api/v1/roles.getUsersInRole")]
 BOOL_FIELDS = {"mandatory2fa", "protected", "success", "is_builtin"}
 
 
@@ -75,9 +81,18 @@ class OpenAPIDocument(ShimTestCase):
                                      % (method, path, list(self.doc.get("paths", {}))))
 
     def test_error_responses_listed(self):
-        want = {("POST", "/v2/custom_role"): ("200", "400", "401", "403", "404", "405", "413",
-                                              "503"),
-                ("POST", "/api/v1/roles.create"): ("200", "400", "401", "405", "413", "503")}
+        partoo = ("200", "400", "401", "403", "404", "405", "413", "503")
+        want = {("POST", "/v2/custom_role"): partoo,
+                ("PUT", "/v2/custom_role/some_api_id"): partoo,
+                ("DELETE", "/v2/custom_role/some_api_id"): partoo,
+                ("POST", "/v2/custom_role/duplicate"): partoo,
+                ("POST", "/api/v1/roles.create"): ("200", "400", "401", "405", "413", "503"),
+                ("POST", "/api/v1/roles.update"): ("200", "400", "401", "405", "413", "503"),
+                ("POST", "/api/v1/roles.delete"): ("200", "400", "401", "403", "405", "413", "503"),
+                ("POST", "/api/v1/roles.addUserToRole"): ("200", "400", "401", "405", "413", "503"),
+                ("POST", "/api/v1/roles.removeUserFromRole"): ("200", "400", "401", "403", "405", "413",
+                                                               "503"),
+                ("GET", "/api/v1/roles.getUsersInRole"): ("200", "400", "401", "403", "405", "503")}
         for (method, path), codes in want.items():
             op = self.od.operation(method, path)
             self.assertIsNotNone(op)

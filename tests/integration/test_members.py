@@ -7,6 +7,8 @@ and field, the workspace's last admin, REST credentials (Partoo keys,
 Rocket.Chat users: access-permissions, assign-admin-role), and params
 validated as role.create's. Each test ends with the consistency walk."""
 
+import time
+
 from storewalk import WalkedTestCase
 from harness import fresh_org, main
 
@@ -198,6 +200,7 @@ class MembersTest(WalkedTestCase):
         org = fresh_org(self.c)
         self.c.ok("role.create", {"org": org, "name": "Crowd", "api_id": "crowd"})
         names = ["ml-%03d" % i for i in range(130)]
+        started_ms = int(time.time() * 1000)
         for n in reversed(names):
             self.c.send_request("user.add", {"username": n, "org": org, "name": n.upper(), "roles": ["crowd"]})
         for err, _ in self.c.recv_replies(len(names)).values():
@@ -205,7 +208,10 @@ class MembersTest(WalkedTestCase):
         res = self.c.ok("member.list", {"org": org, "api_id": "crowd"})
         self.assertEqual(res["total"], 130)
         self.assertEqual(len(res["users"]), 50)             # count defaults to 50
-        self.assertEqual(res["users"][0], {"id": res["users"][0]["id"], "username": "ml-000", "name": "ML-000"})
+        first = res["users"][0]
+        self.assertEqual(first, {"id": first["id"], "username": "ml-000", "name": "ML-000",
+                                 "created_at": first["created_at"]})
+        self.assertTrue(started_ms <= first["created_at"] <= int(time.time() * 1000), first)
         chain = list(res["users"])
         while "next" in res:
             res = self.c.ok("member.list", {"org": org, "api_id": "crowd", "after": res["next"], "count": 100})

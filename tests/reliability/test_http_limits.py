@@ -8,6 +8,13 @@ requests got the right answer within a generous bound (GOOD_BOUND seconds
 each), during the abuse and afterwards. No assertion is on a throughput or
 a latency ratio; the figures are printed (ROLESD_IT_VERBOSE is not needed).
 
+  SlowHeaderFlood 1,100 connections from 8 addresses trickling header lines
+                  and reopening when closed (more than the shim's
+                  connection limit): the shim closes heads not complete
+                  within HTTP_HEAD_TIMEOUT_SEC, and near the limit the one
+                  waiting longest makes room for a newcomer
+  PerAddressLimit past HTTP_PER_IP_CONNECTIONS_MAX from one address: 503 in
+                  the dialect of the path, the connection closed
   SlowLoris       many connections (from 127.0.0.1, 127.0.0.2 and, past the
                   per-IP limit, 127.0.0.3) trickling a request line, header
                   or body a byte a second and never finishing; afterwards
@@ -232,7 +239,7 @@ class AbuseTestCase(ShimTestCase):
 
 class SlowLoris(AbuseTestCase):
     PER_IP = 256                # HTTP_PER_IP_CONNECTIONS_MAX
-    LORIS_SECONDS = 8
+    LORIS_SECONDS = 6           # below HTTP_HEAD_TIMEOUT_SEC (10), with room for a loaded machine
 
     def loris_heads(self):
         """What each kind of slow-loris trickles, a byte at a time (none is
@@ -307,7 +314,8 @@ class SlowLoris(AbuseTestCase):
         for src, n in plan[:2]:
             self.assertEqual(open_by[src], n, "slow connections from %s below the per-IP limit "
                              "were closed (%d of %d still open); this is allowed only after the "
-                             "idle timeout, and they were never idle" % (src, open_by[src], n))
+                             "head deadline (HTTP_HEAD_TIMEOUT_SEC), and they were never idle"
+                             % (src, open_by[src], n))
         # abandoned: closed by the clients, released by the shim
         for l in loris:
             l[0].close()
@@ -323,6 +331,182 @@ class SlowLoris(AbuseTestCase):
                              "closed their connections (baseline %d)"
                              % (held, SETTLE, len(loris), base_fds))
         self.assertServedAfter("slow-loris")
+        self.assertShimAlive()
+
+
+# --------------------------------------------------------------------------
+# (1b) a flood of slow heads past the connection limit
+
+class SlowHeaderFlood(AbuseTestCase):
+    """1,100 connections (more than HTTP_CONNECTIONS_MAX) from 8 loopback
+    addresses, each sending a request line and then a header line every
+    half second, never ending its head, and opening a new connection
+    whenever the shim closes one. Without a deadline on the head
+    (libmicrohttpd 0.9.75 has none) they hold every slot and the
+    well-behaved client is not served at all; with the shim's own
+    bookkeeping it keeps getting its answers."""
+    SOURCES = ["127.0.0.%d" % i for i in range(2, 10)]
+    FLOODERS = 1100
+    CONNECTIONS_MAX = 1024          # HTTP_CONNECTIONS_MAX
+    HEAD_TIMEOUT = 10               # HTTP_HEAD_TIMEOUT_SEC
+    ROUNDS = 2 * HEAD_TIMEOUT + 8   # half seconds: past one head deadline
+
+    @classmethod
+    def setUpClass(cls):
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 4 * cls.FLOODERS
+        if soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+        super().setUpClass()
+
+    def open_one(self, i):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((self.SOURCES[i % len(self.SOURCES)], 0))
+            s.settimeout(GOOD_BOUND)
+            s.connect(("127.0.0.1", self.shim.port))
+            s.setblocking(False)
+            s.send(b"GET /api/v1/roles.list HTTP/1.1\r\nHost: x\r\n")
+        except OSError:
+            s.close()
+            return None
+        return s
+
+    def test_slow_header_flood(self):
+        base_fds = self.warm_fds()
+        flood = [None] * self.FLOODERS
+        self.addCleanup(lambda: [s.close() for s in flood if s is not None])
+        closed_by_shim = 0
+        refused = 0
+        most_fds = 0
+        with self.served_meanwhile("slow-header-flood", min_rounds=3):
+            for rnd in range(self.ROUNDS):
+                for i, s in enumerate(flood):
+                    if s is not None:
+                        try:
+                            if closed_by_peer(s):
+                                raise ConnectionResetError
+                            s.send(b"X-Slow-%d: %d\r\n" % (rnd, i))
+                            continue
+                        except OSError:
+                            s.close()
+                            closed_by_shim += 1
+                    flood[i] = self.open_one(i)
+                    refused += flood[i] is None
+                most_fds = max(most_fds, fd_count(self.shim_pid()))
+                time.sleep(0.5)
+        report("slow-header-flood: %d flooders from %d addresses for %.0fs: %d of their connections "
+               "closed by the shim, %d connects failed; shim fds at most %d (baseline %d)"
+               % (self.FLOODERS, len(self.SOURCES), self.ROUNDS / 2, closed_by_shim, refused,
+                  most_fds, base_fds))
+        # the flood did fill the shim, and the shim cut slow heads off
+        self.assertGreaterEqual(most_fds - base_fds, self.CONNECTIONS_MAX - 64,
+                                "the flood never came near the connection limit")
+        self.assertGreater(closed_by_shim, 0, "no slow head was ever closed")
+        for s in flood:
+            if s is not None:
+                s.close()
+        flood[:] = [None] * len(flood)
+        try:
+            wait_for(lambda: fd_count(self.shim_pid()) <= base_fds + SHIM_LAZY_FDS + 8, timeout=SETTLE,
+                     what="the shim to release the flood's connections")
+        except AssertionError:
+            pass
+        self.assertLessEqual(fd_count(self.shim_pid()) - base_fds, SHIM_LAZY_FDS + 8,
+                             "descriptors still held %ss after the flood ended" % SETTLE)
+        self.assertServedAfter("slow-header-flood")
+        self.assertShimAlive()
+
+
+# --------------------------------------------------------------------------
+# (1c) past the per-address connection limit
+
+class PerAddressLimit(AbuseTestCase):
+    """HTTP_PER_IP_CONNECTIONS_MAX connections from one address, each
+    served; one more from it gets 503 in the dialect of its path and is
+    closed (libmicrohttpd alone closed it unanswered); past
+    HTTP_PER_IP_REFUSALS_MAX more held at once, they are closed unanswered.
+    Other addresses are served meanwhile; once one of the address's
+    connections closes, it is served again."""
+    SRC = "127.0.0.4"
+    PER_IP = 256                # HTTP_PER_IP_CONNECTIONS_MAX
+    REFUSALS = 16               # HTTP_PER_IP_REFUSALS_MAX
+
+    def request(self, s, path, headers, close=False):
+        head = "GET %s HTTP/1.1\r\nHost: x\r\n%s%s\r\n" % (
+            path, "".join("%s: %s\r\n" % kv for kv in headers.items()),
+            "Connection: close\r\n" if close else "")
+        s.sendall(head.encode())
+        r = http.client.HTTPResponse(s, method="GET")
+        r.begin()
+        body = r.read()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), body
+
+    def assertClosed(self, s, what):
+        s.settimeout(GOOD_BOUND)
+        try:
+            self.assertEqual(s.recv(1), b"", what + ": the connection stayed open")
+        except ConnectionResetError:
+            pass
+
+    def test_503_past_the_per_address_limit(self):
+        held = []
+        self.addCleanup(lambda: [s.close() for s in held])
+        with self.served_meanwhile("per-address-limit", min_rounds=3):
+            for i in range(self.PER_IP):
+                s = connect_from(self.SRC, self.shim.port)
+                held.append(s)
+                st, _, body = self.request(s, "/openapi.json", {})
+                self.assertEqual(st, 200, "connection %d from %s (below the limit): expected 200, "
+                                 "observed %d %r" % (i + 1, self.SRC, st, body[:200]))
+            for path, headers, dialect in ((PARTOO, self.pkey("admin_a"), "partoo"),
+                                           (RC_LIST, self.rc_auth(), "rc")):
+                s = connect_from(self.SRC, self.shim.port)
+                try:
+                    st, h, body = self.request(s, path, headers)
+                    what = ("GET %s on connection %d from %s: expected 503 in the dialect, then "
+                            "the connection closed; observed %d %r %r"
+                            % (path, self.PER_IP + 1, self.SRC, st, h, body[:300]))
+                    self.assertEqual(st, 503, what)
+                    self.assertEqual(h.get("content-type", "").split(";")[0], "application/json", what)
+                    doc = json.loads(body)
+                    if dialect == "rc":
+                        self.assertEqual(doc.get("success"), False, what)
+                        self.assertIsInstance(doc.get("error"), str, what)
+                    else:
+                        self.assertIsInstance(doc.get("errors", {}).get("json"), str, what)
+                    self.assertEqual(h.get("connection", "").lower(), "close", what)
+                    self.assertClosed(s, what)
+                finally:
+                    s.close()
+            # past the refusals held at once: closed unanswered
+            extra = [connect_from(self.SRC, self.shim.port) for _ in range(self.REFUSALS + 8)]
+            held.extend(extra)
+            wait_for(lambda: sum(closed_by_peer(s) for s in extra) >= 8, timeout=GOOD_BOUND,
+                     what="connections past %d + %d from one address to be closed"
+                     % (self.PER_IP, self.REFUSALS))
+            for s in extra:
+                s.close()
+            # a connection of the address closes: it is served again
+            held.pop(0).close()
+            served = []
+
+            def one_served():
+                s = connect_from(self.SRC, self.shim.port)
+                try:
+                    st, _, _ = self.request(s, "/openapi.json", {}, close=True)
+                except (OSError, http.client.HTTPException):
+                    return False
+                finally:
+                    s.close()
+                served.append(st)
+                return st == 200
+            wait_for(one_served, timeout=GOOD_BOUND,
+                     what="a new connection from %s to be served once one of its %d closed"
+                     % (self.SRC, self.PER_IP))
+        report("per-address-limit: %d held from %s, the next answered 503 in each dialect; "
+               "served again after %d tries once one closed" % (self.PER_IP, self.SRC, len(served)))
         self.assertShimAlive()
 
 
@@ -565,7 +749,7 @@ class BodyOverLimit(AbuseTestCase):
                 self.assertIn(status, (400, 413), "POST %s with Content-Length: 10 and a 70 KB "
                               "chunked body: expected 413 (or 400), observed %s (%s)"
                               % (path, status, err))
-        report("body-over-limit: Content-Length + chunked: %r" % (sorted(set(smuggle)),))
+        report("body-over-limit: Content-Length + chunked: %r" % (sorted(set(smuggle), key=repr),))
         self.assertShimAlive()
 
     def trickle(self, path, headers, pieces, delay, content_length=None, chunked=False):

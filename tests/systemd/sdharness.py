@@ -163,7 +163,7 @@ class Sandbox(SystemdSandbox):
             "user rolesd-http in group rolesd":
                 "rolesd-http" in self.x("getent", "group", "rolesd", check=False).stdout,
             "/run/rolesd": self.x("test", "-d", "/run/rolesd", check=False).returncode == 0,
-            "ld.so.cache has librolesd": "librolesd.so.0" in self.x("ldconfig", "-p").stdout,
+            "ld.so.cache has librolesd": "librolesd.so.1" in self.x("ldconfig", "-p").stdout,
         }
         inst = installed_paths(self.build)
         self.unit_paths = sorted(v for v in inst.values() if os.path.basename(v) in UNITS)

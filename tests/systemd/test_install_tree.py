@@ -75,7 +75,7 @@ class InstallTreeTest(unittest.TestCase):
             "rolesd": j("sbindir", "rolesd"),
             "rolesctl": j("bindir", "rolesctl"),
             "so": j("libdir", "librolesd.so"),
-            "so.0": j("libdir", "librolesd.so.0"),
+            "so.1": j("libdir", "librolesd.so.1"),
             "pc": j("libdir", "pkgconfig", "librolesd.pc"),
             "header": j("includedir", "rolesd", "client.h"),
             "rest header": j("includedir", "rolesd", "rest.h"),
@@ -99,15 +99,15 @@ class InstallTreeTest(unittest.TestCase):
 
     def test_tree(self):
         o, exp = self.expected()
-        real_so = [f for f in self.tree if re.fullmatch(re.escape(exp["so.0"]) + r"\.\d+\.\d+", f)]
-        self.assertEqual(len(real_so), 1, "the versioned librolesd.so.0.x.y")
+        real_so = [f for f in self.tree if re.fullmatch(re.escape(exp["so.1"]) + r"\.\d+\.\d+", f)]
+        self.assertEqual(len(real_so), 1, "the versioned librolesd.so.1.x.y")
         want = set(exp.values()) | set(real_so)
         have = set(self.tree)
         self.assertEqual(sorted(want - have), [], "missing from the install")
         self.assertEqual(sorted(have - want), [], "installed but not expected")
         for k in ("rolesd", "rolesctl") + (("rolesd-http",) if HAVE_HTTP else ()):
             self.assertTrue(os.access(self.dest + exp[k], os.X_OK), k)
-        self.assertEqual(os.readlink(self.dest + exp["so.0"]), os.path.basename(real_so[0]))
+        self.assertEqual(os.readlink(self.dest + exp["so.1"]), os.path.basename(real_so[0]))
 
     def test_units_name_installed_binaries(self):
         o, exp = self.expected()

@@ -6,7 +6,7 @@ puts every file under TMP/prefix (the units and the sysusers.d and
 tmpfiles.d snippets too), runs no post-install step on the host (no
 ldconfig, systemd-sysusers or systemd-tmpfiles: /etc/ld.so.cache,
 /etc/passwd and /etc/group are untouched), and the installed programs run
-from there: rolesd serves, rolesctl and rolesd-http find librolesd.so.0
+from there: rolesd serves, rolesctl and rolesd-http find librolesd.so.1
 through their RUNPATH ($ORIGIN-relative, no LD_LIBRARY_PATH) and talk to
 it. The same build installed into a DESTDIR runs from there as well.
 Needs neither root nor systemd."""
@@ -120,7 +120,7 @@ class PrefixInstallTest(unittest.TestCase):
         rolesctl = os.path.join(bindir, "rolesctl")
         out = subprocess.run(["readelf", "-d", rolesctl], capture_output=True, text=True).stdout
         self.assertRegex(out, r"RUNPATH.*\$ORIGIN/")
-        self.assertTrue(os.path.exists(os.path.join(libdir, "librolesd.so.0")))
+        self.assertTrue(os.path.exists(os.path.join(libdir, "librolesd.so.1")))
         run = tempfile.mkdtemp(dir=self.tmp)
         sock = os.path.join(run, "rolesd.sock")
         daemon = subprocess.Popen([os.path.join(sbindir, "rolesd"), "--socket", sock, "--db",
