@@ -24,7 +24,9 @@ with tempfile.TemporaryDirectory(prefix="rolesd-bench-check.") as d:
                 "update.c16.ops_per_s", "access.c16.ops_per_s", "access.c16.ratio_to_echo_c16",
                 "members.big.first_page.p50_us", "members.first_page.p50_ratio_big_to_small",
                 "members.cursor_page.p50_ratio_big_to_small",
-                "async.create.c16.ratio_to_engine", "async.create.pipeline64.ratio_to_engine"):
+                "async.create.c16.ratio_to_engine", "async.create.pipeline64.ratio_to_engine",
+                "feed.watch_latency.p99_commits", "feed.create.c16_watchers100.ratio_to_none",
+                "feed.changes_list.p50_ratio_big_to_small", "feed.create.c16_log.ratio_to_nolog"):
         v = doc["figures"].get(key)
         if not isinstance(v, (int, float)):
             sys.exit("%s: figure %s missing or not a number: %r" % (out, key, v))

@@ -188,6 +188,7 @@ static const Phase phases[] = {
         { "role.create and role.get at N",      phase_at_big,           true },  /* at N roles */
         { "restart at N",                       phase_restart,          true },  /* daemon */
         { "role lifecycle",                     phase_lifecycle,        true },  /* role lifecycle */
+        { "change feed",                        phase_feed,             true },  /* change feed */
         { "etcd (with --etcd)",                 phase_etcd,             true },  /* fleet mode: etcd */
 };
 

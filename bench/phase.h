@@ -177,6 +177,10 @@ void phase_at_big(Bench *b);
 /* phase-lifecycle.c: role.update; access.check before and after N
  * memberships; member.list in a role of N holders against one of 1,000. */
 void phase_lifecycle(Bench *b);
+/* phase-feed.c: the change feed (issue 18), last: watcher latency,
+ * creates with 100 watchers, changes.list deep in the log, and creates
+ * with the log disabled (the daemon restarted without it). */
+void phase_feed(Bench *b);
 /* phase-etcd.c: with --etcd, 3 etcd members; the create txn's rate by a
  * thin gateway client (the reference) and by daemon/etcd.c. */
 void phase_etcd(Bench *b);

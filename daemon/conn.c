@@ -11,7 +11,24 @@
  * (others carry on). Writes come back through write_done(), and the
  * replies of one delivery go out in one send per connection: the first
  * completion arms a deferred flush, which the loop runs once the writer's
- * delivery is over. The set watches every socket in one epoll. */
+ * delivery is over. The set watches every socket in one epoll.
+ *
+ * Watches (changes.watch, one per connection): a watch first reads its
+ * history from the log, a page per read transaction while the
+ * connection's unsent output is short, up to the revision the feed has
+ * published; then it is live, and each change the manager publishes is
+ * encoded once and its bytes appended to every live watch it concerns.
+ * A watch whose connection's unsent output passes the soft limit (a
+ * reader that stopped), or whose history was trimmed before it was read,
+ * ends with changes.lost; the connection and its calls go on.
+ *
+ * Descriptors: a connection reads with recvmsg and keeps the descriptors
+ * that come (SCM_RIGHTS, at most CONN_FDS_MAX), each with the stream
+ * position of the last byte read with it: the kernel hands them over with
+ * the bytes of the send that carried them and reads no further in that
+ * recvmsg, so they belong to the frame that holds that position. That
+ * frame may take one (db.backup); the others, and any not taken, are
+ * closed once it is dispatched. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +40,7 @@
 #include "conn.h"
 #include "limits.h"
 #include "log.h"
+#include "store.h"
 #include "proto/clock.h"
 #include "proto/limits.h"
 #include "proto/macro.h"
@@ -30,6 +48,22 @@
 #include "proto/scan.h"
 
 typedef struct Conn Conn;
+
+/* A connection's changes.watch. */
+/* A descriptor received, and the stream position of the last byte read with it. */
+typedef struct HeldFd {
+        int fd;
+        uint64_t pos;
+} HeldFd;
+
+typedef struct Watch {
+        uint32_t id;                    /* the msgid of its changes.watch */
+        bool has_org;
+        uint64_t org;                   /* has_org: that organization's changes only */
+        uint64_t last;                  /* the last revision sent (or after, at first) */
+        bool live;                      /* caught up: in the set's live list */
+        Conn *live_prev, *live_next;
+} Watch;
 
 struct ConnSet {
         sd_event *event;
@@ -42,6 +76,11 @@ struct ConnSet {
         Conn *flush_list;               /* got replies from the writer, not yet sent */
         sd_event_source *flush_source;  /* deferred: sends them after the delivery */
         bool stopping;                  /* answer what is due, read nothing new */
+        /* The change feed: */
+        uint64_t published;             /* changes up to this revision went to the live watches */
+        Conn *live;                     /* connections whose watch is live */
+        unsigned n_watches;
+        Buf notification;               /* one change's notification, encoded once */
 };
 
 struct Conn {
@@ -63,6 +102,11 @@ struct Conn {
         uid_t uid;
         pid_t pid;
         StorePeer peer;                 /* uid, gid, pid: the principal of our writes */
+        Session session;                /* what changes.watch and changes.unwatch act on */
+        Watch *watch;                   /* NULL: none */
+        uint64_t in_pos;                /* stream position of the input buffer's head */
+        HeldFd fds[CONN_FDS_MAX];       /* descriptors received, not yet taken or closed */
+        unsigned n_fds;
 };
 
 static void hook(void (*fn)(void *), void *userdata) {
@@ -119,6 +163,254 @@ static int watch(Conn *c, uint32_t events) {
         return 0;
 }
 
+/* ---- descriptors ---- */
+
+static void fds_close(Conn *c, uint64_t before) {
+        unsigned k = 0;
+
+        for (unsigned i = 0; i < c->n_fds; i++) {
+                if (c->fds[i].pos < before)
+                        close(c->fds[i].fd);
+                else
+                        c->fds[k++] = c->fds[i];
+        }
+        c->n_fds = k;
+}
+
+/* Keeps the descriptors of a control message, the last byte read with
+ * them at stream position pos; beyond CONN_FDS_MAX they are closed. */
+static void fds_receive(Conn *c, struct msghdr *mh, uint64_t pos) {
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                size_t n;
+
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int fd;
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+                        if (c->n_fds < CONN_FDS_MAX) {
+                                c->fds[c->n_fds++] = (HeldFd) { .fd = fd, .pos = pos };
+                                continue;
+                        }
+                        log_warning("pid %d sent more than %u descriptors at once; closing the rest",
+                                    (int) c->pid, CONN_FDS_MAX);
+                        close(fd);
+                }
+        }
+        if (mh->msg_flags & MSG_CTRUNC)
+                log_warning("pid %d sent more descriptors than a message may carry; the kernel closed the rest",
+                            (int) c->pid);
+}
+
+/* The first descriptor of the frame ending before stream position end,
+ * or -1; it stays held (fds_close after the dispatch closes it unless it
+ * was taken: then its slot says -1). */
+static int *frame_fd(Conn *c, uint64_t end) {
+        for (unsigned i = 0; i < c->n_fds; i++)
+                if (c->fds[i].pos < end && c->fds[i].fd >= 0)
+                        return &c->fds[i].fd;
+        return NULL;
+}
+
+/* ---- watches ---- */
+
+static void conn_queue_flush(Conn *c);
+static Conn *conn_ref(Conn *c);
+
+static void live_add(Conn *c) {
+        ConnSet *s = c->set;
+        Watch *w = c->watch;
+
+        w->live = true;
+        w->live_prev = NULL;
+        w->live_next = s->live;
+        if (s->live)
+                s->live->watch->live_prev = c;
+        s->live = c;
+}
+
+static void live_remove(Conn *c) {
+        ConnSet *s = c->set;
+        Watch *w = c->watch;
+
+        if (!w->live)
+                return;
+        if (w->live_prev)
+                w->live_prev->watch->live_next = w->live_next;
+        else
+                s->live = w->live_next;
+        if (w->live_next)
+                w->live_next->watch->live_prev = w->live_prev;
+        w->live = false;
+        w->live_prev = w->live_next = NULL;
+}
+
+static void watch_free(Conn *c) {
+        if (!c->watch)
+                return;
+        live_remove(c);
+        free(c->watch);
+        c->watch = NULL;
+        c->set->n_watches--;
+}
+
+/* The watch ends: [2, "changes.lost", [{revision, watch}]] after what it
+ * was sent, so the client knows where to resume. */
+static void watch_lost(Conn *c, const char *why) {
+        Watch *w = c->watch;
+        msgpack_packer pk;
+
+        log_warning("Watch %u of pid %d uid %u lost at revision %llu: %s", (unsigned) w->id, (int) c->pid,
+                    (unsigned) c->uid, (unsigned long long) w->last, why);
+        msgpack_packer_init(&pk, &c->out, buf_pack_write);
+        (void) rpc_pack_notify_begin(&pk, "changes.lost");
+        (void) msgpack_pack_map(&pk, 2);
+        (void) mp_pack_kv_u64(&pk, "revision", w->last);
+        (void) mp_pack_kv_u64(&pk, "watch", w->id);
+        watch_free(c);
+        fds_close(c, UINT64_MAX);
+}
+
+static int session_watch(void *userdata, uint32_t id, uint64_t after, const uint64_t *org, uint64_t *ret_watching) {
+        Conn *c = userdata;
+        Watch *w;
+
+        if (c->watch) {
+                *ret_watching = c->watch->id;
+                return -EBUSY;
+        }
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        *w = (Watch) { .id = id, .has_org = !!org, .org = org ? *org : 0, .last = after };
+        c->watch = w;
+        c->set->n_watches++;
+        return 0;       /* conn_kick reads its history once the reply is out */
+}
+
+static int session_unwatch(void *userdata, uint32_t id, uint64_t *ret_last) {
+        Conn *c = userdata;
+
+        if (!c->watch || c->watch->id != id)
+                return -ENOENT;
+        *ret_last = c->watch->last;
+        watch_free(c);
+        return 0;
+}
+
+typedef struct Pump {
+        Conn *c;
+        size_t bytes;
+        bool caught_up;                 /* met a record past the published revision */
+} Pump;
+
+static int pump_visit(uint64_t revision, const void *record, size_t len, void *userdata) {
+        Pump *p = userdata;
+        Conn *c = p->c;
+        size_t before = buf_pending(&c->out);
+        msgpack_packer pk;
+
+        if (revision > c->set->published) {
+                p->caught_up = true;
+                return 1;
+        }
+        if (buf_pending(&c->out) >= FEED_PUMP_LOW)
+                return 1;
+        msgpack_packer_init(&pk, &c->out, buf_pack_write);
+        if (rpc_pack_notify_begin(&pk, "changes.event") < 0 || mp_pack_raw(&pk, record, len) < 0)
+                return -ENOMEM;
+        c->watch->last = revision;
+        p->bytes += buf_pending(&c->out) - before;
+        return 0;
+}
+
+/* The watch still reads its history. */
+static bool history_due(const Conn *c) {
+        return c->watch && !c->watch->live;
+}
+
+/* Appends a page of the watch's history (the records after its last, up
+ * to the published revision); once none is left, the watch is live.
+ * Returns the bytes appended. */
+static size_t conn_pump(Conn *c) {
+        Store *store = c->set->cfg.store;
+        Watch *w = c->watch;
+        Pump p = { .c = c };
+        uint64_t compacted;
+        MDB_txn *txn = NULL;
+        bool more = false;
+        int r;
+
+        r = store_read_begin(store, &txn);
+        if (r >= 0)
+                r = store_changes_horizon(store, txn, &compacted, NULL);
+        if (r >= 0 && w->last + 1 < compacted) {
+                store_read_end(store, txn);
+                watch_lost(c, "its history was trimmed from the log before it was read");
+                return 0;
+        }
+        if (r >= 0)
+                r = store_changes_list(store, txn, w->last, w->has_org ? &w->org : NULL, FEED_PUMP_PAGE, pump_visit,
+                                       &p, &more);
+        store_read_end(store, txn);
+        if (r < 0) {
+                log_error_errno(r, "Cannot read the change log for watch %u of pid %d", (unsigned) w->id, (int) c->pid);
+                watch_lost(c, "the change log could not be read");
+                return p.bytes;
+        }
+        if (p.caught_up || !more) {
+                /* Everything up to the published revision was sent (records of
+                 * other organizations in between are not this watch's). */
+                if (w->last < c->set->published)
+                        w->last = c->set->published;
+                live_add(c);
+        }
+        return p.bytes;
+}
+
+void conn_set_publish(ConnSet *s, uint64_t revision, uint64_t org, const void *record, size_t len) {
+        msgpack_packer pk;
+
+        s->published = revision;
+        if (!s->live)
+                return;         /* nobody to tell: nothing to encode */
+        buf_clear(&s->notification);
+        msgpack_packer_init(&pk, &s->notification, buf_pack_write);
+        if (rpc_pack_notify_begin(&pk, "changes.event") < 0 || mp_pack_raw(&pk, record, len) < 0 ||
+            s->notification.oom) {
+                buf_done(&s->notification);
+                log_error("Out of memory for change %llu; its live watches are lost", (unsigned long long) revision);
+        }
+        for (Conn *c = s->live, *next; c; c = next) {
+                Watch *w = c->watch;
+
+                next = w->live_next;
+                if (revision <= w->last || (w->has_org && w->org != org))
+                        continue;
+                if (buf_pending(&s->notification) == 0 ||
+                    buf_append(&c->out, buf_head(&s->notification), buf_pending(&s->notification)) < 0) {
+                        c->out.oom = false;
+                        watch_lost(c, "out of memory");
+                } else {
+                        w->last = revision;
+                        /* A reader that stopped: its watch ends, nobody waits for it. */
+                        if (buf_pending(&c->out) > CONN_OUTBUF_SOFT)
+                                watch_lost(c, "it stopped reading (its unsent output passed the soft limit)");
+                }
+                conn_queue_flush(c);
+        }
+}
+
+void conn_set_published(ConnSet *s, uint64_t revision) {
+        if (revision > s->published)
+                s->published = revision;
+}
+
+unsigned conn_set_watches(const ConnSet *s) {
+        return s->n_watches;
+}
+
 int conn_add(ConnSet *s, int fd, bool has_gid, gid_t socket_gid) {
         struct ucred cred = {0};
         Conn *c;
@@ -150,6 +442,7 @@ int conn_add(ConnSet *s, int fd, bool has_gid, gid_t socket_gid) {
         c->uid = cred.uid;
         c->pid = cred.pid;
         c->peer = (StorePeer) { .uid = cred.uid, .gid = cred.gid, .pid = cred.pid };
+        c->session = (Session) { .watch = session_watch, .unwatch = session_unwatch, .userdata = c };
         c->last_activity = c->last_progress = now_usec();
         scanner_init(&c->scan, RPC_FRAME_MAX, RPC_DEPTH_MAX);
         c->scan.element_limit = RPC_ELEMENTS_MAX;
@@ -184,6 +477,7 @@ static Conn *conn_unref(Conn *c) {
                 (void) watch(c, 0);
                 close(c->fd);
         }
+        fds_close(c, UINT64_MAX);
         buf_done(&c->in);
         buf_done(&c->out);
         free(c);
@@ -200,6 +494,7 @@ static void conn_close(Conn *c) {
         (void) watch(c, 0);
         close(c->fd);
         c->fd = -1;
+        watch_free(c);
         buf_done(&c->in);
         buf_done(&c->out);
 
@@ -236,6 +531,7 @@ static void protocol_error(Conn *c, ScanResult sr) {
         (void) rpc_pack_error(&pk, has_msgid, msgid, code, message, NULL);
         c->closing = true;
         buf_clear(&c->in);
+        fds_close(c, UINT64_MAX);
 }
 
 /* Whether no frame may be cut now. A held read waits until every write
@@ -265,8 +561,11 @@ static unsigned conn_process(Conn *c) {
                         protocol_error(c, sr);
                         break;
                 }
-                r = dispatch_frame(c->set->dispatch, buf_head(&c->in), size, &c->peer, c->inflight > 0,
-                                   &c->out, write_done, c);
+                r = dispatch_frame(c->set->dispatch, buf_head(&c->in), size, &(DispatchCaller) {
+                        .peer = &c->peer, .writes_pending = c->inflight > 0, .out = &c->out,
+                        .done = write_done, .userdata = c, .session = &c->session,
+                        .fd = frame_fd(c, c->in_pos + size),
+                });
                 c->held = r == DISPATCH_HELD;
                 if (c->held)
                         break;          /* the frame stays; cut again once inflight is 0 */
@@ -275,6 +574,8 @@ static unsigned conn_process(Conn *c) {
                         conn_ref(c);
                 }
                 buf_consume(&c->in, size);
+                c->in_pos += size;
+                fds_close(c, c->in_pos);        /* the frame's, unless it took one */
                 n++;
         }
         return n;
@@ -285,16 +586,26 @@ static int conn_read(Conn *c) {
 
         while (total < CONN_READ_BUDGET && !input_blocked(c)) {
                 char *p = buf_reserve(&c->in, CONN_READ_CHUNK);
+                union {
+                        struct cmsghdr align;
+                        char buf[CMSG_SPACE(CONN_FDS_MAX * sizeof(int))];
+                } control;
+                struct iovec iov;
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                                     .msg_controllen = sizeof control.buf };
                 ssize_t n;
 
                 if (!p)
                         return -ENOMEM;
-                n = recv(c->fd, p, CONN_READ_CHUNK, MSG_DONTWAIT);
+                iov = (struct iovec) { .iov_base = p, .iov_len = CONN_READ_CHUNK };
+                n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
                         return -errno;
                 }
+                if (mh.msg_controllen > 0)
+                        fds_receive(c, &mh, c->in_pos + buf_pending(&c->in) + (size_t) (n > 0 ? n - 1 : 0));
                 if (n == 0) {
                         c->read_eof = true;
                         break;
@@ -346,20 +657,28 @@ static void conn_kick(Conn *c) {
         /* Frames left in the buffer (input was blocked when they arrived) are
          * processed now; no new bytes need to arrive for that. Each round
          * consumes at least one frame, so this ends. */
-        for (;;) {
+        for (size_t budget = FEED_PUMP_BUDGET;;) {
                 unsigned n = 0;
+                size_t pumped = 0;
 
                 if (!input_blocked(c) && buf_pending(&c->in) > 0)
                         n = conn_process(c);
                 if (c->fd < 0)
                         return;
+                /* A watch reading its history: more of it while the output is
+                 * short, up to a budget per wakeup (then EPOLLOUT, below, brings
+                 * it back after the other connections had their turn). */
+                if (history_due(c) && buf_pending(&c->out) < FEED_PUMP_LOW && budget > 0) {
+                        pumped = conn_pump(c);
+                        budget = pumped < budget ? budget - pumped : 0;
+                }
                 r = conn_send(c);
                 if (r < 0) {
                         log_debug_errno(r, "Write to pid %d failed", (int) c->pid);
                         conn_close(c);
                         return;
                 }
-                if (n == 0 || buf_pending(&c->out) > 0)
+                if ((n == 0 && pumped == 0) || buf_pending(&c->out) > 0)
                         break;
         }
         if (buf_pending(&c->out) == 0) {
@@ -384,7 +703,7 @@ static void conn_kick(Conn *c) {
 
         if (!input_blocked(c) && !c->read_eof && !c->set->stopping)
                 events |= EPOLLIN;
-        if (buf_pending(&c->out) > 0)
+        if (buf_pending(&c->out) > 0 || history_due(c))
                 events |= EPOLLOUT;
         r = watch(c, events);
         if (r < 0) {
@@ -425,21 +744,28 @@ static void conn_on_io(Conn *c, uint32_t revents) {
  * of one commit in one write. */
 static void write_done(WriteOp *op, void *userdata) {
         Conn *c = userdata;
-        ConnSet *s = c->set;
 
         c->inflight--;
         if (c->fd >= 0) {
                 dispatch_write_reply(op, &c->out);
-                if (!c->flush_queued) {
-                        if (!s->flush_list)
-                                (void) sd_event_source_set_enabled(s->flush_source, SD_EVENT_ONESHOT);
-                        c->flush_queued = true;
-                        c->flush_next = s->flush_list;
-                        s->flush_list = conn_ref(c);
-                }
+                conn_queue_flush(c);
         }
         dispatch_write_free(op);
         conn_unref(c);
+}
+
+/* Sends c's output (and reads on) once the loop is done with the
+ * delivery or publication in progress. */
+static void conn_queue_flush(Conn *c) {
+        ConnSet *s = c->set;
+
+        if (c->flush_queued || c->fd < 0)
+                return;
+        if (!s->flush_list)
+                (void) sd_event_source_set_enabled(s->flush_source, SD_EVENT_ONESHOT);
+        c->flush_queued = true;
+        c->flush_next = s->flush_list;
+        s->flush_list = conn_ref(c);
 }
 
 /* ---- the set ---- */
@@ -473,7 +799,7 @@ void conn_set_sweep(ConnSet *s, uint64_t now) {
                                     (int) c->pid, (unsigned) c->uid,
                                     (unsigned long long) (s->cfg.stall_timeout_usec / 1000000ull));
                         conn_close(c);
-                } else if (c->inflight == 0 && buf_pending(&c->out) == 0 &&
+                } else if (c->inflight == 0 && buf_pending(&c->out) == 0 && !c->watch &&
                            now > c->last_activity + s->cfg.idle_timeout_usec) {
                         log_debug("Closing idle connection of pid %d", (int) c->pid);
                         conn_close(c);
@@ -525,6 +851,7 @@ int conn_set_new(sd_event *e, Dispatcher *d, const ConnSetConfig *cfg, ConnSet *
         s->event = e;
         s->dispatch = d;
         s->cfg = *cfg;
+        s->published = cfg->published;
         if (!s->cfg.max_conns)
                 s->cfg.max_conns = CONN_MAX_DEFAULT;
         if (!s->cfg.idle_timeout_usec)
@@ -561,6 +888,7 @@ ConnSet *conn_set_free(ConnSet *s) {
         s->cfg.closed = s->cfg.released = NULL;        /* the owner is going away */
         conn_set_close_all(s);
         flush(s);
+        buf_done(&s->notification);
         sd_event_source_disable_unref(s->flush_source);
         sd_event_source_disable_unref(s->source);
         if (s->epoll >= 0)

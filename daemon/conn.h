@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "dispatch.h"
+#include "store.h"
 
 typedef struct ConnSet ConnSet;
 
@@ -25,6 +26,8 @@ typedef struct ConnSetConfig {
         void (*closed)(void *userdata);         /* a connection closed */
         void (*released)(void *userdata);       /* a large buffer was freed (malloc_trim when idle) */
         void *userdata;
+        Store *store;                   /* where watches read their history */
+        uint64_t published;             /* the revision the feed starts at */
 } ConnSetConfig;
 
 int conn_set_new(sd_event *e, Dispatcher *d, const ConnSetConfig *cfg, ConnSet **ret);
@@ -45,3 +48,14 @@ void conn_set_sweep(ConnSet *s, uint64_t now_usec);
 void conn_set_stop(ConnSet *s);
 /* Closes every connection now (writes in flight are still committed). */
 void conn_set_close_all(ConnSet *s);
+
+/* The change feed. A committed change, revision after the last published
+ * one, its organization and its record: its notification is encoded once
+ * and sent to every live watch it concerns (a watch whose unsent output
+ * passes the soft limit ends with changes.lost). */
+void conn_set_publish(ConnSet *s, uint64_t revision, uint64_t org, const void *record, size_t len);
+/* Every change up to revision has been published (the log may hold none
+ * of them): watches reading history stop there and go live. */
+void conn_set_published(ConnSet *s, uint64_t revision);
+/* Watches open. */
+unsigned conn_set_watches(const ConnSet *s);

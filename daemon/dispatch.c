@@ -37,7 +37,9 @@ static DispatchWrite *write_of(const WriteOp *op) {
 }
 
 #define READ(m, f) { .name = m, .read = f##_read }
+#define SESSION(m, f) { .name = m, .session = f##_session }
 #define WRITE(m, f) { .name = m, .args = &f##_args, .apply = f##_apply }
+#define ASIDE(m, f) { .name = m, .args = &f##_args, .apply = f##_apply, .aside = true }
 
 static const Method methods[] = {
         WRITE("role.create", role_create),
@@ -62,6 +64,13 @@ static const Method methods[] = {
         READ("user.list", user_list),
         WRITE("user.remove", user_remove),
         READ("server.status", server_status),
+        READ("changes.list", changes_list),
+        READ("role.sync", role_sync),
+        SESSION("changes.watch", changes_watch),
+        SESSION("changes.unwatch", changes_unwatch),
+        ASIDE("db.backup", db_backup),
+        READ("db.export", db_export),
+        WRITE("db.import", db_import),
 };
 
 const Method *method_lookup(const char *name, size_t len) {
@@ -86,6 +95,7 @@ const char *rpc_err_message(int r, const RpcErr *err) {
         case EROFS:        return "a built-in role, or the workspace's last admin, cannot be changed so";
         case ENOTEMPTY:    return "the role is held by users";
         case ESTALE:       return "if_revision no longer matches";
+        case EIDRM:        return "that revision is older than the change log keeps";
         case ENOSPC:       return "the database is full";
         case ENOMEM:       return "out of memory";
         case ESHUTDOWN:    return "the server is shutting down";
@@ -127,7 +137,8 @@ void dispatch_write_free(WriteOp *op) {
         free(w);
 }
 
-static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg, Buf *out) {
+static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg, const DispatchCaller *caller) {
+        Buf *out = caller->out;
         RpcErr err = {0};
         msgpack_packer pk;
         size_t mark = buf_pending(out);        /* relative: appends may compact the buffer */
@@ -138,7 +149,11 @@ static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg,
         if (r >= 0) {
                 msgpack_packer_init(&pk, out, buf_pack_write);
                 (void) rpc_pack_result_begin(&pk, msg->msgid);
-                r = method->read(&d->ctx, d->read_txn, msg->params, &pk, &err);
+                if (method->read)
+                        r = method->read(&d->ctx, d->read_txn, msg->params, &pk, &err);
+                else
+                        r = method->session(&d->ctx, d->read_txn, msg->params, &pk, &err, caller->session,
+                                            msg->msgid);
                 store_read_reset(d->ctx.store, d->read_txn);
         }
         if (r < 0) {
@@ -151,36 +166,43 @@ static void run_read(Dispatcher *d, const Method *method, const RpcMessage *msg,
 }
 
 static DispatchResult queue_write(Dispatcher *d, const Method *method, const RpcMessage *msg,
-                                  const StorePeer *peer, Buf *out, WriteDoneFn done, void *userdata) {
+                                  const DispatchCaller *caller) {
         RpcErr err = {0};
         DispatchWrite *w;
         void *args = NULL;
         int r;
 
         r = args_parse(method->args, msg->params, &args, &err);
+        if (r >= 0 && method->args->takes_fd)
+                r = args_take_fd(method->args, args, caller->fd, &err);
         if (r < 0) {
+                args_free(method->args, args);
                 if (msg->type == RPC_REQUEST)
-                        reply_error(out, true, msg->msgid, r, &err);
+                        reply_error(caller->out, true, msg->msgid, r, &err);
                 return DISPATCH_ANSWERED;
         }
         w = calloc(1, sizeof *w);
         if (!w) {
                 args_free(method->args, args);
                 if (msg->type == RPC_REQUEST)
-                        reply_error(out, true, msg->msgid, -ENOMEM, NULL);
+                        reply_error(caller->out, true, msg->msgid, -ENOMEM, NULL);
                 return DISPATCH_ANSWERED;
         }
-        w->op = (WriteOp) { .apply = method->apply, .args = args, .peer = *peer, .done = done, .userdata = userdata };
+        w->op = (WriteOp) { .apply = method->apply, .args = args, .peer = *caller->peer, .done = caller->done,
+                            .userdata = caller->userdata };
         w->method = method;
         w->has_msgid = msg->type == RPC_REQUEST;
         w->notify = msg->type == RPC_NOTIFY;
         w->msgid = msg->msgid;
-        writer_submit(d->writer, &w->op);
+        if (method->aside)
+                writer_submit_aside(d->writer, &w->op);
+        else
+                writer_submit(d->writer, &w->op);
         return DISPATCH_QUEUED;
 }
 
-DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, const StorePeer *peer,
-                              bool writes_pending, Buf *out, WriteDoneFn done, void *userdata) {
+DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, const DispatchCaller *caller) {
+        Buf *out = caller->out;
         RpcMessage msg = {0};
         const char *why = NULL;
         const Method *method;
@@ -208,17 +230,20 @@ DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, con
                 return DISPATCH_ANSWERED;
         }
 
-        if (method->read) {
+        if (method->read || method->session) {
                 if (msg.type != RPC_REQUEST)    /* a read notification has no effect */
                         return DISPATCH_ANSWERED;
                 /* Session consistency: a read sees every write its connection
                  * sent before it, so it waits for those still in flight. */
-                if (writes_pending)
+                if (caller->writes_pending)
                         return DISPATCH_HELD;
-                run_read(d, method, &msg, out);
+                run_read(d, method, &msg, caller);
                 return DISPATCH_ANSWERED;
         }
-        return queue_write(d, method, &msg, peer, out, done, userdata);
+        /* An aside write (a backup) reads the store too. */
+        if (method->aside && caller->writes_pending)
+                return DISPATCH_HELD;
+        return queue_write(d, method, &msg, caller);
 }
 
 int dispatch_new(const HandlerCtx *ctx, Writer *w, Dispatcher **ret) {

@@ -19,8 +19,10 @@
 typedef struct Method {
         const char *name;
         HandlerRead read;               /* a read, or: */
+        HandlerSession session;         /* a read acting on the caller's session, or: */
         const ArgsSpec *args;           /* a write's args */
         WriteApplyFn apply;
+        bool aside;                     /* the write runs aside (writer_submit_aside) */
 } Method;
 
 const Method *method_lookup(const char *name, size_t len);
@@ -49,12 +51,22 @@ typedef enum DispatchResult {
                                  * they all completed, so that the read sees them */
 } DispatchResult;
 
-/* Decodes one complete frame and answers it. peer is who sent it (the
- * principal of its write, unless it carries a REST credential);
- * writes_pending says that writes this caller queued have not completed
- * yet: a read then is DISPATCH_HELD. */
-DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, const StorePeer *peer,
-                              bool writes_pending, Buf *out, WriteDoneFn done, void *userdata);
+/* Who sent a frame and where its answers go. */
+typedef struct DispatchCaller {
+        const StorePeer *peer;          /* the principal of its write, unless it carries a
+                                         * REST credential */
+        bool writes_pending;            /* writes this caller queued have not completed yet:
+                                         * a read (or an aside write) then is DISPATCH_HELD */
+        Buf *out;                       /* where a reply due now goes */
+        WriteDoneFn done;               /* and a queued write's completion */
+        void *userdata;
+        const Session *session;         /* the caller's, for changes.watch and changes.unwatch */
+        int *fd;                        /* the descriptor that came with the frame (NULL or -1:
+                                         * none); a method that takes it sets -1 */
+} DispatchCaller;
+
+/* Decodes one complete frame and answers it. */
+DispatchResult dispatch_frame(Dispatcher *d, const char *frame, size_t size, const DispatchCaller *caller);
 
 /* Appends the reply of a finished write (none for a notification). */
 void dispatch_write_reply(const WriteOp *op, Buf *out);

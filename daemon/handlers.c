@@ -4,6 +4,7 @@
  * its principal. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "handlers.h"
 #include "proto/limits.h"
@@ -82,6 +83,8 @@ int args_parse(const ArgsSpec *spec, const msgpack_object *params, void **ret_ar
         a = calloc(1, spec->size);
         if (!a)
                 return -ENOMEM;
+        if (spec->takes_fd)
+                *(int *) ((char *) a + spec->fd_offset) = -1;
         r = params_parse(params, spec->table, a, NULL, &err->field);
         if (r >= 0 && spec->check)
                 r = spec->check(a, err);
@@ -93,9 +96,23 @@ int args_parse(const ArgsSpec *spec, const msgpack_object *params, void **ret_ar
         return 0;
 }
 
+int args_take_fd(const ArgsSpec *spec, void *args, int *fd, RpcErr *err) {
+        if (!fd || *fd < 0)
+                return rpc_fail(err, -EINVAL, NULL,
+                                "no file descriptor came with the request: send one (SCM_RIGHTS) with its bytes");
+        *(int *) ((char *) args + spec->fd_offset) = *fd;
+        *fd = -1;
+        return 0;
+}
+
 void args_free(const ArgsSpec *spec, void *args) {
         if (!args)
                 return;
+        if (spec->takes_fd) {
+                int fd = *(int *) ((char *) args + spec->fd_offset);
+                if (fd >= 0)
+                        close(fd);
+        }
         for (const ParamField *f = spec->table; f->name; f++) {
                 void *p = (char *) args + f->offset;
                 if (f->parse == param_str)
@@ -117,6 +134,14 @@ int param_opt_bool(const msgpack_object *o, void *dst) {
                 return r;
         b->set = true;
         return 0;
+}
+
+int param_str_or_nil(const msgpack_object *o, void *dst) {
+        return o->type == MSGPACK_OBJECT_NIL ? 0 : param_str(o, dst);
+}
+
+bool streq_null(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
 }
 
 int param_map(const msgpack_object *o, void *dst) {

@@ -12,7 +12,8 @@
  * member.remove, member.list, user.roles. access.c: access.check,
  * auth.check. org.c: org.add, org.list. user.c: user.add, user.list,
  * user.remove. key.c: key.add, key.list, key.revoke. status.c:
- * server.status. handlers.c: what they share (below). */
+ * server.status. changes.c: changes.list, changes.watch, changes.unwatch,
+ * role.sync, db.backup, db.export, db.import. handlers.c: what they share (below). */
 #pragma once
 
 #include <lmdb.h>
@@ -34,6 +35,8 @@ typedef struct ServerStats {
         uint64_t write_batches;         /* commits */
         uint64_t writes;                /* writes committed */
         uint64_t write_commit_usec;     /* time spent committing */
+        uint64_t watches;               /* changes.watch open */
+        uint64_t changes_retain;        /* records the change log keeps */
 } ServerStats;
 
 typedef struct HandlerCtx {
@@ -44,6 +47,28 @@ typedef struct HandlerCtx {
 
 typedef int (*HandlerRead)(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
                            RpcErr *err);
+
+/* What a connection does for the methods that concern it (changes.watch,
+ * changes.unwatch), given with each frame: the handler checks the call,
+ * the session acts on it. */
+typedef struct Session {
+        /* Starts the connection's watch, id the msgid of its changes.watch:
+         * every change after revision `after` (of org *org only, when org
+         * is not NULL), the history first, then the live ones. -EBUSY,
+         * with *ret_watching its id, when the connection watches already. */
+        int (*watch)(void *userdata, uint32_t id, uint64_t after, const uint64_t *org, uint64_t *ret_watching);
+        /* Ends watch id; *ret_last: the last revision it was sent (or its
+         * after). -ENOENT when the connection has no such watch. */
+        int (*unwatch)(void *userdata, uint32_t id, uint64_t *ret_last);
+        void *userdata;
+} Session;
+
+/* A read that acts on the caller's session. */
+typedef int (*HandlerSession)(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params, msgpack_packer *pk,
+                              RpcErr *err, const Session *session, uint32_t msgid);
+#define DECLARE_SESSION(m)                                                                      \
+        int m##_session(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params,    \
+                        msgpack_packer *pk, RpcErr *err, const Session *session, uint32_t msgid)
 
 #define DECLARE_READ(m)                                                                         \
         int m##_read(const HandlerCtx *ctx, MDB_txn *txn, const msgpack_object *params,       \
@@ -81,6 +106,15 @@ DECLARE_READ(key_list);
 DECLARE_WRITE(key_revoke);
 
 DECLARE_READ(server_status);
+
+DECLARE_WRITE(db_backup);       /* aside: writer_submit_aside */
+
+DECLARE_READ(changes_list);
+DECLARE_READ(role_sync);
+DECLARE_READ(db_export);
+DECLARE_WRITE(db_import);
+DECLARE_SESSION(changes_watch);
+DECLARE_SESSION(changes_unwatch);
 
 /* ---- shared by the handler modules (handlers.c) ---- */
 
@@ -126,8 +160,14 @@ typedef struct ArgsSpec {
         bool local_only;                /* provisioning: refuse a REST credential */
         int (*check)(void *args, RpcErr *err);  /* NULL: none */
         void (*done)(void *args);               /* NULL: the table's fields are all there is */
+        bool takes_fd;                  /* the call takes the descriptor sent with it (an int
+                                         * at fd_offset, -1 until taken, closed by args_free) */
+        size_t fd_offset;
 } ArgsSpec;
 int args_parse(const ArgsSpec *spec, const msgpack_object *params, void **ret_args, RpcErr *err);
+/* Moves *fd (the descriptor sent with the call) into args; none
+ * (NULL or -1): -EINVAL saying how to send one. */
+int args_take_fd(const ArgsSpec *spec, void *args, int *fd, RpcErr *err);
 void args_free(const ArgsSpec *spec, void *args);      /* accepts NULL */
 
 /* The role sel names in org, decoded; ret_blob/ret_len (may be NULL) are
@@ -190,6 +230,29 @@ int pack_page(msgpack_packer *pk, const char *key, ListBuf *l, uint64_t total, c
 int pack_user_roles(msgpack_packer *pk, Store *s, MDB_txn *txn, const char *user_id);
 /* {"user": username, "roles": [...]}: member.add, member.remove, user.roles. */
 int pack_user_and_roles(msgpack_packer *pk, Store *s, MDB_txn *txn, const char *username, const char *user_id);
+
+/* ---- db.import (changes.c): each record made true by its module ----
+ * rec is one record as db.export gives it (a map; its "type" names the
+ * module). Equal to what is stored: IMPORT_UNCHANGED, nothing written;
+ * else written as the corresponding write would (checked as it is,
+ * recording its change, as peer), keeping the record's ids. */
+typedef enum ImportOutcome {
+        IMPORT_UNCHANGED,
+        IMPORT_UPDATED,
+        IMPORT_CREATED,
+} ImportOutcome;
+int org_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+               RpcErr *err);
+int role_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+                RpcErr *err);
+int user_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+                RpcErr *err);
+int member_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+                  RpcErr *err);
+/* A str parameter that may also be nil (left NULL). */
+int param_str_or_nil(const msgpack_object *o, void *dst);
+/* Both NULL, or equal strings. */
+bool streq_null(const char *a, const char *b);
 
 /* Records one write's change with its principal (auth's credential when
  * auth_check() accepted one, else the peer): store_change(). */

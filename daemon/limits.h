@@ -16,6 +16,16 @@
 #define CONN_IDLE_TIMEOUT_USEC  (300ull * 1000000ull) /* close connections silent for this long (--idle-timeout) */
 #define CONN_STALL_TIMEOUT_USEC (30ull * 1000000ull)  /* close a client that reads none of its pending replies (--stall-timeout) */
 #define CONN_TIMEOUT_MAX_SEC    86400u          /* the longest --idle-timeout and --stall-timeout */
+#define CONN_FDS_MAX            4u              /* descriptors held for a connection's calls (db.backup) */
+
+/* The change feed (conn.c, manager.c) */
+#define FEED_PUMP_LOW           (64u * 1024u)   /* read a watcher's history while its output is below this */
+#define FEED_PUMP_PAGE          256u            /* records read per read transaction of history */
+#define FEED_PUMP_BUDGET        (512u * 1024u)  /* history bytes per connection per wakeup, for fairness */
+#define CHANGES_RETAIN_DEFAULT  1000000ull      /* records the log keeps (--changes-retain) */
+#define CHANGES_RETAIN_MAX      1000000000000ull /* the largest --changes-retain */
+#define CHANGES_TRIM_STEP       512u            /* records one trim deletes (an upkeep write) */
+#define EXPORT_STEPS_PER_RECORD 4u              /* db.export: steps (roles without members...) per record of a page */
 
 /* Lifetime (manager.c) */
 #define SWEEP_INTERVAL_USEC     (5ull * 1000000ull)   /* idle/stall sweep, at most this far apart */

@@ -25,8 +25,10 @@ static void help(void) {
                "     --idle-timeout SEC     Close connections silent for SEC seconds (default: %llu)\n"
                "     --stall-timeout SEC    Close clients that read none of their replies for SEC\n"
                "                            seconds (default: %llu)\n"
+               "     --changes-retain N     Records the change log keeps (default: %llu)\n"
                "  -v --verbose              Log debug messages\n",
-               CONN_MAX_DEFAULT, CONN_IDLE_TIMEOUT_USEC / 1000000ull, CONN_STALL_TIMEOUT_USEC / 1000000ull);
+               CONN_MAX_DEFAULT, CONN_IDLE_TIMEOUT_USEC / 1000000ull, CONN_STALL_TIMEOUT_USEC / 1000000ull,
+               CHANGES_RETAIN_DEFAULT);
 }
 
 /* The first entry of a colon-separated systemd directory list. */
@@ -43,7 +45,7 @@ static char *first_dir(const char *list, const char *suffix) {
 
 static int run(int argc, char *argv[]) {
         enum { ARG_VERSION = 0x100, ARG_SOCKET, ARG_DB, ARG_MAX_CONNECTIONS, ARG_IDLE_TIMEOUT,
-               ARG_STALL_TIMEOUT };
+               ARG_STALL_TIMEOUT, ARG_CHANGES_RETAIN };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h' },
                 { "version",         no_argument,       NULL, ARG_VERSION },
@@ -52,6 +54,7 @@ static int run(int argc, char *argv[]) {
                 { "max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS },
                 { "idle-timeout",    required_argument, NULL, ARG_IDLE_TIMEOUT },
                 { "stall-timeout",   required_argument, NULL, ARG_STALL_TIMEOUT },
+                { "changes-retain",  required_argument, NULL, ARG_CHANGES_RETAIN },
                 { "verbose",         no_argument,       NULL, 'v' },
                 {0}
         };
@@ -101,6 +104,17 @@ static int run(int argc, char *argv[]) {
                                 cfg.idle_timeout_usec = sec * 1000000ull;
                         else
                                 cfg.stall_timeout_usec = sec * 1000000ull;
+                        break;
+                }
+                case ARG_CHANGES_RETAIN: {
+                        errno = 0;
+                        unsigned long long n = strtoull(optarg, &end, 10);
+                        if (errno || *end || end == optarg || n < 1 || n > CHANGES_RETAIN_MAX || optarg[0] == '-') {
+                                log_error("rolesd: invalid --changes-retain (records, 1 to %llu): %s",
+                                          CHANGES_RETAIN_MAX, optarg);
+                                return -EINVAL;
+                        }
+                        cfg.changes_retain = n;
                         break;
                 }
                 case 'v':

@@ -6,7 +6,15 @@
  * stalled connections, trims malloc's free lists when the loop is idle,
  * and on SIGTERM/SIGINT stops accepting, answers what is already due
  * (queued writes are committed, new requests get `unavailable`), then
- * returns so main() can free it all. */
+ * returns so main() can free it all.
+ *
+ * The change feed: after each delivery of the writer (the replies are in
+ * their connections' output), the changes committed up to the delivery's
+ * revision are read back from the log, in order, once: each goes to the
+ * journal and to the live watches. Then, while the log holds more than
+ * --changes-retain records, a trim of at most CHANGES_TRIM_STEP of the
+ * oldest ones (never one not yet published) rides on the writer as an
+ * upkeep op, one at a time, so no write waits on a long one. */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -43,7 +51,16 @@ struct Manager {
         uint64_t last_trim_usec;        /* CLOCK_MONOTONIC of the last idle trim */
         sd_event_source *stop_timer;    /* gives up waiting for clients at shutdown */
         uint64_t start_usec;
+        /* The change feed: */
+        uint64_t published;             /* changes up to here went to the journal and the watches */
+        uint64_t changes_retain;        /* records the log keeps */
+        bool trimming;                  /* a trim op is with the writer */
 };
+
+typedef struct TrimArgs {
+        uint64_t keep, upto;
+        uint64_t trimmed;
+} TrimArgs;
 
 /* A burst of requests (thousands pipelined), a large buffer freed, or
  * clients gone leave memory in malloc's free lists; give it back as soon
@@ -80,11 +97,114 @@ static void check_stop(Manager *m) {
         (void) sd_event_exit(m->event, 0);
 }
 
+/* ---- the change feed ---- */
+
+static void journal(const StoreChangeInfo *i) {
+        bool role = i->kind == STORE_KIND_ROLE || i->kind == STORE_KIND_MEMBER;
+
+        log_change(&(LogChange) {
+                .revision = i->revision, .org = i->org, .op = store_op_name(i->op), .kind = store_kind_name(i->kind),
+                .id = i->id, .role = role ? i->id : NULL, .user = i->kind == STORE_KIND_MEMBER ? i->user : NULL,
+                .principal = i->principal == STORE_PRINCIPAL_API_KEY ? "api_key" :
+                             i->principal == STORE_PRINCIPAL_USER ? "user" : "peer",
+                .peer = i->principal == STORE_PRINCIPAL_PEER, .uid = i->peer.uid, .gid = i->peer.gid,
+                .pid = i->peer.pid, .principal_id = i->principal_id,
+        });
+}
+
+typedef struct Publish {
+        Manager *m;
+        uint64_t upto;
+} Publish;
+
+static int publish_visit(uint64_t revision, const void *record, size_t len, void *userdata) {
+        Publish *p = userdata;
+        StoreChangeInfo info;
+        int r;
+
+        if (revision > p->upto)
+                return 1;
+        r = store_change_read(record, len, &info);
+        if (r < 0)
+                log_error_errno(r, "The change log's record of revision %llu cannot be read",
+                                (unsigned long long) revision);
+        else {
+                journal(&info);
+                conn_set_publish(p->m->conns, revision, info.org, record, len);
+        }
+        return 0;
+}
+
+static void trim_done(WriteOp *op, void *userdata) {
+        Manager *m = userdata;
+        TrimArgs *a = op->args;
+
+        if (op->r < 0)
+                log_error_errno(op->r, "Cannot trim the change log");
+        else if (a->trimmed > 0)
+                log_debug("Trimmed %llu records from the change log", (unsigned long long) a->trimmed);
+        m->trimming = false;
+        buf_done(&op->result);
+        free(a);
+        free(op);
+}
+
+static int trim_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        TrimArgs *a = args;
+        return store_changes_trim(s, txn, a->keep, CHANGES_TRIM_STEP, a->upto, &a->trimmed);
+}
+
+/* One trim step on the writer when the log holds more than it keeps. */
+static void maybe_trim(Manager *m, uint64_t count) {
+        TrimArgs *a;
+        WriteOp *op;
+
+        if (m->trimming || m->stopping || count <= m->changes_retain)
+                return;
+        a = calloc(1, sizeof *a);
+        op = calloc(1, sizeof *op);
+        if (!a || !op) {
+                free(a);
+                free(op);
+                return;         /* the next delivery tries again */
+        }
+        *a = (TrimArgs) { .keep = m->changes_retain, .upto = m->published };
+        *op = (WriteOp) { .apply = trim_apply, .args = a, .done = trim_done, .userdata = m, .upkeep = true };
+        m->trimming = true;
+        writer_submit(m->writer, op);
+}
+
+/* Journals and publishes the changes after the last published one up to
+ * revision (committed, their writes answered), then trims if due. */
+static void publish(Manager *m, uint64_t revision) {
+        MDB_txn *txn = NULL;
+        uint64_t count = 0;
+        int r;
+
+        r = store_read_begin(m->store, &txn);
+        if (r >= 0 && revision > m->published)
+                r = store_changes_list(m->store, txn, m->published, NULL, SIZE_MAX, publish_visit,
+                                       &(Publish) { .m = m, .upto = revision }, NULL);
+        if (r >= 0)
+                r = store_changes_bounds(m->store, txn, NULL, NULL, &count);
+        store_read_end(m->store, txn);
+        if (r < 0)
+                log_error_errno(r, "Cannot read the change log");
+        if (revision > m->published) {
+                m->published = revision;
+                conn_set_published(m->conns, revision);
+        }
+        log_changes_flush();
+        maybe_trim(m, count);
+}
+
 /* The writer handed back n writes (the connections have their replies):
- * count the burst, and see whether a stop can finish. */
-static void on_writes_delivered(unsigned n, void *userdata) {
+ * the changes go out, count the burst, and see whether a stop can finish. */
+static void on_writes_delivered(unsigned n, uint64_t revision, void *userdata) {
         Manager *m = userdata;
 
+        if (m->conns)
+                publish(m, revision);
         m->ops_since_trim += n;
         if (m->ops_since_trim >= TRIM_AFTER_OPS && writer_pending(m->writer) == 0)
                 schedule_trim(m);
@@ -111,6 +231,8 @@ static void manager_stats(void *userdata, ServerStats *ret) {
         *ret = (ServerStats) {
                 .connections = conn_set_count(m->conns),
                 .uptime_usec = now - m->start_usec,
+                .watches = conn_set_watches(m->conns),
+                .changes_retain = m->changes_retain,
         };
         writer_stats(m->writer, &ret->write_batches, &ret->writes, &ret->write_commit_usec);
 }
@@ -179,6 +301,7 @@ int manager_new(const ManagerConfig *cfg, Manager **ret) {
         m->max_conns = cfg->max_conns ? cfg->max_conns : CONN_MAX_DEFAULT;
         m->idle_timeout_usec = cfg->idle_timeout_usec ? cfg->idle_timeout_usec : CONN_IDLE_TIMEOUT_USEC;
         m->stall_timeout_usec = cfg->stall_timeout_usec ? cfg->stall_timeout_usec : CONN_STALL_TIMEOUT_USEC;
+        m->changes_retain = cfg->changes_retain ? cfg->changes_retain : CHANGES_RETAIN_DEFAULT;
 
         /* Not sd_event_default(): that one checks its thread with a
          * gettid() system call on every iteration, i.e. every request. */
@@ -217,7 +340,14 @@ static int open_store(Manager *m, const char *db_path) {
         pid_t owner;
         int r;
 
-        r = store_open(db_path, &(StoreOptions) { .seed = seed_workspace, .migrated = seed_workspace_migrated }, &m->store);
+        /* rolesd-bench's switch, for the cost of the log: undocumented. */
+        const char *no_log = getenv("ROLESD_BENCH_NO_CHANGE_LOG");
+        bool disabled = no_log && strcmp(no_log, "1") == 0;
+
+        if (disabled)
+                log_warning("The change log is disabled (ROLESD_BENCH_NO_CHANGE_LOG=1): a benchmark's switch");
+        r = store_open(db_path, &(StoreOptions) { .seed = seed_workspace, .migrated = seed_workspace_migrated,
+                                                  .no_change_log = disabled }, &m->store);
         if (r == -EBUSY) {
                 if (store_lock_owner(db_path, &owner) >= 0)
                         log_error("The role database in %s is in use by another rolesd (pid %d)", db_path,
@@ -232,7 +362,7 @@ static int open_store(Manager *m, const char *db_path) {
 }
 
 int manager_startup(Manager *m, const ManagerConfig *cfg) {
-        uint64_t orgs = 0, roles = 0;
+        uint64_t orgs = 0, roles = 0, count = 0;
         MDB_txn *txn = NULL;
         int r;
 
@@ -244,6 +374,7 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
         r = open_store(m, cfg->db_path);
         if (r < 0)
                 return r;
+        m->published = store_committed_revision(m->store);
         r = writer_new(m->store, m->event, on_writes_delivered, m, &m->writer);
         if (r < 0)
                 return log_error_errno(r, "Cannot start the writer thread");
@@ -259,6 +390,8 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
                                  .closed = on_conn_closed,
                                  .released = on_conn_released,
                                  .userdata = m,
+                                 .store = m->store,
+                                 .published = m->published,
                          }, &m->conns);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch connections");
@@ -278,12 +411,14 @@ int manager_startup(Manager *m, const ManagerConfig *cfg) {
                 return log_error_errno(r, "Cannot add the trim source");
 
         r = store_read_begin(m->store, &txn);
-        if (r >= 0) {
+        if (r >= 0)
                 r = store_stats(m->store, txn, &orgs, &roles);
-                store_read_end(m->store, txn);
-        }
+        if (r >= 0)
+                r = store_changes_bounds(m->store, txn, NULL, NULL, &count);
+        store_read_end(m->store, txn);
         if (r < 0)
                 return log_error_errno(r, "Cannot read the role database");
+        maybe_trim(m, count);   /* --changes-retain may be lower than last time */
 
         log_info("rolesd %s serving %llu %s in %llu %s from %s", ROLESD_VERSION,
                  (unsigned long long) roles, plural(roles, "role", "roles"),
@@ -302,7 +437,9 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         /* Close clients first, then let the writer commit what is queued
-         * (its completions find their connections closed). */
+         * (its completions find their connections closed; no trim is
+         * queued behind them). */
+        m->stopping = true;
         if (m->conns)
                 conn_set_close_all(m->conns);
         m->writer = writer_free(m->writer);

@@ -1,6 +1,7 @@
 /* manager.h: the daemon as one object: the event loop, the store, the
  * writer thread, the dispatcher, the connections and the listeners,
- * created and wired here; signals, watchdog, sweeps and orderly shutdown. */
+ * created and wired here; signals, watchdog, sweeps, the change feed's
+ * publication, journal and trim, and orderly shutdown. */
 #pragma once
 
 #include <stdint.h>
@@ -13,6 +14,7 @@ typedef struct ManagerConfig {
         unsigned max_conns;             /* 0: CONN_MAX_DEFAULT */
         uint64_t idle_timeout_usec;     /* 0: CONN_IDLE_TIMEOUT_USEC */
         uint64_t stall_timeout_usec;    /* 0: CONN_STALL_TIMEOUT_USEC */
+        uint64_t changes_retain;        /* 0: CHANGES_RETAIN_DEFAULT */
 } ManagerConfig;
 
 int manager_new(const ManagerConfig *cfg, Manager **ret);

@@ -117,6 +117,59 @@ int member_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, 
         return member_done(s, txn, a, peer, STORE_OP_ADD, rev, &role, user_id, result);
 }
 
+/* db.import's memberships: {type, org, role (its id), user (a username),
+ * api_id?, user_id?}. */
+typedef struct MemberImport {
+        char *type;
+        MemberArgs a;
+        char *api_id, *user_id;
+} MemberImport;
+
+static void member_import_done(MemberImport *x) {
+        free(x->type);
+        role_target_done(&x->a.target);
+        free(x->a.user);
+        free(x->api_id);
+        free(x->user_id);
+}
+
+int member_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+                  RpcErr *err) {
+        static const ParamField table[] = {
+                { "type",    param_str,     offsetof(MemberImport, type),          true  },
+                { "org",     param_opt_u64, offsetof(MemberImport, a.target.org),  true  },
+                { "role",    param_str,     offsetof(MemberImport, a.target.sel.id), true },
+                { "user",    param_str,     offsetof(MemberImport, a.user),        true  },
+                { "api_id",  param_str,     offsetof(MemberImport, api_id),        false },
+                { "user_id", param_str,     offsetof(MemberImport, user_id),       false },
+                {0}
+        };
+        _cleanup_(member_import_done) MemberImport x = {0};
+        _cleanup_(role_done) Role role = {0};
+        _cleanup_(buf_done) Buf result = {0};
+        char user_id[STORE_USER_ID_MAX + 1];
+        uint64_t org;
+        int r;
+
+        r = params_parse(rec, table, &x, NULL, &err->field);
+        if (r >= 0)
+                r = member_check(&x.a, err);
+        if (r >= 0)
+                r = member_target(s, txn, &x.a, ACCESS_MEMBERS, &org, user_id, &role, err);
+        if (r < 0)
+                return r;
+        if (x.user_id && strcmp(x.user_id, user_id) != 0)
+                return rpc_failf(err, -EINVAL, "user_id", "%s is user %s here, not %s", x.a.user, user_id, x.user_id);
+        if (store_member_held(s, txn, role.id, user_id) > 0) {
+                *ret = IMPORT_UNCHANGED;
+                return 0;
+        }
+        r = member_add_apply(s, txn, &x.a, peer, &result, err);
+        if (r >= 0)
+                *ret = IMPORT_CREATED;
+        return r;
+}
+
 int member_remove_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
         MemberArgs *a = args;
         _cleanup_(role_done) Role role = {0};

@@ -70,6 +70,57 @@ int org_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf
         });
 }
 
+/* ---- db.import's organizations ---- */
+
+typedef struct OrgImport {
+        char *type;
+        OrgAddArgs a;
+} OrgImport;
+
+static void org_import_done(OrgImport *x) {
+        free(x->type);
+        free(x->a.name);
+        free(x->a.provider);
+}
+
+int org_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+               RpcErr *err) {
+        static const ParamField table[] = {
+                { "type",     param_str,        offsetof(OrgImport, type),       true  },
+                { "id",       param_opt_u64,    offsetof(OrgImport, a.id),       true  },
+                { "name",     param_str_or_nil, offsetof(OrgImport, a.name),     false },
+                { "provider", param_str_or_nil, offsetof(OrgImport, a.provider), false },
+                {0}
+        };
+        _cleanup_(org_import_done) OrgImport x = {0};
+        _cleanup_(buf_done) Buf result = {0};
+        StoredOrg old = {0};
+        bool same;
+        int r;
+
+        r = params_parse(rec, table, &x, NULL, &err->field);
+        if (r < 0)
+                return r;
+        r = store_org_get(s, txn, x.a.id.v, &old);
+        if (r >= 0) {
+                same = streq_null(old.name, x.a.name) && streq_null(old.provider, x.a.provider);
+                stored_org_done(&old);
+                if (!same)
+                        return rpc_failf(err, -EINVAL, "id", "organization %" PRIu64 " exists with another name or "
+                                         "provider, and organizations cannot be changed", x.a.id.v);
+                *ret = IMPORT_UNCHANGED;
+                return 0;
+        }
+        if (r != -ENOENT)
+                return r;
+        r = org_add_check(&x.a, err);
+        if (r >= 0)
+                r = org_add_apply(s, txn, &x.a, peer, &result, err);
+        if (r >= 0)
+                *ret = IMPORT_CREATED;
+        return r;
+}
+
 /* ---- org.list ---- */
 
 typedef struct OrgListArgs {

@@ -577,6 +577,92 @@ int role_duplicate_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *pe
                            buf_head(result) + mark, buf_pending(result) - mark);
 }
 
+/* ---- db.import's roles ---- */
+
+static bool strv_same(char *const *a, char *const *b) {
+        for (; a && *a && b && *b; a++, b++)
+                if (strcmp(*a, *b) != 0)
+                        return false;
+        return !(a && *a) && !(b && *b);
+}
+
+/* What a role's import may change (its ids, times and revision aside). */
+static bool role_same(const Role *a, const Role *b) {
+        return strcmp(a->api_id, b->api_id) == 0 && strcmp(a->name, b->name) == 0 &&
+               streq_null(a->description, b->description) && strcmp(a->scope, b->scope) == 0 &&
+               strv_same(a->permissions, b->permissions) && a->mandatory2fa == b->mandatory2fa;
+}
+
+int role_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+                RpcErr *err) {
+        _cleanup_(role_done) Role want = {0}, old = {0};
+        _cleanup_(buf_done) Buf before = {0}, record = {0};
+        const void *blob;
+        size_t len, mark;
+        uint64_t rev;
+        Role role;
+        int r;
+
+        if (role_unpack(rec, &want) < 0)
+                return rpc_fail(err, -EINVAL, NULL, "not a role: a role has the twelve keys role.get gives");
+        r = store_org_get(s, txn, want.org, NULL);
+        if (r == -ENOENT)
+                return rpc_failf(err, r, "org", "no such organization: %" PRIu64, want.org);
+        if (r >= 0)
+                r = store_role_get(s, txn, want.org, "id", want.id, &blob, &len);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r >= 0) {
+                if (role_decode(blob, len, &old) < 0)
+                        return -EUCLEAN;
+                if (role_same(&old, &want)) {
+                        *ret = IMPORT_UNCHANGED;
+                        return 0;
+                }
+                if (buf_append(&before, blob, len) < 0)
+                        return -ENOMEM;
+                r = check_builtin_change(&old, &want, "id", err);
+        } else if (want.is_protected)
+                return rpc_failf(err, -EROFS, "id", "%s is a built-in role this database does not have", want.name);
+        else
+                r = 0;
+        if (r >= 0)
+                r = check_scope(want.scope, err);
+        if (r >= 0)
+                r = validate(want.org, want.name, want.api_id, want.description, err);
+        if (r >= 0)
+                r = check_permissions(s, txn, want.org, want.permissions, err);
+        if (r >= 0 && want.org == 0 && (!old.id || strcmp(want.name, old.name) != 0))
+                r = check_workspace_name(s, txn, want.name, old.id, err);
+        if (r >= 0)
+                r = store_revision_next(s, txn, &rev);
+        if (r < 0)
+                return r;
+
+        role = want;
+        role.revision = rev;
+        if (old.id) {
+                role.created_at = old.created_at;
+                role.is_protected = old.is_protected;
+        }
+        r = pack_record(&role, &record, &mark);
+        if (r < 0)
+                return r;
+        if (old.id)
+                r = store_role_update(s, txn, keys_of(&role, &(StoreRoleKeys) {0}), buf_head(&record) + mark,
+                                      buf_pending(&record) - mark, &err->field);
+        else
+                r = store_role_insert(s, txn, keys_of(&role, &(StoreRoleKeys) {0}), buf_head(&record) + mark,
+                                      buf_pending(&record) - mark, &err->field);
+        if (r < 0)
+                return taken(r, err->field, &role, err);
+        r = role_change(s, txn, NULL, peer, old.id ? STORE_OP_UPDATE : STORE_OP_CREATE, &role, rev,
+                        old.id ? &before : NULL, buf_head(&record) + mark, buf_pending(&record) - mark);
+        if (r >= 0)
+                *ret = old.id ? IMPORT_UPDATED : IMPORT_CREATED;
+        return r;
+}
+
 /* ---- reads ---- */
 
 typedef struct RoleGetArgs {

@@ -28,10 +28,16 @@ struct Store {
         size_t maxkey;                  /* usable key bytes: min(mdb_env_get_maxkeysize, STORE_KEY_BUF) */
 
         MDB_dbi meta, orgs, roles, role_meta, role_acl, role_api, role_name, role_seq, role_buckets,
-                catalogs, perms, keys, users, usernames, role_members, user_roles;
+                catalogs, perms, keys, users, usernames, role_members, user_roles, changes, changes_org;
 
         StoreChanged changed;           /* StoreOptions.changed */
         void *changed_userdata;
+
+        /* The change log (the writer thread's): */
+        bool no_change_log;             /* StoreOptions.no_change_log */
+        uint64_t change_time_ms;        /* the last record's time: the next is not below it */
+        msgpack_sbuffer change_buf;     /* where a record is packed, kept between changes */
+        uint64_t committed_revision;    /* atomic: the revision of the last commit */
 
         /* Reader gate: read transactions may be begun on one thread and
          * ended on another, which a pthread rwlock does not allow (unlock
@@ -217,6 +223,13 @@ int member_remove_role(Store *s, MDB_txn *txn, uint64_t org, uint64_t seq, uint6
 
 /* Packs a user record (version 2) into b (initialized by the caller). */
 int user_record_pack(msgpack_sbuffer *b, const StoredUser *u);
+
+/* ---- the change log (store-changes.c) ---- */
+
+/* Appends c's record (and its org index entry) to the log. */
+int change_log_append(Store *s, MDB_txn *txn, const StoreChange *c);
+/* The newest record's time (0 when the log is empty). */
+int store_changes_last_time(Store *s, MDB_txn *txn, uint64_t *ret);
 
 /* ---- the migration from schema version 1 (store-migrate.c) ---- */
 

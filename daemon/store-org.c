@@ -132,6 +132,25 @@ int store_org_get(Store *s, MDB_txn *txn, uint64_t id, StoredOrg *ret) {
         return 0;
 }
 
+int store_org_next(Store *s, MDB_txn *txn, uint64_t from, StoredOrg *ret) {
+        _cleanup_(cursor_closep) MDB_cursor *c = NULL;
+        uint8_t kb[8];
+        MDB_val k = key_u64(kb, from), v;
+        OrgRecord o;
+        int r;
+
+        r = store_errno(mdb_cursor_open(txn, s->orgs, &c));
+        if (r >= 0)
+                r = store_errno(mdb_cursor_get(c, &k, &v, MDB_SET_RANGE));
+        if (r < 0)
+                return r;
+        r = org_record_decode(&v, &o);
+        if (r < 0)
+                return r;
+        *ret = o.org;
+        return 0;
+}
+
 int store_org_counts(Store *s, MDB_txn *txn, uint64_t org, StoreOrgCounts *ret) {
         _cleanup_(org_record_donep) OrgRecord o = { 0 };
         int r = org_record_get(s, txn, org, &o);

@@ -18,7 +18,7 @@
 #include "store-internal.h"
 
 #define STORE_SCHEMA_VERSION 2u
-#define STORE_MAX_DBS 32u              /* named databases: 16 today, room for the change log */
+#define STORE_MAX_DBS 32u              /* named databases: 18 today */
 #define STORE_LOCK_FILE "rolesd.lock"
 
 /* The one place LMDB results become errno. */
@@ -42,9 +42,9 @@ int store_errno(int r) {
                 return -EBUSY;
         }
         /* A system errno (EIO, ENOSPC, EACCES, ...), except those that mean
-         * protected, in use and conflict on the wire (proto/rpc.h): a file
+         * protected, in use, conflict and compacted on the wire (proto/rpc.h): a file
          * system gone read-only is a storage failure, not a protected role. */
-        if (r == EROFS || r == ENOTEMPTY || r == ESTALE)
+        if (r == EROFS || r == ENOTEMPTY || r == ESTALE || r == EIDRM)
                 return -EIO;
         if (r > 0)
                 return -r;
@@ -236,8 +236,11 @@ int store_change(Store *s, MDB_txn *txn, const StoreChange *c) {
                 return r;
         if (c->revision != next)
                 return -EINVAL;
-        /* Issue 18 appends the change record {revision, time, op, kind, org,
-         * id, before, after, principal} here, in the same transaction. */
+        if (!s->no_change_log) {
+                r = change_log_append(s, txn, c);
+                if (r < 0)
+                        return r;
+        }
         r = store_meta_put_u64(s, txn, "revision", next);
         if (r < 0)
                 return r;
@@ -309,7 +312,78 @@ int store_write_begin(Store *s, MDB_txn **ret) {
 }
 
 int store_write_commit(Store *s, MDB_txn *txn) {
-        return store_errno(mdb_txn_commit(txn));
+        uint64_t revision = 0;
+        int r;
+
+        r = store_revision(s, txn, &revision);
+        if (r < 0) {
+                mdb_txn_abort(txn);
+                return r;
+        }
+        r = store_errno(mdb_txn_commit(txn));
+        if (r >= 0)
+                __atomic_store_n(&s->committed_revision, revision, __ATOMIC_RELEASE);
+        return r;
+}
+
+int store_nested_begin(Store *s, MDB_txn *parent, StoreNested *ret) {
+        int r = store_errno(mdb_txn_begin(s->env, parent, 0, &ret->txn));
+
+        if (r < 0)
+                ret->txn = NULL;
+        ret->writes = s->writes;
+        return r;
+}
+
+int store_nested_commit(Store *s, StoreNested *n) {
+        int r = store_errno(mdb_txn_commit(n->txn));
+
+        n->txn = NULL;
+        if (r < 0)      /* the child is gone, and with it what it wrote */
+                s->writes = n->writes;
+        return r;
+}
+
+void store_nested_abort(Store *s, StoreNested *n) {
+        if (!n->txn)
+                return;
+        mdb_txn_abort(n->txn);
+        n->txn = NULL;
+        s->writes = n->writes;  /* nothing of it stayed */
+}
+
+int store_backup(Store *s, int fd, uint64_t *ret_revision, uint64_t *ret_bytes) {
+        MDB_txn *txn = NULL;
+        off_t start, end;
+        int r;
+
+        start = lseek(fd, 0, SEEK_CUR);
+        if (start < 0)
+                return -errno;
+        /* Our read transaction holds the gate for the whole copy (the
+         * copy's own transaction is not LMDB's only one in this process:
+         * MDB_NOTLS), so no remap happens under it. It began before the
+         * copy's: everything up to its revision is in the copy. */
+        r = store_read_begin(s, &txn);
+        if (r < 0)
+                return r;
+        r = store_revision(s, txn, ret_revision);
+        if (r >= 0)
+                r = store_errno(mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT));
+        store_read_end(s, txn);
+        if (r < 0)
+                return r;
+        if (fsync(fd) < 0)
+                return -errno;
+        end = lseek(fd, 0, SEEK_CUR);
+        if (end < 0)
+                return -errno;
+        *ret_bytes = (uint64_t) (end - start);
+        return 0;
+}
+
+uint64_t store_committed_revision(Store *s) {
+        return __atomic_load_n(&s->committed_revision, __ATOMIC_ACQUIRE);
 }
 
 void store_write_abort(Store *s, MDB_txn *txn) {
@@ -382,6 +456,8 @@ static int store_init(Store *s, const StoreOptions *opts) {
                 { "usernames", offsetof(Store, usernames) },
                 { "role_members", offsetof(Store, role_members) },
                 { "user_roles", offsetof(Store, user_roles) },
+                { "changes", offsetof(Store, changes) },
+                { "changes_org", offsetof(Store, changes_org) },
         };
         _cleanup_(txn_abortp) MDB_txn *txn = NULL;
         uint64_t version = 0;
@@ -411,6 +487,9 @@ static int store_init(Store *s, const StoreOptions *opts) {
                 r = -EPROTONOSUPPORT;
         if (r >= 0 && version != STORE_SCHEMA_VERSION)
                 r = store_meta_put_u64(s, txn, "version", STORE_SCHEMA_VERSION);
+        if (r < 0)
+                return r;
+        r = store_changes_last_time(s, txn, &s->change_time_ms);
         if (r < 0)
                 return r;
 
@@ -536,6 +615,8 @@ int store_open(const char *dir, const StoreOptions *opts, Store **ret) {
         s->lock_fd = -1;
         s->changed = opts ? opts->changed : NULL;
         s->changed_userdata = opts ? opts->changed_userdata : NULL;
+        s->no_change_log = opts && opts->no_change_log;
+        msgpack_sbuffer_init(&s->change_buf);
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->cond, NULL);
         r = lock_dir(dir, &s->lock_fd);
@@ -598,6 +679,7 @@ Store *store_close(Store *s) {
                 mdb_env_close(s->env);
         if (s->lock_fd >= 0)
                 close(s->lock_fd);      /* after the environment: then another may open it */
+        msgpack_sbuffer_destroy(&s->change_buf);
         pthread_cond_destroy(&s->cond);
         pthread_mutex_destroy(&s->lock);
         free(s);

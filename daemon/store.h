@@ -27,6 +27,8 @@
  *   usernames    org u64 | username (or 0xff | blake2b)    -> user id
  *   role_members org u64 | seq u64 | username              -> user id   (a role's users, by name)
  *   user_roles   user id | 0x00 | seq u64                  -> role id   (a user's roles)
+ *   changes      revision u64                              -> the change record (store-changes.c)
+ *   changes_org  org u64 | revision u64                    -> ""        (an organization's changes)
  * Index keys longer than LMDB's key limit use 0xff followed by the
  * BLAKE2b-256 of the text (0xff never occurs in UTF-8, so no collisions
  * between the two forms). A database of version 1 (users of the workspace
@@ -37,8 +39,10 @@
  * opened it holds.
  *
  * Every write operation that changes the database records its change
- * (store_change) exactly once, which advances the database's revision:
- * the one place a change log can be appended in the same transaction.
+ * (store_change) exactly once, which advances the database's revision and
+ * appends the change's record to the change log, in the same transaction.
+ * A database from before the log (schema 2 as the lifecycle made it) has
+ * an empty log up to its revision: what it holds since starts the log.
  *
  * Threads: any thread may run read transactions (store_read_begin/end);
  * exactly one thread at a time runs write transactions. Errors are
@@ -46,8 +50,9 @@
  * MDB_MAP_FULL/MDB_TXN_FULL -> -ENOSPC (call store_grow and retry),
  * MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID and undecodable records ->
  * -EUCLEAN, MDB_READERS_FULL -> -EBUSY, system errors (EIO, ENOSPC, ...)
- * -> their errno (EROFS, ENOTEMPTY and ESTALE, which mean protected, in
- * use and conflict on the wire, -> -EIO), others -> -EIO. */
+ * -> their errno (EROFS, ENOTEMPTY, ESTALE and EIDRM, which mean
+ * protected, in use, conflict and compacted on the wire, -> -EIO), others
+ * -> -EIO. */
 #pragma once
 
 #include <lmdb.h>
@@ -83,6 +88,8 @@ typedef struct StoreOptions {
         void *seed_userdata;            /* for both */
         StoreChanged changed;           /* NULL: nobody is told */
         void *changed_userdata;
+        bool no_change_log;             /* rolesd-bench only: changes advance the revision,
+                                         * and no record is written */
 } StoreOptions;
 
 /* Creates dir (0700) and its missing parents (0755), locks it (one
@@ -122,6 +129,30 @@ void store_read_reset(Store *s, MDB_txn *txn);  /* accepts NULL */
  * and run the whole transaction again. */
 int store_write_begin(Store *s, MDB_txn **ret);
 int store_write_commit(Store *s, MDB_txn *txn);
+/* A write transaction nested in parent (LMDB's child transaction), for
+ * work that must be all or nothing inside a batch: commit merges it into
+ * parent; abort drops it, and with it its writes from store_writes(), so
+ * the parent goes on as if it had never begun. Costly (LMDB allocates its
+ * dirty list): for large rare operations (db.import), not per write. */
+typedef struct StoreNested {
+        MDB_txn *txn;
+        uint64_t writes;                /* store_writes() when it began */
+} StoreNested;
+int store_nested_begin(Store *s, MDB_txn *parent, StoreNested *ret);
+int store_nested_commit(Store *s, StoreNested *n);
+void store_nested_abort(Store *s, StoreNested *n);     /* accepts one already ended */
+
+/* A consistent, compacted copy of the environment (one data.mdb, as
+ * mdb_env_copyfd2 with MDB_CP_COMPACT writes it) to fd from its current
+ * offset, then fsync'd. From any thread, outside any write transaction;
+ * reads and writes go on meanwhile (a map growth waits for the copy's
+ * end). *ret_revision: the database's revision when the copy began, every
+ * change up to it is in the copy (it may hold some committed after);
+ * *ret_bytes: what was written. */
+int store_backup(Store *s, int fd, uint64_t *ret_revision, uint64_t *ret_bytes);
+/* The revision of the last transaction committed (any thread; the
+ * writer's commits move it). */
+uint64_t store_committed_revision(Store *s);
 void store_write_abort(Store *s, MDB_txn *txn); /* accepts NULL */
 int store_grow(Store *s);
 /* How many writes (puts) this store has made: an operation that fails
@@ -184,6 +215,11 @@ struct StoreChange {
         const StorePrincipal *principal;
 };
 
+/* "create", "update", "delete", "add", "remove"; "role", "member", "org",
+ * "key", "user": as change records name them. */
+const char *store_op_name(StoreOp op);
+const char *store_kind_name(StoreKind kind);
+
 /* The last committed revision (0 before the first change). */
 int store_revision(Store *s, MDB_txn *txn, uint64_t *ret);
 /* The revision the next change recorded in txn gets (what its records
@@ -194,6 +230,48 @@ int store_revision_next(Store *s, MDB_txn *txn, uint64_t *ret);
  * otherwise, nothing written), and tells StoreOptions.changed. Each
  * write operation calls it once per change, after the change's writes. */
 int store_change(Store *s, MDB_txn *txn, const StoreChange *c);
+
+/* ---- the change log (store-changes.c) ----
+ * One record per change, keyed by revision: the MessagePack map
+ * {revision, time, op, kind, org, id, before?, after?, principal} (keys in
+ * that order), time in ms since the epoch and never below the record's
+ * before it, principal {kind: "peer", uid, gid, pid}, {kind: "api_key",
+ * key_id, user_role} or {kind: "user", user_id}. Revisions in the log are
+ * contiguous: from the oldest kept to the database's. */
+
+/* The oldest and newest revision in the log and how many records it holds
+ * (first and last 0 when empty). Any pointer may be NULL. */
+int store_changes_bounds(Store *s, MDB_txn *txn, uint64_t *ret_first, uint64_t *ret_last, uint64_t *ret_count);
+/* compacted_revision: the oldest revision still in the log, or one past
+ * the database's revision when the log is empty; and that revision (may
+ * be NULL). Records after `after` can be read when after + 1 >= it. */
+int store_changes_horizon(Store *s, MDB_txn *txn, uint64_t *ret_compacted, uint64_t *ret_revision);
+/* Visits up to limit records after revision `after` in revision order,
+ * every one or those of organization *org (org not NULL): O(limit). visit
+ * returns a negative errno to fail, 1 to stop before that record, 0 to go
+ * on. *ret_more (may be NULL): whether a record follows the last visited. */
+typedef int (*StoreChangeVisit)(uint64_t revision, const void *record, size_t len, void *userdata);
+int store_changes_list(Store *s, MDB_txn *txn, uint64_t after, const uint64_t *org, size_t limit,
+                       StoreChangeVisit visit, void *userdata, bool *ret_more);
+/* Deletes the oldest records while the log holds more than keep, at most
+ * max of them and none past revision upto; *ret_trimmed: how many went.
+ * Takes no revision. */
+int store_changes_trim(Store *s, MDB_txn *txn, uint64_t keep, size_t max, uint64_t upto, uint64_t *ret_trimmed);
+/* The first revision in the log whose time is past time_ms (one past the
+ * newest when none is; 0 when the log is empty): O(log n). */
+int store_changes_after_time(Store *s, MDB_txn *txn, uint64_t time_ms, uint64_t *ret_revision);
+/* What the journal says of a record. */
+typedef struct StoreChangeInfo {
+        uint64_t revision, time_ms, org;
+        StoreOp op;
+        StoreKind kind;
+        char id[512];
+        StorePrincipalKind principal;
+        StorePeer peer;                 /* PEER */
+        char principal_id[128];         /* API_KEY: its key_id; USER: its user_id */
+        char user[257];                 /* a membership's username ("" for other kinds) */
+} StoreChangeInfo;
+int store_change_read(const void *record, size_t len, StoreChangeInfo *ret);
 
 /* ---- organizations, their catalogs and catalog membership (store-org.c) ---- */
 
@@ -210,6 +288,9 @@ int store_org_get(Store *s, MDB_txn *txn, uint64_t id, StoredOrg *ret);
 /* Adds an organization without roles (the next role is number 1) or
  * users. -EEXIST when it exists. */
 int store_org_insert(Store *s, MDB_txn *txn, const StoredOrg *o);
+/* The organization of the lowest id >= from (-ENOENT: none); free with
+ * stored_org_done. */
+int store_org_next(Store *s, MDB_txn *txn, uint64_t from, StoredOrg *ret);
 /* An organization's counts, from its record. -ENOENT when unknown. */
 typedef struct StoreOrgCounts {
         uint64_t roles;         /* built-ins included */

@@ -166,6 +166,80 @@ int user_add_apply(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Bu
         return mp_pack_kv_str(&pk, "token", token) < 0 ? -ENOMEM : 0;
 }
 
+/* ---- db.import's users: {type, id, org, username, name?, created_at?},
+ * made without a token (none works until one is issued) ---- */
+
+typedef struct UserImport {
+        char *type, *id, *username, *name;
+        OptU64 org, created_at;
+} UserImport;
+
+static void user_import_done(UserImport *x) {
+        free(x->type);
+        free(x->id);
+        free(x->username);
+        free(x->name);
+}
+
+int user_import(Store *s, MDB_txn *txn, const msgpack_object *rec, const StorePeer *peer, ImportOutcome *ret,
+                RpcErr *err) {
+        static const ParamField table[] = {
+                { "type",       param_str,        offsetof(UserImport, type),       true  },
+                { "id",         param_str,        offsetof(UserImport, id),         true  },
+                { "org",        param_opt_u64,    offsetof(UserImport, org),        true  },
+                { "username",   param_str,        offsetof(UserImport, username),   true  },
+                { "name",       param_str_or_nil, offsetof(UserImport, name),       false },
+                { "created_at", param_opt_u64,    offsetof(UserImport, created_at), false },
+                {0}
+        };
+        _cleanup_(user_import_done) UserImport x = {0};
+        _cleanup_(stored_user_done) StoredUser old = {0};
+        _cleanup_(buf_done) Buf view = {0};
+        StoredUser u;
+        uint64_t rev;
+        int r;
+
+        r = params_parse(rec, table, &x, NULL, &err->field);
+        if (r >= 0)
+                r = check_text(x.username, USERNAME_MAX, "username", err);
+        if (r >= 0 && x.name)
+                r = check_text(x.name, USERNAME_MAX, "name", err);
+        if (r < 0)
+                return r;
+        r = store_user_get(s, txn, x.id, &old);
+        if (r >= 0) {
+                if (old.org != x.org.v || strcmp(old.username, x.username) != 0 || !streq_null(old.name, x.name))
+                        return rpc_failf(err, -EINVAL, "id", "user %s exists as %s in organization %" PRIu64
+                                         ", and users cannot be renamed", x.id, old.username, old.org);
+                *ret = IMPORT_UNCHANGED;
+                return 0;
+        }
+        if (r != -ENOENT)
+                return r;
+        r = org_exists(s, txn, x.org.v, err);
+        if (r >= 0)
+                r = store_revision_next(s, txn, &rev);
+        if (r < 0)
+                return r;
+        u = (StoredUser) { .org = x.org.v, .username = x.username, .name = x.name,
+                           .created_at = x.created_at.set ? x.created_at.v : wall_ms() };
+        r = store_user_put(s, txn, x.id, &u, &err->field);
+        if (r == -EEXIST)
+                return err->field && strcmp(err->field, "user_id") == 0 ?
+                        rpc_failf(err, r, "id", "user id %s is taken", x.id) :
+                        rpc_failf(err, r, "username", "username %s already exists", x.username);
+        if (r == -EINVAL)
+                return rpc_fail(err, r, err->field && strcmp(err->field, "user_id") == 0 ? "id" : "username",
+                                "bad user id or username");
+        if (r >= 0)
+                r = user_view(s, txn, x.id, &u, &view);
+        if (r >= 0)
+                r = user_change(s, txn, peer, STORE_OP_CREATE, rev, wall_ms(), x.id, &u, &view);
+        if (r >= 0)
+                *ret = IMPORT_CREATED;
+        return r;
+}
+
 /* ---- user.list ---- */
 
 typedef struct UserListArgs {

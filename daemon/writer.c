@@ -1,5 +1,6 @@
-/* writer.c: the writer thread and its two queues (to the thread, and of
- * finished operations back to the event loop, signalled by an eventfd).
+/* writer.c: the writer thread, the aside thread and their queues (to the
+ * threads, and of finished operations back to the event loop, signalled
+ * by an eventfd).
  * Group commit: one write transaction per batch of queued operations;
  * the batch is acknowledged only after the commit returned, i.e. after
  * fsync. An operation that fails its checks has written nothing; one that
@@ -15,7 +16,14 @@
  * waits for them, at most one commit's time (WRITE_GATHER_MAX_USEC),
  * applying them as they arrive, a few at a time (WRITE_GATHER_CHUNK), so
  * that little more than the commit is left when the last one is in. One
- * client writing alone is never kept waiting: it expects one write. */
+ * client writing alone is never kept waiting: it expects one write.
+ *
+ * Aside: long operations that read the store but write nothing (a
+ * backup) run on a second thread, one at a time, outside any transaction,
+ * and complete through the same queue back to the loop. Each delivery
+ * tells the loop the revision the store had committed when its last
+ * operation completed, so what follows the replies (the change feed) can
+ * go up to there and no further. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -47,6 +55,13 @@ struct Writer {
         uint64_t commit_usec_total;             /* all commits' time, for server.status */
         bool quit;
         uint64_t batches, ops;                  /* committed: batches with a write that stayed, those writes */
+
+        /* Aside: ops run on their own thread, outside any transaction. */
+        pthread_t aside_thread;
+        bool aside_started;
+        pthread_cond_t aside_wake;
+        WriteOp *aside_head, *aside_tail;
+        uint64_t done_revision;                 /* the store's committed revision when the done list last grew */
 
         int efd;
         sd_event_source *source;
@@ -245,7 +260,7 @@ static unsigned collect_and_commit(Writer *w, WriteOp **ret_batch) {
                 run_batch(w, batch);
         start = now_usec() - start;
         for (WriteOp *op = batch; op; op = op->next)
-                committed += op->r >= 0;
+                committed += op->r >= 0 && !op->upkeep;
 
         pthread_mutex_lock(&w->lock);
         w->commit_usec = w->commit_usec ? (w->commit_usec * 7 + start) / 8 : start;
@@ -257,6 +272,14 @@ static unsigned collect_and_commit(Writer *w, WriteOp **ret_batch) {
         pthread_mutex_unlock(&w->lock);
         *ret_batch = batch;
         return n;
+}
+
+/* Wakes the loop: completions wait in the done list. */
+static void signal_loop(Writer *w) {
+        uint64_t one = 1;
+
+        if (write(w->efd, &one, sizeof one) < 0 && errno != EAGAIN)
+                log_error_errno(errno, "Cannot signal the event loop");
 }
 
 static void *writer_thread(void *userdata) {
@@ -284,13 +307,43 @@ static void *writer_thread(void *userdata) {
                         next = op->next;
                         append(&w->done_head, &w->done_tail, op);
                 }
+                w->done_revision = store_committed_revision(w->store);
                 w->expect = n + w->queued < WRITE_BATCH_MAX ? n + w->queued : WRITE_BATCH_MAX;
                 pthread_mutex_unlock(&w->lock);
-
-                uint64_t one = 1;
-                if (write(w->efd, &one, sizeof one) < 0 && errno != EAGAIN)
-                        log_error_errno(errno, "Cannot signal the event loop");
+                signal_loop(w);
         }
+        return NULL;
+}
+
+static void *aside_thread(void *userdata) {
+        Writer *w = userdata;
+
+        (void) pthread_setname_np(pthread_self(), "rolesd-aside");
+
+        pthread_mutex_lock(&w->lock);
+        for (;;) {
+                WriteOp *op;
+
+                while (!w->aside_head && !w->quit)
+                        pthread_cond_wait(&w->aside_wake, &w->lock);
+                op = w->aside_head;
+                if (!op)
+                        break;          /* quit, and nothing left */
+                w->aside_head = op->next;
+                if (!w->aside_head)
+                        w->aside_tail = NULL;
+                pthread_mutex_unlock(&w->lock);
+
+                (void) writeop_apply(w->store, NULL, op);
+
+                pthread_mutex_lock(&w->lock);
+                append(&w->done_head, &w->done_tail, op);
+                w->done_revision = store_committed_revision(w->store);
+                pthread_mutex_unlock(&w->lock);
+                signal_loop(w);
+                pthread_mutex_lock(&w->lock);
+        }
+        pthread_mutex_unlock(&w->lock);
         return NULL;
 }
 
@@ -298,7 +351,7 @@ static void *writer_thread(void *userdata) {
 static void writer_deliver(Writer *w) {
         WriteOp *list;
         unsigned n = 0;
-        uint64_t v;
+        uint64_t v, revision;
 
         if (read(w->efd, &v, sizeof v) < 0 && errno != EAGAIN)
                 log_warning_errno(errno, "Cannot read the writer's eventfd");
@@ -308,6 +361,7 @@ static void writer_deliver(Writer *w) {
         w->done_head = w->done_tail = NULL;
         for (WriteOp *op = list; op; op = op->next)
                 w->pending--;
+        revision = w->done_revision;
         pthread_mutex_unlock(&w->lock);
 
         for (WriteOp *op = list, *next; op; op = next) {
@@ -317,7 +371,7 @@ static void writer_deliver(Writer *w) {
                 n++;
         }
         if (n > 0 && w->delivered)
-                w->delivered(n, w->userdata);
+                w->delivered(n, revision, w->userdata);
 }
 
 static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -343,6 +397,8 @@ int writer_new(Store *s, sd_event *e, WriterDeliveredFn delivered, void *userdat
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);      /* the gathering deadline */
         pthread_cond_init(&w->wake, &attr);
         pthread_condattr_destroy(&attr);
+        pthread_cond_init(&w->aside_wake, NULL);
+        w->done_revision = store_committed_revision(s);
 
         w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->efd < 0) {
@@ -376,6 +432,28 @@ void writer_submit(Writer *w, WriteOp *op) {
         pthread_mutex_unlock(&w->lock);
 }
 
+void writer_submit_aside(Writer *w, WriteOp *op) {
+        pthread_mutex_lock(&w->lock);
+        if (!w->aside_started) {
+                int r = -pthread_create(&w->aside_thread, NULL, aside_thread, w);
+                if (r < 0) {
+                        /* It completes now, failed, through the loop as any op does. */
+                        op->r = r;
+                        op->err = (RpcErr) { .message = "cannot start a thread for it" };
+                        append(&w->done_head, &w->done_tail, op);
+                        w->pending++;
+                        pthread_mutex_unlock(&w->lock);
+                        signal_loop(w);
+                        return;
+                }
+                w->aside_started = true;
+        }
+        append(&w->aside_head, &w->aside_tail, op);
+        w->pending++;
+        pthread_cond_signal(&w->aside_wake);
+        pthread_mutex_unlock(&w->lock);
+}
+
 unsigned writer_pending(Writer *w) {
         unsigned n;
 
@@ -400,14 +478,18 @@ Writer *writer_free(Writer *w) {
                 pthread_mutex_lock(&w->lock);
                 w->quit = true;
                 pthread_cond_signal(&w->wake);
+                pthread_cond_signal(&w->aside_wake);
                 pthread_mutex_unlock(&w->lock);
                 pthread_join(w->thread, NULL);
+                if (w->aside_started)
+                        pthread_join(w->aside_thread, NULL);
                 writer_deliver(w);
         }
         sd_event_source_disable_unref(w->source);
         if (w->efd >= 0)
                 close(w->efd);
         pthread_cond_destroy(&w->wake);
+        pthread_cond_destroy(&w->aside_wake);
         pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;

@@ -38,6 +38,7 @@ struct WriteOp {
         StorePeer peer;                 /* who asked for it */
         WriteDoneFn done;
         void *userdata;                 /* for done */
+        bool upkeep;                    /* the daemon's own (a trim): not counted in writer_stats */
         /* Filled by the writer thread: */
         int r;
         bool partial;                   /* r < 0 after the op had written: abort the transaction */
@@ -47,15 +48,22 @@ struct WriteOp {
 
 typedef struct Writer Writer;
 /* Runs on the event loop's thread after the done() calls of one delivery
- * (the operations of a commit, or more), with their number: e.g. to send
- * the replies to one connection in one write. */
-typedef void (*WriterDeliveredFn)(unsigned n, void *userdata);
+ * (the operations of a commit, or more), with their number and the
+ * revision the store had committed when the last of them was (every
+ * change up to it is durable and its write answered): e.g. to send the
+ * replies to one connection in one write, and the changes after them. */
+typedef void (*WriterDeliveredFn)(unsigned n, uint64_t revision, void *userdata);
 
 /* Starts the thread; delivered may be NULL. */
 int writer_new(Store *s, sd_event *e, WriterDeliveredFn delivered, void *userdata, Writer **ret);
 /* Queues op, which must have apply and done set; the writer holds it
  * until it calls op->done. */
 void writer_submit(Writer *w, WriteOp *op);
+/* Queues op to run aside: on a thread of its own (one at a time, in
+ * order), never in a write transaction (apply gets txn NULL), so long
+ * work (a backup) leaves the writer and the loop going; it completes as
+ * the writes do, through op->done on the loop's thread. */
+void writer_submit_aside(Writer *w, WriteOp *op);
 /* Ops queued or being applied, not yet handed back to the loop. */
 unsigned writer_pending(Writer *w);
 /* Lets the thread finish everything queued, then joins it; completions

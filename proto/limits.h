@@ -21,3 +21,8 @@
 #define USER_ROLES_MAX          64u             /* roles given at user.add */
 #define LIST_COUNT_DEFAULT      50u             /* member.list, user.list, org.list: entries per page */
 #define LIST_COUNT_MAX          100u
+#define CHANGES_LIST_LIMIT_DEFAULT 100u         /* changes.list: records per page */
+#define CHANGES_LIST_LIMIT_MAX  1000u
+#define EXPORT_PAGE_DEFAULT     100u            /* db.export: records per page */
+#define EXPORT_PAGE_MAX         1000u
+#define IMPORT_BATCH_MAX        1000u           /* db.import: records per call */

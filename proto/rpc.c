@@ -25,6 +25,7 @@ static const char *const code_names[_RPC_CODE_MAX] = {
         [RPC_PROTECTED]          = "protected",
         [RPC_IN_USE]             = "in_use",
         [RPC_CONFLICT]           = "conflict",
+        [RPC_COMPACTED]          = "compacted",
 };
 
 const char *rpc_code_to_string(RpcCode c) {
@@ -71,6 +72,8 @@ RpcCode rpc_code_from_errno(int r) {
                 return RPC_IN_USE;
         case ESTALE:
                 return RPC_CONFLICT;
+        case EIDRM:
+                return RPC_COMPACTED;
         default:
                 return RPC_INTERNAL;
         }
@@ -89,6 +92,7 @@ int rpc_code_to_errno(RpcCode c) {
         case RPC_PROTECTED:          return -EROFS;
         case RPC_IN_USE:             return -ENOTEMPTY;
         case RPC_CONFLICT:           return -ESTALE;
+        case RPC_COMPACTED:          return -EIDRM;
         default:                     return -EIO;
         }
 }
@@ -272,6 +276,17 @@ bool rpc_frame_msgid(const char *frame, size_t n, unsigned type, uint32_t *ret) 
                 return true;
         }
         return false;
+}
+
+int rpc_pack_notify_begin(msgpack_packer *pk, const char *method) {
+        size_t n = strlen(method);
+
+        if (msgpack_pack_array(pk, 3) < 0 ||
+            msgpack_pack_uint8(pk, RPC_NOTIFY) < 0 ||
+            msgpack_pack_str(pk, n) < 0 || msgpack_pack_str_body(pk, method, n) < 0 ||
+            msgpack_pack_array(pk, 1) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 int rpc_pack_result_begin(msgpack_packer *pk, uint32_t msgid) {

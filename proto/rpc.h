@@ -29,6 +29,8 @@ typedef enum RpcCode {
         RPC_PROTECTED,                  /* a built-in role, or the workspace's last admin */
         RPC_IN_USE,                     /* a role still held by users */
         RPC_CONFLICT,                   /* if_revision no longer matches */
+        /* The change feed's (appended likewise). */
+        RPC_COMPACTED,                  /* a revision older than the retained change log */
         _RPC_CODE_MAX,
 } RpcCode;
 
@@ -67,6 +69,9 @@ bool rpc_frame_set_msgid(char *frame, size_t n, uint32_t msgid);
 /* The msgid of a request or response frame (type RPC_REQUEST or
  * RPC_RESPONSE) from its first bytes; false when they do not say. */
 bool rpc_frame_msgid(const char *frame, size_t n, unsigned type, uint32_t *ret);
+/* Writes [2, method, [ and leaves one params element due: the caller
+ * packs exactly one value next (a notification the daemon sends). */
+int rpc_pack_notify_begin(msgpack_packer *pk, const char *method);
 /* Writes [1, msgid, nil, and leaves the result due: the caller packs it next. */
 int rpc_pack_result_begin(msgpack_packer *pk, uint32_t msgid);
 /* Why a call failed, for its error reply. field names the offending param
@@ -103,13 +108,15 @@ RpcCode rpc_code_from_string(const char *s, size_t n); /* unknown text: RPC_INTE
  *   EROFS -> protected (read-only: a built-in role, the workspace's last admin)
  *   ENOTEMPTY -> in_use (as rmdir: the role still has members)
  *   ESTALE -> conflict (the caller's if_revision is stale)
+ *   EIDRM -> compacted (identifier removed: the revision's change record
+ *            was trimmed from the log)
  *   anything else -> internal
- * The last three are ours alone: no other code maps them, librolesd uses
+ * The last four are ours alone: no other code maps them, librolesd uses
  * none of them for failures of its own, and the daemon's store turns a
  * system error of these numbers (a file system gone read-only, say) into
  * EIO before it could reach a reply. */
 RpcCode rpc_code_from_errno(int r);
 /* The inverse used by clients: a negative errno for a wire code (-EINVAL,
  * -EEXIST, -ENOENT, -EACCES, -EKEYREJECTED, -ENOSPC, -ESHUTDOWN, -EIO,
- * -EROFS, -ENOTEMPTY, -ESTALE). */
+ * -EROFS, -ENOTEMPTY, -ESTALE, -EIDRM). */
 int rpc_code_to_errno(RpcCode c);

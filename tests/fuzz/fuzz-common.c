@@ -114,8 +114,34 @@ static void write_done(WriteOp *op, void *userdata) {
         dispatch_write_free(op);
 }
 
+/* The connection's session as conn.c keeps it: one watch at a time (its
+ * notifications are conn.c's, not the dispatcher's: none here). */
+static bool watching;
+static uint32_t watching_id;
+
+static int session_watch(void *userdata, uint32_t id, uint64_t after, const uint64_t *org, uint64_t *ret_watching) {
+        if (watching) {
+                *ret_watching = watching_id;
+                return -EBUSY;
+        }
+        watching = true;
+        watching_id = id;
+        return 0;
+}
+
+static int session_unwatch(void *userdata, uint32_t id, uint64_t *ret_last) {
+        if (!watching || watching_id != id)
+                return -ENOENT;
+        watching = false;
+        *ret_last = 0;
+        return 0;
+}
+
+static const Session fuzz_session = { .watch = session_watch, .unwatch = session_unwatch };
+
 void fuzz_input_begin(void) {
         commit_writes = false;
+        watching = false;
         fuzz_client_reset();
 }
 
@@ -213,8 +239,10 @@ static size_t process_input(size_t max_frames, bool *ret_error) {
                         break;
                 }
                 Expect e = expect_of(buf_head(&c->in), size);
-                DispatchResult r = dispatch_frame(fuzz_daemon.dispatch, buf_head(&c->in), size, &fuzz_peer,
-                                                  c->inflight > 0, &c->out, write_done, c);
+                DispatchResult r = dispatch_frame(fuzz_daemon.dispatch, buf_head(&c->in), size, &(DispatchCaller) {
+                        .peer = &fuzz_peer, .writes_pending = c->inflight > 0, .out = &c->out,
+                        .done = write_done, .userdata = c, .session = &fuzz_session,
+                });
                 require(r != DISPATCH_HELD);    /* every write completed before the next frame */
                 if (r == DISPATCH_QUEUED)
                         c->inflight++;

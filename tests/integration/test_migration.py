@@ -23,7 +23,8 @@ import msgpack
 import storewalk
 from harness import Daemon, FailureTrackingTestCase, HarnessError, main
 
-V2_ONLY = (b"role_meta", b"role_acl", b"role_buckets", b"role_members", b"user_roles")
+V2_ONLY = (b"role_meta", b"role_acl", b"role_buckets", b"role_members", b"user_roles", b"changes",
+           b"changes_org")
 
 
 def unpack(v):
@@ -231,6 +232,47 @@ class MigrationTest(FailureTrackingTestCase):
             rid = txn.get(struct.pack(">Q", 9) + b"a", db=db(b"role_name"))
             txn.delete(rid, db=db(b"roles"))
         broken(drop_role, "membership of a role that is gone")
+
+        # the change log, and the log against the data
+        def log_edit(fn):
+            def edit(txn, db):
+                changes = db(b"changes")
+                items = [(k, msgpack.unpackb(v, raw=False)) for k, v in txn.cursor(db=changes)]
+                fn(txn, db, changes, items)
+            return edit
+
+        def drop_role_record(txn, db, changes, items):
+            k = next(k for k, c in items if c["kind"] == "role")
+            txn.delete(k, db=changes)
+        broken(log_edit(drop_role_record), "no record")
+
+        def drop_org_index(txn, db, changes, items):
+            k = next(iter(txn.cursor(db=db(b"changes_org"))))[0]
+            txn.delete(k, db=db(b"changes_org"))
+        broken(log_edit(drop_org_index), "no changes_org entry")
+
+        def record_without_change(txn, db, changes, items):
+            k, c = items[-1]
+            rev = c["revision"] + 1
+            c = dict(c, revision=rev, op="create", kind="role", id="6b11ffffffffffffffffffff")
+            c.pop("before", None)
+            c["after"] = {"id": c["id"]}
+            txn.put(struct.pack(">Q", rev), pack(c), db=changes)
+            txn.put(struct.pack(">QQ", c["org"], rev), b"", db=db(b"changes_org"))
+            txn.put(b"revision", struct.pack(">Q", rev), db=db(b"meta"))
+        broken(log_edit(record_without_change), "not there")
+
+        def time_backwards(txn, db, changes, items):
+            k, c = items[-1]
+            c["time"] = items[0][1]["time"] - 1
+            txn.put(k, pack(c), db=changes)
+        broken(log_edit(time_backwards), "before the previous record")
+
+        def secret(txn, db, changes, items):
+            k, c = items[-1]
+            c["principal"]["token"] = "x"
+            txn.put(k, pack(c), db=changes)
+        broken(log_edit(secret), "principal")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ WAIT = 30.0                     # upper bound of every wait, seconds
 FRAME_MAX = 1024 * 1024         # RPC_FRAME_MAX in proto/limits.h
 CODES = ("invalid_argument", "duplicate", "not_found", "permission_denied",
          "unauthenticated", "resource_exhausted", "unavailable", "internal",
-         "protected", "in_use", "conflict")
+         "protected", "in_use", "conflict", "compacted")
 
 ORG0_BUILTINS = ("admin", "moderator", "leader", "owner", "user", "bot", "app",
                  "guest", "anonymous", "livechat-agent", "livechat-manager",

@@ -16,7 +16,18 @@ records and indexes agree both ways:
   - memberships are whole: each role_members entry has its user_roles
     twin and the other way round, between a user and a role of the same
     organization (so no membership of a deleted role or user);
-  - no role's revision is above the database's.
+  - no role's revision is above the database's;
+  - the change log: every record decodes to {revision, time, op, kind,
+    org, id, before?, after?, principal} under its own revision, the
+    revisions are contiguous up to the database's, times never go back,
+    no record holds a secret, and changes_org indexes exactly the records;
+  - the log and the data agree: every role whose revision the log still
+    covers has that revision's record (its own, or its organization's
+    creation for a Partoo built-in), and the last record of each role,
+    user and key the log names says what the data holds (created or
+    updated: it is there, a role as the record's after; deleted: it is
+    gone), so no record is without its change and no change without its
+    record.
 
     report = walk(db_dir)
     report.problems   # [str], empty when consistent
@@ -39,7 +50,7 @@ ROLE_KEYS = {"id", "org", "api_id", "name", "description", "scope", "permissions
              "mandatory2fa", "protected", "created_at", "updated_at", "revision"}
 DBS = ("meta", "orgs", "roles", "role_meta", "role_acl", "role_api", "role_name", "role_seq",
        "role_buckets", "catalogs", "perms", "keys", "users", "usernames", "role_members",
-       "user_roles")
+       "user_roles", "changes", "changes_org")
 
 
 class Report:
@@ -294,9 +305,103 @@ def walk(db_dir):
         if u64(k) not in orgs:
             r.bad("catalog of unknown org %d", u64(k))
 
+    first = walk_log(r, d, revision, roles, users)
+
     r.counts = {"roles": len(roles), "users": len(users), "members": len(d["role_members"]),
-                "orgs": len(orgs), "keys": len(d["keys"]), "revision": revision}
+                "orgs": len(orgs), "keys": len(d["keys"]), "revision": revision,
+                "changes": len(d["changes"]), "compacted_revision": first}
     return r
+
+
+CHANGE_KEYS = ("revision", "time", "op", "kind", "org", "id")
+SECRET_KEYS = {"hash", "token", "api_key", "authToken", "secret"}
+PRINCIPALS = {"peer": {"kind", "uid", "gid", "pid"}, "api_key": {"kind", "key_id", "user_role"},
+              "user": {"kind", "user_id"}}
+
+
+def secrets_in(obj):
+    if isinstance(obj, dict):
+        return [k for k in obj if k in SECRET_KEYS] + [s for v in obj.values() for s in secrets_in(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in secrets_in(v)]
+    return []
+
+
+def walk_log(r, d, revision, roles, users):
+    """The change log's own checks, then the log against the data. Returns
+    compacted_revision (the oldest revision kept, or revision + 1)."""
+    log = {}
+    prev_rev, prev_time = None, 0
+    for k, v in d["changes"].items():
+        rev = u64(k)
+        try:
+            c = unpack(v)
+        except Exception as e:
+            r.bad("change %d does not decode (%s)", rev, e)
+            continue
+        if not isinstance(c, dict) or list(c)[:6] != list(CHANGE_KEYS) or \
+                set(c) - set(CHANGE_KEYS) - {"before", "after", "principal"} or "principal" not in c:
+            r.bad("change %d: keys %r", rev, list(c) if isinstance(c, dict) else c)
+            continue
+        if c["revision"] != rev:
+            r.bad("change %d says revision %r", rev, c["revision"])
+        if prev_rev is not None and rev != prev_rev + 1:
+            r.bad("change log jumps from %d to %d", prev_rev, rev)
+        if c["time"] < prev_time:
+            r.bad("change %d: time %d before the previous record's %d", rev, c["time"], prev_time)
+        prev_rev, prev_time = rev, c["time"]
+        p = c["principal"]
+        if not isinstance(p, dict) or PRINCIPALS.get(p.get("kind")) != set(p):
+            r.bad("change %d: principal %r", rev, p)
+        if secrets_in(c):
+            r.bad("change %d holds %r", rev, secrets_in(c))
+        if ("before" in c) != (c["op"] in ("update", "delete", "remove")) or \
+                ("after" in c) != (c["op"] in ("create", "update", "add")):
+            r.bad("change %d: %s with before %s, after %s", rev, c["op"], "before" in c, "after" in c)
+        if struct.pack(">QQ", c["org"], rev) not in d["changes_org"]:
+            r.bad("change %d has no changes_org entry for org %r", rev, c["org"])
+        log[rev] = c
+    for k in d["changes_org"]:
+        org, rev = struct.unpack(">QQ", k)
+        if rev not in log or log[rev]["org"] != org:
+            r.bad("changes_org (%d, %d) without its record", org, rev)
+    if not log:
+        return revision + 1
+    first, last = min(log), max(log)
+    if last != revision:
+        r.bad("the log ends at %d, the database is at %d", last, revision)
+
+    # every role the log covers has its revision's record
+    for rid, role in roles.items():
+        rev = role["revision"]
+        if rev < first or rev == 0:
+            continue
+        c = log.get(rev)
+        if c is None:
+            r.bad("role %s at revision %d: no record", rid, rev)
+        elif not ((c["kind"] == "role" and c["id"] == rid and c["op"] in ("create", "update")) or
+                  (c["kind"] == "org" and c["op"] == "create" and c["org"] == role["org"] and role["protected"])):
+            r.bad("role %s at revision %d: the record is %s %s %s", rid, rev, c["op"], c["kind"], c["id"])
+    # the last record of each role, user and key says what the data holds
+    last_of = {}
+    for rev in sorted(log):
+        c = log[rev]
+        if c["kind"] in ("role", "user", "key"):
+            last_of[(c["kind"], c["id"])] = c
+    keys = {k.decode() for k in d["keys"]}
+    for (kind, ident), c in last_of.items():
+        present = ident in (roles if kind == "role" else users if kind == "user" else keys)
+        if c["op"] == "delete" and present:
+            r.bad("%s %s: deleted at revision %d, still there", kind, ident, c["revision"])
+        elif c["op"] != "delete" and not present:
+            r.bad("%s %s: %s at revision %d, not there", kind, ident, c["op"], c["revision"])
+        elif kind == "role" and present and c["op"] != "delete":
+            if roles[ident]["revision"] != c["revision"]:
+                r.bad("role %s at revision %d, its last record %d", ident, roles[ident]["revision"],
+                      c["revision"])
+            elif c.get("after") != roles[ident]:
+                r.bad("role %s differs from its last record's after", ident)
+    return first
 
 
 class WalkedTestCase(DaemonTestCase):

@@ -24,6 +24,15 @@ nothing half done. mdb_stat and the consistency walk over every index
 (tests/lib/storewalk.py) run on the dead daemon's environment: no
 membership of a deleted role or user, no index entry without its record.
 
+WatcherCrashTest: the create storm's kill -9 cycles with 10 watchers
+attached (changes.watch, each on its own connection). Each cycle, every
+watcher resumes from the last revision it saw; at the end, each has
+received every revision from the start to the last, exactly once and in
+order (no gap, no duplicate across the kills), equal to what changes.list
+says, and holding the creation of every role the clients were told was
+created; no change of a role that is not there (the walk checks the log
+against the data after each kill).
+
 ROLESD_CRASH_CYCLES (default 20) and ROLESD_CRASH_SEED (default: random,
 printed) control the run."""
 
@@ -57,6 +66,7 @@ class Writer(threading.Thread):
         self.acked = {}         # name -> role id the daemon returned
         self.dups = []          # names refused as duplicates
         self.errors = []        # anything else
+        self.params_org = ORG
 
     def run(self):
         try:
@@ -72,7 +82,7 @@ class Writer(threading.Thread):
                     name = "c%d-%d-%d" % (self.cycle, self.idx, n)
                 n += 1
                 self.sent.append(name)
-                params = {"org": ORG, "name": name, "description": "cycle %d" % self.cycle,
+                params = {"org": self.params_org, "name": name, "description": "cycle %d" % self.cycle,
                           "permissions": ["review_read"]}
                 # a few pipelined pairs, so batches hold several writes of one client
                 if n % 5 == 0:
@@ -370,6 +380,116 @@ class LifecycleStormTest(unittest.TestCase):
         sys.stderr.write("lifecycle storm: %d cycles, %d acknowledged writes kept, %d writes in flight at "
                          "the kill (%d of them committed), walk clean after each\n"
                          % (CYCLES, acked, in_flight, applied_in_flight))
+
+
+WATCH_ORG = 7003
+WATCHERS = 10
+
+
+class FeedWatcher(threading.Thread):
+    """One watcher: watches from its last seen revision until the
+    connection dies; every record it gets is kept, and its revision must
+    follow the last one (the whole log is watched: no gap)."""
+
+    def __init__(self, sock_path, last, events):
+        super().__init__(daemon=True)
+        self.sock_path, self.last, self.events = sock_path, last, events
+        self.ready = threading.Event()
+        self.errors = []
+
+    def run(self):
+        try:
+            c = RawClient(self.sock_path, timeout=WAIT)
+        except OSError:
+            self.ready.set()
+            return
+        try:
+            msgid = c.send_request("changes.watch", {"after": self.last})
+            while True:
+                msg = c.recv_msg()
+                if msg[0] == 1 and msg[1] == msgid:
+                    if msg[2] is not None:
+                        self.errors.append(("watch refused", msg[2]))
+                        return
+                    self.ready.set()
+                elif msg[0] == 2 and msg[1] == "changes.event":
+                    ch = msg[2][0]
+                    if ch["revision"] != self.last + 1:
+                        self.errors.append(("gap or duplicate", self.last, ch["revision"]))
+                        return
+                    self.last = ch["revision"]
+                    self.events.append(ch)
+                else:
+                    self.errors.append(("unexpected", msg))
+                    return
+        except (ConnectionClosed, ConnectionResetError, BrokenPipeError, socket.timeout, OSError):
+            pass
+        finally:
+            self.ready.set()
+            c.close()
+
+
+class WatcherCrashTest(unittest.TestCase):
+
+    def test_sigkill_with_watchers(self):
+        rng, d = crash_run(self, "watchers crash", WATCH_ORG)
+        start = d.status()["revision"]
+        logs = [[] for _ in range(WATCHERS)]
+        last = [start] * WATCHERS
+        acked = {}
+        cycles = min(CYCLES, 10)
+        for cycle in range(cycles):
+            stop = threading.Event()
+            watchers = [FeedWatcher(d.sock_path, last[k], logs[k]) for k in range(WATCHERS)]
+            for t in watchers:
+                t.start()
+            for t in watchers:
+                self.assertTrue(t.ready.wait(WAIT), "a watcher did not start")
+            writers = [Writer(d.sock_path, cycle, i, random.Random(rng.random()), range(3), stop)
+                       for i in range(CLIENTS)]
+            for w in writers:
+                w.params_org = WATCH_ORG
+            crash(self, d, rng, writers, stop, cycle)
+            for k, t in enumerate(watchers):
+                t.join(WAIT)
+                self.assertFalse(t.is_alive(), "a watcher hung after the daemon died")
+                self.assertEqual(t.errors, [], "watcher %d in cycle %d" % (k, cycle))
+                last[k] = t.last
+            for w in writers:
+                acked.update(w.acked)
+            d.start()
+        # the last resume: each catches up with what was committed
+        with d.rpc() as c:
+            end = c.ok("server.status", {})["revision"]
+            logged = []
+            after = start
+            while after < end:
+                res = c.ok("changes.list", {"after": after, "limit": 1000})
+                logged += res["changes"]
+                after = res["next_after"]
+            roles, _ = list_all(c, WATCH_ORG)
+        watchers = [FeedWatcher(d.sock_path, last[k], logs[k]) for k in range(WATCHERS)]
+        for t in watchers:
+            t.start()
+        for t in watchers:
+            self.assertTrue(t.ready.wait(WAIT))
+        for k in range(WATCHERS):
+            deadline = time.monotonic() + WAIT
+            while watchers[k].last < end and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(watchers[k].errors, [])
+            self.assertEqual([e["revision"] for e in logs[k]], list(range(start + 1, end + 1)),
+                             "watcher %d: not every revision once, in order" % k)
+            self.assertEqual(logs[k], logged, "watcher %d saw other records than the log's" % k)
+        created = {e["id"] for e in logged if e["kind"] == "role" and e["op"] == "create"}
+        missing = set(acked.values()) - created
+        self.assertEqual(missing, set(), "acknowledged creations no watcher received")
+        self.assertEqual({r["id"] for r in roles if not r["protected"]}, created,
+                         "roles and the creations in the feed differ")
+        d.stop()
+        sys.stderr.write("watchers crash: %d cycles, %d watchers, %d acknowledged creations, "
+                         "%d revisions each watcher received once\n"
+                         % (cycles, WATCHERS, len(acked), end - start))
 
 
 if __name__ == "__main__":

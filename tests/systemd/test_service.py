@@ -3,7 +3,7 @@
 host exactly as a host installs them (meson install, systemd-sysusers,
 systemd-tmpfiles --create, daemon-reload, enable --now of the two sockets):
 socket activation, who may connect, the service's user, STATUS=, the
-journal's priorities, curl through the shim, systemd-analyze verify and
+journal's priorities, the audit trail's structured entries, curl through the shim, systemd-analyze verify and
 systemd-analyze security (exposure <= 2.0 for each service), and a restart
 of rolesd underneath a running shim."""
 
@@ -134,6 +134,51 @@ class ServiceTest(SandboxTestCase):
         out = sb.x("journalctl", "--no-pager", "-u", "rolesd.service", "-p", "warning").stdout
         self.assertIn("is not valid MessagePack", out)
         self.assertNotIn("serving", out)
+
+    def test_04b_audit_trail(self):
+        """Each committed change is a structured journal entry with
+        rolesd's fixed MESSAGE_ID and its ROLESD_* fields, sent by the
+        sandboxed service: journalctl MESSAGE_ID=... is an audit trail."""
+        sb = self.sb
+        message_id = "cc2ec0bf706047638b3e61a240d44604"
+        sb.rolesctl("org", "add", "4242", "--name", "Audited")
+        role = sb.rolesctl("role", "create", "--org", "4242", "--name", "AuditedRole", user="alice",
+                           json_out=True).json
+        uid = self.uid_of("alice")
+
+        def find():
+            out = sb.x("journalctl", "--no-pager", "-o", "json", "MESSAGE_ID=" + message_id,
+                       "ROLESD_ORG=4242").stdout
+            e = [json.loads(l) for l in out.splitlines() if l.strip()]
+            return e if any(x.get("ROLESD_KIND") == "role" for x in e) else None
+        entries = wait_for(find, what="the audit entries of organization 4242")
+        org_entry = [x for x in entries if x["ROLESD_KIND"] == "org"]
+        role_entry = [x for x in entries if x["ROLESD_KIND"] == "role"]
+        self.assertEqual(len(org_entry), 1, entries)
+        self.assertEqual(len(role_entry), 1, entries)
+        x = role_entry[0]
+        print("journal: %r with ROLESD_REVISION=%s ROLESD_ROLE=%s ROLESD_PRINCIPAL_UID=%s"
+              % (x["MESSAGE"], x["ROLESD_REVISION"], x["ROLESD_ROLE"], x["ROLESD_PRINCIPAL_UID"]))
+        self.assertEqual(x["_SYSTEMD_UNIT"], "rolesd.service")
+        self.assertEqual(x["PRIORITY"], "6")
+        self.assertEqual((x["ROLESD_OP"], x["ROLESD_ORG"], x["ROLESD_ROLE"], x["ROLESD_ID"]),
+                         ("create", "4242", role["id"], role["id"]))
+        self.assertEqual(x["ROLESD_PRINCIPAL"], "peer")
+        self.assertEqual(x["ROLESD_PRINCIPAL_UID"], str(uid))
+        revision = int(x["ROLESD_REVISION"])
+        self.assertEqual(int(org_entry[0]["ROLESD_REVISION"]), revision - 1)
+        self.assertEqual(org_entry[0]["ROLESD_PRINCIPAL_UID"], "0")
+        # the same change in the change log, by revision
+        log = sb.x("/usr/bin/python3", "-c",
+                   "import socket, msgpack; s = socket.socket(socket.AF_UNIX); "
+                   "s.connect('/run/rolesd/rolesd.sock'); "
+                   "s.sendall(msgpack.packb([0, 1, 'changes.list', [{'after': %d, 'limit': 1}]])); "
+                   "u = msgpack.Unpacker(raw=False)\n"
+                   "while True:\n"
+                   "    u.feed(s.recv(65536))\n"
+                   "    for m in u: print(m[3]['changes'][0]['id'], m[3]['changes'][0]['principal']['uid']); raise SystemExit"
+                   % (revision - 1)).stdout.split()
+        self.assertEqual(log, [role["id"], str(uid)])
 
     def test_05_http(self):
         self.need_http()

@@ -171,6 +171,124 @@ static uint64_t revision(void) {
         return r;
 }
 
+/* ---- the change log ---- */
+
+typedef struct Page {
+        unsigned n;
+        uint64_t revs[64];
+        Buf last;                       /* the last record visited */
+} Page;
+
+static int page_visit(uint64_t rev, const void *record, size_t len, void *userdata) {
+        Page *p = userdata;
+
+        check(p->n < ELEMENTSOF(p->revs));
+        p->revs[p->n++] = rev;
+        buf_clear(&p->last);
+        check(buf_append(&p->last, record, len) == 0);
+        return 0;
+}
+
+/* The records after `after` (of org when not NULL), at most limit. */
+static void log_page(uint64_t after, const uint64_t *org, size_t limit, Page *p, bool *ret_more) {
+        MDB_txn *txn;
+
+        p->n = 0;
+        check_eq(store_read_begin(store, &txn), 0);
+        check_eq(store_changes_list(store, txn, after, org, limit, page_visit, p, ret_more), 0);
+        store_read_end(store, txn);
+}
+
+static const msgpack_object *sub(const msgpack_object *m, const char *key) {
+        const msgpack_object *o = mp_map_get(m, key);
+        check(o != NULL);
+        return o;
+}
+
+/* The log's record of the change just told says what the store told: the
+ * revision, op, kind, org, id, the very before and after bytes, and the
+ * principal, and nothing more. */
+static void logged_as_told(void) {
+        _cleanup_(buf_done) Buf b = { 0 };
+        Page p = { .n = 0 };
+        msgpack_unpacked u;
+        const msgpack_object *m, *pr;
+        bool more;
+
+        log_page(told.c.revision - 1, NULL, 1, &p, &more);
+        check_eq(p.n, 1);
+        check(!more);
+        check_eq(p.revs[0], told.c.revision);
+        msgpack_unpacked_init(&u);
+        check(mp_unpack_whole(buf_head(&p.last), buf_pending(&p.last), &u) == 0);
+        m = &u.data;
+        check_eq(m->via.map.size, 7 + !!buf_pending(&told.before) + !!buf_pending(&told.after));
+        check_streq(view_str(m, "op"), store_op_name(told.c.op));
+        check_streq(view_str(m, "kind"), store_kind_name(told.c.kind));
+        check_eq(sub(m, "revision")->via.u64, told.c.revision);
+        check_eq(sub(m, "org")->via.u64, told.c.org);
+        check(sub(m, "time")->via.u64 >= told.c.time_ms);
+        check_streq(view_str(m, "id"), told.id);
+        for (int i = 0; i < 2; i++) {
+                const Buf *want = i == 0 ? &told.before : &told.after;
+                const msgpack_object *o = mp_map_get(m, i == 0 ? "before" : "after");
+                msgpack_packer pk;
+
+                check_eq(!!o, !!buf_pending(want));
+                if (!o)
+                        continue;
+                buf_clear(&b);
+                msgpack_packer_init(&pk, &b, buf_pack_write);
+                check(msgpack_pack_object(&pk, *o) == 0);
+                check_eq(buf_pending(&b), buf_pending(want));
+                check(memcmp(buf_head(&b), buf_head(want), buf_pending(want)) == 0);
+        }
+        pr = sub(m, "principal");
+        switch (told.p.kind) {
+        case STORE_PRINCIPAL_PEER:
+                check_streq(view_str(pr, "kind"), "peer");
+                check_eq(pr->via.map.size, 4);
+                check_eq(sub(pr, "uid")->via.u64, told.p.peer.uid);
+                check_eq(sub(pr, "gid")->via.u64, told.p.peer.gid);
+                check_eq(sub(pr, "pid")->via.u64, (uint64_t) told.p.peer.pid);
+                break;
+        case STORE_PRINCIPAL_API_KEY:
+                check_streq(view_str(pr, "kind"), "api_key");
+                check_eq(pr->via.map.size, 3);
+                check_streq(view_str(pr, "key_id"), told.key_id);
+                check_streq(view_str(pr, "user_role"), told.user_role);
+                break;
+        case STORE_PRINCIPAL_USER:
+                check_streq(view_str(pr, "kind"), "user");
+                check_eq(pr->via.map.size, 2);
+                check_streq(view_str(pr, "user_id"), told.user_id);
+                break;
+        }
+        /* What the journal reads of it. */
+        StoreChangeInfo info;
+        check_eq(store_change_read(buf_head(&p.last), buf_pending(&p.last), &info), 0);
+        check_eq(info.revision, told.c.revision);
+        check_eq(info.op, told.c.op);
+        check_eq(info.kind, told.c.kind);
+        check_eq(info.org, told.c.org);
+        check_streq(info.id, told.id);
+        check_eq(info.principal, told.p.kind);
+        if (told.p.kind == STORE_PRINCIPAL_PEER)
+                check_eq(info.peer.uid, told.p.peer.uid);
+        else
+                check_streq(info.principal_id, told.p.kind == STORE_PRINCIPAL_USER ? told.user_id : told.key_id);
+        msgpack_unpacked_destroy(&u);
+        buf_done(&p.last);
+}
+
+static void log_bounds(uint64_t *ret_first, uint64_t *ret_last, uint64_t *ret_count) {
+        MDB_txn *txn;
+
+        check_eq(store_read_begin(store, &txn), 0);
+        check_eq(store_changes_bounds(store, txn, ret_first, ret_last, ret_count), 0);
+        store_read_end(store, txn);
+}
+
 /* A write that succeeds and records exactly one change of that kind. */
 static void ok_change(const char *method, const char *params, StoreOp op, StoreKind kind, uint64_t org, Buf *result) {
         RpcErr err;
@@ -192,16 +310,21 @@ static void ok_change(const char *method, const char *params, StoreOp op, StoreK
         check(told.id[0]);
         check_eq(!!buf_pending(&told.before), op != STORE_OP_CREATE && op != STORE_OP_ADD);
         check_eq(!!buf_pending(&told.after), op != STORE_OP_DELETE && op != STORE_OP_REMOVE);
+        logged_as_told();
 }
 
 /* A write that fails with code: no change, no revision. */
 static void refused(const char *method, const char *params, int code, const char *field) {
         Buf result = { 0 };
         RpcErr err;
-        uint64_t rev = revision();
+        uint64_t rev = revision(), count, count2;
         unsigned n = told.n;
-        int k = run(method, params, &result, &err);
+        int k;
 
+        log_bounds(NULL, NULL, &count);
+        k = run(method, params, &result, &err);
+        log_bounds(NULL, NULL, &count2);
+        check_eq(count2, count);        /* nothing logged */
         if (k != code)
                 fprintf(stderr, "%s %s: %d, not %d (%s)\n", method, params, k, code, rpc_err_text(&err) ? rpc_err_text(&err) : "");
         check_eq(k, code);
@@ -548,6 +671,147 @@ static void test_paging_after_deletes(void) {
         buf_done(&res);
 }
 
+/* ---- the log as a whole: contiguous, paged whole and by organization,
+ * searched by time, trimmed from its oldest end ---- */
+
+static uint64_t record_u64(const Buf *b, const char *key) {
+        msgpack_unpacked u;
+        uint64_t v;
+
+        msgpack_unpacked_init(&u);
+        check(mp_unpack_whole(buf_head(b), buf_pending(b), &u) == 0);
+        v = sub(&u.data, key)->via.u64;
+        msgpack_unpacked_destroy(&u);
+        return v;
+}
+
+typedef struct Scan {
+        uint64_t n, last_rev, last_time, of_org;
+        uint64_t times[4096];
+} Scan;
+
+static int scan_visit(uint64_t rev, const void *record, size_t len, void *userdata) {
+        Scan *sc = userdata;
+        StoreChangeInfo info;
+
+        check_eq(store_change_read(record, len, &info), 0);
+        check_eq(info.revision, rev);
+        check_eq(rev, sc->last_rev + 1);                /* contiguous */
+        check(info.time_ms >= sc->last_time);           /* time never goes backwards */
+        check(rev < ELEMENTSOF(sc->times));
+        sc->times[rev] = info.time_ms;
+        sc->last_rev = rev;
+        sc->last_time = info.time_ms;
+        sc->n++;
+        sc->of_org += info.org == 42;
+        return 0;
+}
+
+static uint64_t after_time(uint64_t t) {
+        MDB_txn *txn;
+        uint64_t rev;
+
+        check_eq(store_read_begin(store, &txn), 0);
+        check_eq(store_changes_after_time(store, txn, t, &rev), 0);
+        store_read_end(store, txn);
+        return rev;
+}
+
+static uint64_t compacted(void) {
+        MDB_txn *txn;
+        uint64_t c, rev;
+
+        check_eq(store_read_begin(store, &txn), 0);
+        check_eq(store_changes_horizon(store, txn, &c, &rev), 0);
+        check_eq(rev, revision());
+        store_read_end(store, txn);
+        return c;
+}
+
+static void test_log(void) {
+        static Scan sc;
+        uint64_t first, last, count, after, org = 42, trimmed, n;
+        Page p = { .n = 0 };
+        MDB_txn *txn;
+        bool more;
+
+        log_bounds(&first, &last, &count);
+        check_eq(first, 1);
+        check_eq(last, revision());
+        check_eq(count, last);
+        check_eq(compacted(), 1);
+
+        /* all of it, in one pass */
+        check_eq(store_read_begin(store, &txn), 0);
+        check_eq(store_changes_list(store, txn, 0, NULL, SIZE_MAX, scan_visit, &sc, &more), 0);
+        store_read_end(store, txn);
+        check_eq(sc.n, count);
+        check(!more);
+
+        /* in pages of 7: the same revisions, more until the last page */
+        for (after = 0, n = 0;; after = p.revs[p.n - 1]) {
+                log_page(after, NULL, 7, &p, &more);
+                for (unsigned i = 0; i < p.n; i++)
+                        check_eq(p.revs[i], after + 1 + i);
+                n += p.n;
+                check_eq(more, n < count);
+                if (!more)
+                        break;
+        }
+        check_eq(n, count);
+
+        /* organization 42's, in pages of 3: in order, each of org 42 */
+        for (after = 0, n = 0;; after = p.revs[p.n - 1]) {
+                log_page(after, &org, 3, &p, &more);
+                for (unsigned i = 0; i < p.n; i++)
+                        check(p.revs[i] > (i ? p.revs[i - 1] : after));
+                if (p.n)
+                        check_eq(record_u64(&p.last, "org"), 42);
+                n += p.n;
+                if (!more)
+                        break;
+        }
+        check_eq(n, sc.of_org);
+        check(n > 0 && n < count);
+        log_page(last, NULL, 10, &p, &more);
+        check(p.n == 0 && !more);
+        log_page(UINT64_MAX, NULL, 10, &p, &more);
+        check(p.n == 0 && !more);
+
+        /* by time: the first record past each record's time */
+        check_eq(after_time(0), first);
+        check_eq(after_time(sc.last_time), last + 1);
+        for (uint64_t r = first; r <= last; r++) {
+                uint64_t want = r;
+                while (want <= last && sc.times[want] <= sc.times[r])
+                        want++;
+                check_eq(after_time(sc.times[r]), want);
+        }
+
+        /* trim: at most max per step, never below keep, org index with it */
+        check_eq(store_write_begin(store, &txn), 0);
+        check_eq(store_changes_trim(store, txn, count - 5, 3, UINT64_MAX, &trimmed), 0);
+        check_eq(store_write_commit(store, txn), 0);
+        check_eq(trimmed, 3);
+        log_bounds(&first, NULL, &n);
+        check_eq(first, 4);
+        check_eq(n, count - 3);
+        check_eq(compacted(), 4);
+        check_eq(store_write_begin(store, &txn), 0);
+        check_eq(store_changes_trim(store, txn, count - 5, 100, UINT64_MAX, &trimmed), 0);
+        check_eq(store_changes_trim(store, txn, count - 5, 100, UINT64_MAX, &n), 0);
+        check_eq(store_write_commit(store, txn), 0);
+        check_eq(trimmed, 2);
+        check_eq(n, 0);
+        check_eq(compacted(), 6);
+        log_page(0, NULL, 64, &p, &more);
+        check_eq(p.revs[0], 6);
+        log_page(0, &org, 64, &p, &more);
+        check(p.n > 0 && p.revs[0] >= 6);
+        check_eq(after_time(0), 6);
+        buf_done(&p.last);
+}
+
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
         return remove(path);
 }
@@ -560,6 +824,7 @@ int main(void) {
         test_changes();
         test_memberships();
         test_paging_after_deletes();
+        test_log();
         store_close(store);
         buf_done(&told.before);
         buf_done(&told.after);

@@ -126,6 +126,22 @@ static void test_notify(void) {
         ASSERT(m.params && m.params->type == MSGPACK_OBJECT_MAP && m.params->via.map.size == 1);
         msgpack_unpacked_destroy(&u);
 
+        /* The daemon's own: [2, "changes.event", [{"revision": 7}]], as
+         * rpc_pack_notify_begin() and one value make it. */
+        Buf b = {0};
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &b, buf_pack_write);
+        ASSERT(rpc_pack_notify_begin(&pk, "changes.event") == 0);
+        ASSERT(msgpack_pack_map(&pk, 1) == 0 && msgpack_pack_str_with_body(&pk, "revision", 8) == 0 &&
+               msgpack_pack_uint64(&pk, 7) == 0);
+        msgpack_unpacked_init(&u);
+        ASSERT(rpc_decode(buf_head(&b), buf_pending(&b), &u, &m, &err) == 0);
+        ASSERT(m.type == RPC_NOTIFY && !m.has_msgid);
+        ASSERT(m.method_len == 13 && memcmp(m.method, "changes.event", 13) == 0);
+        ASSERT(m.params && map_get(m.params, "revision")->via.u64 == 7);
+        msgpack_unpacked_destroy(&u);
+        buf_done(&b);
+
         /* A request with [] params. */
         static const char r1[] = "\x94\x00\x05\xa1" "m" "\x90";
         msgpack_unpacked_init(&u);
@@ -311,6 +327,7 @@ static void test_errno_mapping(void) {
                 { EIO, RPC_INTERNAL }, { EBADF, RPC_INTERNAL }, { EFAULT, RPC_INTERNAL },
                 { ENOTDIR, RPC_INTERNAL }, { EXDEV, RPC_INTERNAL }, { 100000, RPC_INTERNAL },
                 { EROFS, RPC_PROTECTED }, { ENOTEMPTY, RPC_IN_USE }, { ESTALE, RPC_CONFLICT },
+                { EIDRM, RPC_COMPACTED },
         };
         for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
                 if (rpc_code_from_errno(-map[i].e) != map[i].c)
@@ -333,6 +350,7 @@ static void test_errno_mapping(void) {
         ASSERT(rpc_code_to_errno(RPC_PROTECTED) == -EROFS);
         ASSERT(rpc_code_to_errno(RPC_IN_USE) == -ENOTEMPTY);
         ASSERT(rpc_code_to_errno(RPC_CONFLICT) == -ESTALE);
+        ASSERT(rpc_code_to_errno(RPC_COMPACTED) == -EIDRM);
         ASSERT(rpc_code_to_errno(_RPC_CODE_MAX) == -EIO);
         for (RpcCode c = RPC_OK; c < _RPC_CODE_MAX; c++)
                 ASSERT(rpc_code_from_errno(rpc_code_to_errno(c)) == c);
@@ -342,7 +360,7 @@ static void test_code_strings(void) {
         static const char *const names[] = {
                 "ok", "invalid_argument", "duplicate", "not_found", "permission_denied",
                 "unauthenticated", "resource_exhausted", "unavailable", "internal",
-                "protected", "in_use", "conflict",
+                "protected", "in_use", "conflict", "compacted",
         };
         ASSERT(sizeof(names) / sizeof(names[0]) == _RPC_CODE_MAX);
         for (RpcCode c = RPC_OK; c < _RPC_CODE_MAX; c++) {

@@ -1107,24 +1107,115 @@ typedef struct Completions {
         unsigned n;
         int r[4];
         unsigned delivered;     /* the ops the delivery hook was told of */
+        unsigned want;          /* 0: ELEMENTSOF(r) */
+        uint64_t revision;      /* the last delivery's */
+        WriteOp *order[4];      /* the ops, in the order they completed */
 } Completions;
 
 /* Each op's own completion: it owns the op (the roles are the test's). */
 static void on_complete(WriteOp *op, void *userdata) {
         Completions *c = userdata;
 
+        c->order[c->n] = op;
         c->r[c->n++] = op->r;
         buf_done(&op->result);
         free(op);
 }
 
-static void on_delivered(unsigned n, void *userdata) {
+static void on_delivered(unsigned n, uint64_t revision, void *userdata) {
         Completions *c = userdata;
 
         c->delivered += n;
+        c->revision = revision;
         check_eq(c->delivered, c->n);   /* after the completions of the delivery */
-        if (c->n == ELEMENTSOF(c->r))
+        if (c->n == (c->want ? c->want : ELEMENTSOF(c->r)))
                 (void) sd_event_exit(c->e, 0);
+}
+
+/* ---- aside ops, upkeep ops, the delivered revision ---- */
+
+static sem_t aside_running, aside_release;
+
+/* Runs outside any transaction, until released: the writer goes on. */
+static int apply_aside(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        check(txn == NULL);
+        sem_post(&aside_running);
+        sem_wait(&aside_release);
+        return 7;
+}
+
+/* A write recording a change: the revision moves. */
+static int apply_change(Store *s, MDB_txn *txn, void *args, const StorePeer *p, Buf *result, RpcErr *err) {
+        StorePrincipal who = { .kind = STORE_PRINCIPAL_PEER, .peer = *p };
+        uint64_t rev;
+        int r = store_revision_next(s, txn, &rev);
+
+        if (r < 0)
+                return r;
+        return store_change(s, txn, &(StoreChange) { .revision = rev, .time_ms = 1, .op = STORE_OP_CREATE,
+                                                    .kind = STORE_KIND_ORG, .org = 77, .id = "77",
+                                                    .after = "\x80", .after_len = 1, .principal = &who });
+}
+
+static int apply_upkeep(Store *s, MDB_txn *txn, void *args, const StorePeer *peer, Buf *result, RpcErr *err) {
+        return 0;
+}
+
+static WriteOp *new_op(WriteApplyFn apply, Completions *done) {
+        WriteOp *op = calloc(1, sizeof *op);
+        check(op);
+        *op = (WriteOp) { .apply = apply, .done = on_complete, .userdata = done };
+        return op;
+}
+
+static void test_writer_aside(void) {
+        _cleanup_free_ char *dir = subdir("aside");
+        Completions done = { .want = 99 };     /* the test runs the loop itself */
+        uint64_t batches, ops, commit_usec;
+        WriteOp *aside, *change, *upkeep;
+        Writer *w = NULL;
+        Store *s;
+
+        check_eq(mkdir(dir, 0700), 0);
+        s = open_store(dir, 0, true);
+        check_eq(sd_event_new(&done.e), 0);
+        check_eq(sem_init(&aside_running, 0, 0), 0);
+        check_eq(sem_init(&aside_release, 0, 0), 0);
+        check_eq(writer_new(s, done.e, on_delivered, &done, &w), 0);
+
+        aside = new_op(apply_aside, &done);
+        writer_submit_aside(w, aside);
+        sem_wait(&aside_running);
+        /* While the aside op runs, a write commits and is delivered. */
+        change = new_op(apply_change, &done);
+        writer_submit(w, change);
+        upkeep = new_op(apply_upkeep, &done);
+        upkeep->upkeep = true;
+        writer_submit(w, upkeep);
+        check_eq(writer_pending(w), 3);
+        while (done.n < 2)
+                check(sd_event_run(done.e, UINT64_MAX) >= 0);
+        check_eq(done.n, 2);
+        check(done.order[0] == change && done.order[1] == upkeep);
+        check_eq(done.revision, 1);             /* the change's, committed */
+        check_eq(store_committed_revision(s), 1);
+        writer_stats(w, &batches, &ops, &commit_usec);
+        check_eq(ops, 1);                       /* the upkeep op is not a write of a client's */
+
+        /* Released, the aside op completes through the loop like the others. */
+        sem_post(&aside_release);
+        while (done.n < 3)
+                check(sd_event_run(done.e, UINT64_MAX) >= 0);
+        check(done.order[2] == aside);
+        check_eq(done.r[2], 7);
+        check_eq(done.revision, 1);
+        check_eq(writer_pending(w), 0);
+
+        writer_free(w);
+        sd_event_unref(done.e);
+        sem_destroy(&aside_running);
+        sem_destroy(&aside_release);
+        store_close(s);
 }
 
 static void test_writer_partial_failure(void) {
@@ -1205,6 +1296,7 @@ int main(void) {
         store_close(s);
 
         test_writer_partial_failure();
+        test_writer_aside();
         test_workspace_rules();
         test_durability();
         test_growth();
