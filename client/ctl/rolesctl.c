@@ -1223,6 +1223,7 @@ typedef struct Listing {
         const char *headers[TABLE_COLS_MAX];
         const char *keys[TABLE_COLS_MAX];
         const char *what;               /* "members of role", ... */
+        const char *what_one;           /* "member of role", ... */
 } Listing;
 
 static int print_listing(const Args *a, rolesd *c, const Listing *l, json_t *params, const char *of) {
@@ -1242,8 +1243,13 @@ static int print_listing(const Args *a, rolesd *c, const Listing *l, json_t *par
         else if (json_table(res, l->key, l->n_cols, l->headers, l->keys) < 0)
                 r = report_oom();
         else {
-                printf("\n%" JSON_INTEGER_FORMAT " %s%s%s\n", json_integer_value(json_object_get(res, "total")),
-                       l->what, *of ? " " : "", of);
+                /* The whole count when the method gives one (a paged
+                 * list), else the rows listed (key.list). */
+                json_t *total = json_object_get(res, "total");
+                json_int_t n = json_is_integer(total) ? json_integer_value(total)
+                                                      : (json_int_t) json_array_size(json_object_get(res, l->key));
+
+                printf("\n%" JSON_INTEGER_FORMAT " %s%s%s\n", n, n == 1 ? l->what_one : l->what, *of ? " " : "", of);
                 next = json_object_get(res, "next");
                 if (json_is_string(next) && put_text("next page: --after ") >= 0 && put_text(json_string_value(next)) >= 0)
                         fputc('\n', stdout);
@@ -1263,7 +1269,7 @@ static json_t *with_paging(const Args *a, json_t *params) {
 
 static int cmd_member_list(const Args *a, rolesd *c) {
         static const Listing l = { "member.list", "users", 3, { "USERNAME", "NAME", "ID" },
-                                   { "username", "name", "id" }, "members of role" };
+                                   { "username", "name", "id" }, "members of role", "member of role" };
 
         return print_listing(a, c, &l, with_paging(a, json_pack("{s:I, s:s}", "org", (json_int_t) a->org, "api_id",
                                                              a->roles[0])), a->roles[0]);
@@ -1271,7 +1277,8 @@ static int cmd_member_list(const Args *a, rolesd *c) {
 
 static int cmd_user_list(const Args *a, rolesd *c) {
         static const Listing l = { "user.list", "users", 4, { "USERNAME", "NAME", "ROLES", "ID" },
-                                   { "username", "name", "roles", "id" }, "users in organization" };
+                                   { "username", "name", "roles", "id" }, "users in organization",
+                                   "user in organization" };
         char of[32];
 
         snprintf(of, sizeof of, "%" PRIu64, a->org);
@@ -1280,14 +1287,14 @@ static int cmd_user_list(const Args *a, rolesd *c) {
 
 static int cmd_org_list(const Args *a, rolesd *c) {
         static const Listing l = { "org.list", "orgs", 4, { "ID", "NAME", "PROVIDER", "ROLES" },
-                                   { "id", "name", "provider", "roles" }, "organizations" };
+                                   { "id", "name", "provider", "roles" }, "organizations", "organization" };
 
         return print_listing(a, c, &l, with_paging(a, json_object()), "");
 }
 
 static int cmd_key_list(const Args *a, rolesd *c) {
         static const Listing l = { "key.list", "keys", 5, { "KEY_ID", "USER_ROLE", "ORG", "PROVIDER", "CREATED" },
-                                   { "key_id", "user_role", "org", "provider", "created_at" }, "keys" };
+                                   { "key_id", "user_role", "org", "provider", "created_at" }, "keys", "key" };
         json_t *params = json_object();
 
         if (params && (a->seen & OPT_ORG) && json_object_set_new(params, "org", json_integer((json_int_t) a->org)) < 0)

@@ -224,6 +224,7 @@ class RolesctlLifecycleTest(DaemonTestCase):
                          EXIT_REFUSED, "not_found")
         self.assertFails(self.ctl("user", "remove", "amy", check=False), EXIT_USAGE)     # --org is required
         self.assertEqual(self.ok("user.list", {"org": 501})["total"], 1)
+        self.assertIn("\n1 user in organization 501\n", self.ctl("user", "list", "--org", "501").stdout)
 
     def test_org_list(self):
         self.ok("org.add", {"id": 502, "name": "Listed", "provider": "lp"})
@@ -252,6 +253,8 @@ class RolesctlLifecycleTest(DaemonTestCase):
         self.assertIn(key[:16], t)
         self.assertIn("PROVIDER", t)
         self.assertNotIn(key, t)
+        self.assertIn("\n2 keys\n", t)           # key.list has no total: the rows are counted
+        self.assertIn("\n1 key\n", self.ctl("key", "list", "--org", "503").stdout)
         # revoke: refused from the next request on
         with self.d.rpc() as c:
             c.ok("role.list", {"org": 503}, auth={"api_key": key})
