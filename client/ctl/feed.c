@@ -261,8 +261,11 @@ int cmd_watch(const Args *a, rolesd *c) {
                         r = report_new(ROLESD_INTERNAL, NULL, "cannot read from rolesd");
                         break;
                 }
-                if (w.lost && rolesd_get_fd(c) >= 0)
+                if (w.lost && rolesd_get_fd(c) >= 0) {
+                        fprintf(stderr, "rolesctl: rolesd dropped the watch (its output was not read fast "
+                                "enough); watching again after revision %" PRIu64 "\n", w.last);
                         r = watch_start(a, c, &w);
+                }
         }
         rolesd_set_notify(c, NULL, NULL);
         sigprocmask(SIG_SETMASK, &orig, NULL);

@@ -124,6 +124,35 @@ class RolesctlFeedTest(DaemonTestCase):
         p.send_signal(signal.SIGTERM)
         self.assertEqual(p.wait(WAIT), 0, p.stderr.read())
 
+    def test_watch_goes_on_after_changes_lost(self):
+        """A watch that stops reading (SIGSTOP) while thousands of changes
+        are made is cut off by the daemon (changes.lost); once it reads
+        again it watches again from the last change it printed: every
+        change, in order, none twice."""
+        with self.d.rpc() as c:
+            org = fresh_org(c)
+            before = self.watches()
+            p = self.watcher("--org", str(org), "--json")
+            wait_for(lambda: self.watches() > before, what="the watch to begin")
+            p.send_signal(signal.SIGSTOP)
+            made = []
+            for k in range(10):
+                ids = [c.send_request("role.create", {"org": org, "name": "L%d-%d" % (k, i),
+                                                      "description": "x" * 200})
+                       for i in range(500)]
+                got = c.recv_replies(len(ids))
+                made += [got[m][1]["revision"] for m in ids]
+            p.send_signal(signal.SIGCONT)
+            seen = []
+            while len(seen) < len(made):
+                seen.append(json.loads(self.read_line(p))["revision"])
+        self.assertEqual(seen, sorted(made))
+        p.send_signal(signal.SIGINT)
+        self.assertEqual(p.wait(WAIT), 0)
+        self.assertEqual(p.stdout.read(), b"")
+        # it was dropped, and said so
+        self.assertIn(b"rolesd dropped the watch", p.stderr.read())
+
     # ------------------------------------------------------------ audit
 
     def test_audit_pages(self):
