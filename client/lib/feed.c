@@ -162,15 +162,12 @@ static json_t *get_array(const json_t *o, const char *key) {
         return json_is_array(v) ? json_incref(v) : NULL;
 }
 
-rolesd_change_page *rolesd_change_page_free(rolesd_change_page *p) {
-        if (p)
-                json_decref(p->changes);
-        free(p);
-        return NULL;
-}
-
-int rolesd_reply_change_page(rolesd_reply *r, rolesd_change_page **ret, rolesd_error *err) {
-        rolesd_change_page *p;
+/* A result taken into a new structure (size bytes) by fill (false: the
+ * result is of the wrong shape), freed with done on failure or when the
+ * caller does not want it (ret NULL). */
+static int reply_struct(rolesd_reply *r, size_t size, bool (*fill)(json_t *v, void *p), void *(*done)(void *),
+                        void **ret, rolesd_error *err) {
+        void *p;
         json_t *v;
         int k;
 
@@ -179,20 +176,41 @@ int rolesd_reply_change_page(rolesd_reply *r, rolesd_change_page **ret, rolesd_e
         k = result_json(r, &v, err);
         if (k < 0)
                 return k;
-        p = calloc(1, sizeof *p);
+        p = calloc(1, size);
         if (!p) {
                 json_decref(v);
                 return fail_oom(err);
         }
-        p->changes = get_array(v, "changes");
-        if (!p->changes || !get_u64(v, "next_after", &p->next_after) || !get_u64(v, "revision", &p->revision))
+        if (!fill(v, p))
                 k = bad_result(r, err);
         json_decref(v);
         if (k < 0 || !ret)
-                rolesd_change_page_free(p);
+                done(p);
         else
                 *ret = p;
         return k;
+}
+
+rolesd_change_page *rolesd_change_page_free(rolesd_change_page *p) {
+        if (p)
+                json_decref(p->changes);
+        free(p);
+        return NULL;
+}
+
+static void *change_page_done(void *p) {
+        return rolesd_change_page_free(p);
+}
+
+static bool change_page_fill(json_t *v, void *ret) {
+        rolesd_change_page *p = ret;
+
+        p->changes = get_array(v, "changes");
+        return p->changes && get_u64(v, "next_after", &p->next_after) && get_u64(v, "revision", &p->revision);
+}
+
+int rolesd_reply_change_page(rolesd_reply *r, rolesd_change_page **ret, rolesd_error *err) {
+        return reply_struct(r, sizeof **ret, change_page_fill, change_page_done, (void **) ret, err);
 }
 
 int rolesd_reply_watch(rolesd_reply *r, uint32_t *ret_watch, uint64_t *ret_revision, rolesd_error *err) {
@@ -260,33 +278,25 @@ rolesd_export_page *rolesd_export_page_free(rolesd_export_page *p) {
         return NULL;
 }
 
-int rolesd_reply_export_page(rolesd_reply *r, rolesd_export_page **ret, rolesd_error *err) {
-        rolesd_export_page *p;
-        json_t *v, *next;
-        int k;
+static void *export_page_done(void *p) {
+        return rolesd_export_page_free(p);
+}
 
-        if (ret)
-                *ret = NULL;
-        k = result_json(r, &v, err);
-        if (k < 0)
-                return k;
-        p = calloc(1, sizeof *p);
-        if (!p) {
-                json_decref(v);
-                return fail_oom(err);
-        }
+/* A strdup() that fails leaves next NULL on a page that had one: taken as
+ * the last page would lose records, so it is a failure (of the wrong
+ * shape, as near as fill can say). */
+static bool export_page_fill(json_t *v, void *ret) {
+        rolesd_export_page *p = ret;
+        json_t *next = json_object_get(v, "next");
+
         p->records = get_array(v, "records");
-        next = json_object_get(v, "next");
         if (!p->records || !get_u64(v, "revision", &p->revision) || (next && !json_is_null(next) && !json_is_string(next)))
-                k = bad_result(r, err);
-        else if (json_is_string(next) && !(p->next = strdup(json_string_value(next))))
-                k = fail_oom(err);
-        json_decref(v);
-        if (k < 0 || !ret)
-                rolesd_export_page_free(p);
-        else
-                *ret = p;
-        return k;
+                return false;
+        return !json_is_string(next) || (p->next = strdup(json_string_value(next)));
+}
+
+int rolesd_reply_export_page(rolesd_reply *r, rolesd_export_page **ret, rolesd_error *err) {
+        return reply_struct(r, sizeof **ret, export_page_fill, export_page_done, (void **) ret, err);
 }
 
 rolesd_import_result *rolesd_import_result_free(rolesd_import_result *p) {
@@ -296,32 +306,21 @@ rolesd_import_result *rolesd_import_result_free(rolesd_import_result *p) {
         return NULL;
 }
 
-int rolesd_reply_import(rolesd_reply *r, rolesd_import_result **ret, rolesd_error *err) {
-        rolesd_import_result *p;
-        json_t *v;
-        int k;
+static void *import_done(void *p) {
+        return rolesd_import_result_free(p);
+}
 
-        if (ret)
-                *ret = NULL;
-        k = result_json(r, &v, err);
-        if (k < 0)
-                return k;
-        p = calloc(1, sizeof *p);
-        if (!p) {
-                json_decref(v);
-                return fail_oom(err);
-        }
+static bool import_fill(json_t *v, void *ret) {
+        rolesd_import_result *p = ret;
+
         p->results = get_array(v, "results");
         p->dry_run = json_is_true(json_object_get(v, "dry_run"));
-        if (!p->results || !get_u64(v, "created", &p->created) || !get_u64(v, "updated", &p->updated) ||
-            !get_u64(v, "unchanged", &p->unchanged))
-                k = bad_result(r, err);
-        json_decref(v);
-        if (k < 0 || !ret)
-                rolesd_import_result_free(p);
-        else
-                *ret = p;
-        return k;
+        return p->results && get_u64(v, "created", &p->created) && get_u64(v, "updated", &p->updated) &&
+               get_u64(v, "unchanged", &p->unchanged);
+}
+
+int rolesd_reply_import(rolesd_reply *r, rolesd_import_result **ret, rolesd_error *err) {
+        return reply_struct(r, sizeof **ret, import_fill, import_done, (void **) ret, err);
 }
 
 rolesd_sync_page *rolesd_sync_page_free(rolesd_sync_page *p) {
@@ -333,31 +332,20 @@ rolesd_sync_page *rolesd_sync_page_free(rolesd_sync_page *p) {
         return NULL;
 }
 
-int rolesd_reply_role_sync(rolesd_reply *r, rolesd_sync_page **ret, rolesd_error *err) {
-        rolesd_sync_page *p;
-        json_t *v;
-        int k;
+static void *sync_done_free(void *p) {
+        return rolesd_sync_page_free(p);
+}
 
-        if (ret)
-                *ret = NULL;
-        k = result_json(r, &v, err);
-        if (k < 0)
-                return k;
-        p = calloc(1, sizeof *p);
-        if (!p) {
-                json_decref(v);
-                return fail_oom(err);
-        }
+static bool sync_fill(json_t *v, void *ret) {
+        rolesd_sync_page *p = ret;
+
         p->update = get_array(v, "update");
         p->remove = get_array(v, "remove");
-        if (!p->update || !p->remove)
-                k = bad_result(r, err);
-        json_decref(v);
-        if (k < 0 || !ret)
-                rolesd_sync_page_free(p);
-        else
-                *ret = p;
-        return k;
+        return p->update && p->remove;
+}
+
+int rolesd_reply_role_sync(rolesd_reply *r, rolesd_sync_page **ret, rolesd_error *err) {
+        return reply_struct(r, sizeof **ret, sync_fill, sync_done_free, (void **) ret, err);
 }
 
 /* ---- extractors of the synchronous calls ---- */
