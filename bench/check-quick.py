@@ -26,7 +26,8 @@ with tempfile.TemporaryDirectory(prefix="rolesd-bench-check.") as d:
                 "members.cursor_page.p50_ratio_big_to_small",
                 "async.create.c16.ratio_to_engine", "async.create.pipeline64.ratio_to_engine",
                 "feed.watch_latency.p99_commits", "feed.create.c16_watchers100.ratio_to_none",
-                "feed.changes_list.p50_ratio_big_to_small", "feed.create.c16_log.ratio_to_nolog"):
+                "feed.changes_list.p50_ratio_big_to_small", "feed.create.c16_log.ratio_to_nolog",
+                "transfer.export.ratio_to_load", "transfer.import.ratio_to_load"):
         v = doc["figures"].get(key)
         if not isinstance(v, (int, float)):
             sys.exit("%s: figure %s missing or not a number: %r" % (out, key, v))

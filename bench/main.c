@@ -189,6 +189,7 @@ static const Phase phases[] = {
         { "restart at N",                       phase_restart,          true },  /* daemon */
         { "role lifecycle",                     phase_lifecycle,        true },  /* role lifecycle */
         { "change feed",                        phase_feed,             true },  /* change feed */
+        { "export and import",                  phase_transfer,         true },  /* export and import */
         { "etcd (with --etcd)",                 phase_etcd,             true },  /* fleet mode: etcd */
 };
 

@@ -181,6 +181,7 @@ void phase_lifecycle(Bench *b);
  * creates with 100 watchers, changes.list deep in the log, and creates
  * with the log disabled (the daemon restarted without it). */
 void phase_feed(Bench *b);
+void phase_transfer(Bench *b);     /* export and import */
 /* phase-etcd.c: with --etcd, 3 etcd members; the create txn's rate by a
  * thin gateway client (the reference) and by daemon/etcd.c. */
 void phase_etcd(Bench *b);

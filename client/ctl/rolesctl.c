@@ -17,82 +17,14 @@
 
 #include <rolesd/client.h>
 
-/* Exit statuses by error class (rolesctl(1), EXIT STATUS). */
-#define EXIT_REFUSED     1      /* the daemon refused the request as asked */
-#define EXIT_USAGE       2      /* the command line */
-#define EXIT_DENIED      3      /* permission_denied, unauthenticated */
-#define EXIT_UNAVAILABLE 4      /* rolesd unreachable, silent, stopping; the connection lost */
-#define EXIT_SYSTEM      5      /* internal, resource_exhausted, output that cannot be written */
-
-/* check's own: allowed 0, denied 1, any error 2. */
-#define EXIT_CHECK_DENIED 1
-#define EXIT_CHECK_ERROR  2
-
-/* A call's deadline unless --timeout says otherwise. */
-#define TIMEOUT_DEFAULT_USEC (10ull * 1000000ull)
-#define TABLE_COLS_MAX 6
-
-/* Options, as bits of Args.seen. */
-enum {
-        OPT_JSON         = 1u << 0,
-        OPT_SOCKET       = 1u << 1,
-        OPT_NAME         = 1u << 2,
-        OPT_PROVIDER     = 1u << 3,
-        OPT_USER_ROLE    = 1u << 4,
-        OPT_ORG          = 1u << 5,
-        OPT_ROLE         = 1u << 6,
-        OPT_PAGE         = 1u << 7,
-        OPT_PER_PAGE     = 1u << 8,
-        OPT_ALL          = 1u << 9,
-        OPT_ID           = 1u << 10,
-        OPT_API_ID       = 1u << 11,
-        OPT_DESCRIPTION  = 1u << 12,
-        OPT_SCOPE        = 1u << 13,
-        OPT_PERMISSION   = 1u << 14,
-        OPT_MANDATORY2FA = 1u << 15,
-        OPT_TIMEOUT      = 1u << 16,
-        OPT_AFTER        = 1u << 17,
-        OPT_SET_NAME     = 1u << 18,
-        OPT_SET_API_ID   = 1u << 19,
-        OPT_NO_MANDATORY2FA = 1u << 20,
-        OPT_IF_REVISION  = 1u << 21,
-        OPT_FORCE        = 1u << 22,
-        OPT_OFFSET       = 1u << 23,
-        OPT_COUNT        = 1u << 24,
-        OPT_WHICH_ROLE   = OPT_ID | OPT_API_ID | OPT_NAME,
-        OPT_GLOBAL       = OPT_JSON | OPT_SOCKET | OPT_TIMEOUT,
-};
-
-enum {
-        ARG_JSON = 0x100, ARG_SOCKET, ARG_VERSION, ARG_NAME, ARG_PROVIDER, ARG_USER_ROLE,
-        ARG_ORG, ARG_ROLE, ARG_PAGE, ARG_PER_PAGE, ARG_ALL, ARG_ID, ARG_API_ID,
-        ARG_DESCRIPTION, ARG_SCOPE, ARG_PERMISSION, ARG_MANDATORY2FA, ARG_TIMEOUT, ARG_AFTER,
-        ARG_SET_NAME, ARG_SET_API_ID, ARG_NO_MANDATORY2FA, ARG_IF_REVISION, ARG_FORCE, ARG_OFFSET, ARG_COUNT,
-};
-
-typedef struct Args {
-        unsigned seen;          /* OPT_* given on the command line */
-        const char *socket;
-        const char *name, *provider, *user_role, *id, *api_id, *description, *scope, *after;
-        const char *set_name, *set_api_id;
-        uint64_t org, page, per_page, if_revision, offset, count;
-        uint64_t timeout_usec;          /* --timeout; 0: no bound */
-        const char **permissions;       /* NULL-terminated */
-        size_t n_permissions;
-        const char **roles;             /* NULL-terminated */
-        size_t n_roles;
-        uint64_t org_id;                /* org add's ORG_ID */
-        char **words;                   /* command words and positionals */
-        size_t n_words;
-} Args;
+#include "ctl.h"
 
 /* ---- messages ---- */
 
 static const char *program = "rolesctl";
 static bool json_errors;        /* --json: errors as JSON too */
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void usage_error(const char *fmt, ...) {
+void usage_error(const char *fmt, ...) {
         va_list ap;
 
         fprintf(stderr, "%s: ", program);
@@ -122,7 +54,7 @@ static int exit_status(rolesd_code code) {
 /* One line on stderr: "rolesctl: CODE: MESSAGE (field F)", or under
  * --json {"error": {"code", "message", "field"}} (field null when none).
  * Returns the exit status of the error's class. */
-static int report(const rolesd_error *err) {
+int report(const rolesd_error *err) {
         if (json_errors) {
                 json_t *j = json_pack("{s:{s:s, s:s, s:s?}}", "error", "code", rolesd_code_name(err->code),
                                       "message", err->message, "field", err->field[0] ? err->field : NULL);
@@ -141,8 +73,7 @@ static int report(const rolesd_error *err) {
 }
 
 /* report() of an error of our own. */
-__attribute__((format(printf, 3, 4)))
-static int report_new(rolesd_code code, const char *field, const char *fmt, ...) {
+int report_new(rolesd_code code, const char *field, const char *fmt, ...) {
         rolesd_error err = ROLESD_ERROR_INIT;
         va_list ap;
 
@@ -154,13 +85,13 @@ static int report_new(rolesd_code code, const char *field, const char *fmt, ...)
         return report(&err);
 }
 
-static int report_oom(void) {
+int report_oom(void) {
         return report_new(ROLESD_RESOURCE_EXHAUSTED, NULL, "out of memory");
 }
 
 /* A failed call: its error, with a hint when the daemon could not be
  * reached or did not answer. */
-static int report_call(int r, rolesd_error *err) {
+int report_call(int r, rolesd_error *err) {
         const char *hint = NULL;
         size_t n = strlen(err->message);
 
@@ -226,8 +157,19 @@ static void help(void) {
                "                                  Whether the user holds a role granting the\n"
                "                                  permission (exit 0 allowed, 1 denied, 2 error)\n"
                "  permissions [--org ORG_ID]      Show an organization's permission catalog\n"
-               "\n"
-               "Options:\n"
+               "  watch [--org ORG_ID] [--after REVISION]\n"
+               "                                  Print each change as it is committed (default:\n"
+               "                                  from now; --after 0: the whole log first), until\n"
+               "                                  interrupted\n"
+               "  audit [--org ORG_ID] [--after REVISION] [--limit N]\n"
+               "                                  Print the change log: who changed what, when\n"
+               "  backup FILE                     Write a consistent copy of the database to FILE\n"
+               "                                  while rolesd serves (restore: stop rolesd, put\n"
+               "                                  FILE in place of data.mdb, start it)\n"
+               "  export [--org ORG_ID]           Print the database as JSON Lines (no secrets)\n"
+               "  import FILE [--dry-run]         Make FILE's records (an export) true; idempotent\n"
+               "\n", program);
+        printf("Options:\n"
                "      --json          Print machine-readable JSON\n"
                "      --socket PATH   The daemon's socket (default: $ROLESD_SOCKET, else\n"
                "                      /run/rolesd/rolesd.sock)\n"
@@ -239,8 +181,7 @@ static void help(void) {
                "Global options may appear before or after the command words.\n"
                "Exit status: 0 success; 1 refused (invalid, duplicate, not found, protected, in\n"
                "use, conflict); 2 usage error; 3 not allowed; 4 rolesd unavailable; 5 internal\n"
-               "error or resources exhausted.\n",
-               program);
+               "error or resources exhausted.\n");
 }
 
 /* ---- parsing ---- */
@@ -269,7 +210,7 @@ static uint64_t parse_seconds(const char *opt, const char *s) {
 }
 
 /* A decimal number, digits only, in range. */
-static uint64_t parse_u64(const char *opt, const char *s) {
+uint64_t parse_u64(const char *opt, const char *s) {
         unsigned long long v;
         char *end = NULL;
 
@@ -322,6 +263,8 @@ static const struct {
         { ARG_FORCE,           OPT_FORCE,           KIND_FLAG,         0 },
         { ARG_OFFSET,          OPT_OFFSET,          KIND_U64,          offsetof(Args, offset) },
         { ARG_COUNT,           OPT_COUNT,           KIND_U64_POSITIVE, offsetof(Args, count) },
+        { ARG_LIMIT,           OPT_LIMIT,           KIND_U64_POSITIVE, offsetof(Args, limit) },
+        { ARG_DRY_RUN,         OPT_DRY_RUN,         KIND_FLAG,         0 },
 };
 
 static const struct option options[] = {
@@ -352,6 +295,8 @@ static const struct option options[] = {
         { "force",        no_argument,       NULL, ARG_FORCE },
         { "offset",       required_argument, NULL, ARG_OFFSET },
         { "count",        required_argument, NULL, ARG_COUNT },
+        { "limit",        required_argument, NULL, ARG_LIMIT },
+        { "dry-run",      no_argument,       NULL, ARG_DRY_RUN },
         { NULL, 0, NULL, 0 }
 };
 
@@ -445,13 +390,13 @@ static int parse_argv(int argc, char *argv[], Args *a) {
 
 /* ---- output ---- */
 
-static void print_json(json_t *v) {
+void print_json(json_t *v) {
         json_dumpf(v, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
 }
 
 /* A copy of s safe for a terminal: control characters become \xNN. */
-static char *sanitize(const char *s) {
+char *sanitize(const char *s) {
         size_t n = strlen(s);
         char *t = malloc(n * 4 + 1), *p = t;
 
@@ -546,7 +491,7 @@ static void table_print(const Table *t) {
                 table_row(t, width, (const char *const *) &t->cells[r * t->n_cols]);
 }
 
-static void format_time(uint64_t ms, char *buf, size_t size) {
+void format_time(uint64_t ms, char *buf, size_t size) {
         time_t s = (time_t) (ms / 1000);
         struct tm tm;
 
@@ -1476,6 +1421,11 @@ static const Command commands[] = {
         { "key",         "list",   0, OPT_ORG | OPT_PROVIDER, 0, NULL, cmd_key_list },
         { "key",         "revoke", 1, 0, 0, NULL, cmd_key_revoke },
         { "permissions", NULL,     0, OPT_ORG, 0, NULL, cmd_permissions },
+        { "watch",       NULL,     0, OPT_ORG | OPT_AFTER, 0, check_revision_after, cmd_watch },
+        { "audit",       NULL,     0, OPT_ORG | OPT_AFTER | OPT_LIMIT, 0, check_revision_after, cmd_audit },
+        { "backup",      NULL,     1, 0, 0, NULL, cmd_backup },
+        { "export",      NULL,     0, OPT_ORG, 0, NULL, cmd_export },
+        { "import",      NULL,     1, OPT_DRY_RUN, 0, NULL, cmd_import },
 };
 
 static const Command *find_command(const Args *a) {
@@ -1531,7 +1481,8 @@ int main(int argc, char *argv[]) {
         json_errors = a.seen & OPT_JSON;
         if (!(a.seen & OPT_TIMEOUT))
                 a.timeout_usec = TIMEOUT_DEFAULT_USEC;
-        if (cmd->run == cmd_key_add || cmd->run == cmd_user_add)
+        if (cmd->run == cmd_key_add || cmd->run == cmd_user_add || cmd->run == cmd_watch ||
+            cmd->run == cmd_audit || cmd->run == cmd_export)
                 signal(SIGPIPE, SIG_IGN);       /* a closed pipe is an error to report, not death */
         r = connect_or_report(&a, &c);
         if (r == 0)

@@ -74,8 +74,8 @@ int pack_auth(msgpack_packer *pk, const rolesd_auth *auth) {
 
 /* ---- any method, JSON in and out ---- */
 
-static int json_submit(rolesd *c, const char *method, json_t *params, rolesd_reply_fn fn, void *userdata,
-                       rolesd_error *err) {
+int json_submit_fd(rolesd *c, const char *method, json_t *params, int fd, rolesd_reply_fn fn, void *userdata,
+                   rolesd_error *err) {
         msgpack_packer pk;
         int r, pr;
 
@@ -87,7 +87,12 @@ static int json_submit(rolesd *c, const char *method, json_t *params, rolesd_rep
         pr = params ? json_to_mp(&pk, params, 1) : msgpack_pack_map(&pk, 0);
         if (pr == -E2BIG)
                 return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, "params", "params nested too deeply");
-        return request_submit(c, method, pr, fn, userdata, err);
+        return request_submit_fd(c, method, pr, fd, fn, userdata, err);
+}
+
+static int json_submit(rolesd *c, const char *method, json_t *params, rolesd_reply_fn fn, void *userdata,
+                       rolesd_error *err) {
+        return json_submit_fd(c, method, params, -1, fn, userdata, err);
 }
 
 int rolesd_call_async(rolesd *c, const char *method, json_t *params, rolesd_reply_fn fn, void *userdata) {

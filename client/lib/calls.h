@@ -28,3 +28,8 @@ typedef struct UserRet {
         char **user_id, **token;
 } UserRet;
 int extract_user(rolesd_reply *r, void *ret, rolesd_error *err);
+
+/* Queues method with params (a JSON object, borrowed; NULL: {}) and, when
+ * fd >= 0, a copy of fd sent along. As the *_async() calls. */
+int json_submit_fd(rolesd *c, const char *method, json_t *params, int fd, rolesd_reply_fn fn, void *userdata,
+                   rolesd_error *err);

@@ -5,9 +5,12 @@
  * connection does to the calls on it: those that cannot have run (not
  * sent in full) or that only read go out again on a new connection, once
  * and before their deadline; the others fail. Also the event loop's side
- * of the API: rolesd_get_fd/events/timeout, rolesd_process, rolesd_wait. */
+ * of the API: rolesd_get_fd/events/timeout, rolesd_process, rolesd_wait.
+ * Also the daemon's notifications (handed to the notify callback) and
+ * frames sent with a descriptor (SCM_RIGHTS, one sendmsg() per frame). */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -32,6 +35,7 @@
 static const char *const read_only_methods[] = {
         "role.get", "role.list", "permission.catalog", "auth.check", "server.status",
         "member.list", "user.roles", "access.check", "org.list", "user.list", "key.list",
+        "changes.list", "role.sync", "db.export",
 };
 
 bool method_read_only(const char *method) {
@@ -177,6 +181,12 @@ static uint32_t msgid_next(rolesd *c) {
         }
 }
 
+static void call_free(Call *call) {
+        if (call->fd >= 0)
+                close(call->fd);
+        free(call);
+}
+
 void call_complete(rolesd *c, Call *call, const char *frame, size_t len, int error,
                    const rolesd_error *failure) {
         if (!call->cancelled) {
@@ -193,7 +203,7 @@ void call_complete(rolesd *c, Call *call, const char *frame, size_t len, int err
                 call->fn(c, &reply, call->userdata);
                 c->dispatching--;
         }
-        free(call);
+        call_free(call);
 }
 
 /* Completes every call of l with the same failure. Returns how many. */
@@ -216,7 +226,15 @@ void call_cancel(rolesd *c, uint32_t msgid) {
 
 /* ---- the socket ---- */
 
+static void fd_marks_clear(rolesd *c) {
+        for (size_t i = 0; i < c->n_fd_marks; i++)
+                if (c->fd_marks[i].fd >= 0)
+                        close(c->fd_marks[i].fd);
+        c->n_fd_marks = 0;
+}
+
 static void conn_close(rolesd *c) {
+        fd_marks_clear(c);
         if (c->fd >= 0)
                 close(c->fd);
         c->fd = -1;
@@ -260,11 +278,60 @@ fail:
         return fail(err, -ECONNREFUSED, ROLESD_UNAVAILABLE, NULL, "cannot connect to %s: %s", path, strerror(-r));
 }
 
+/* Sends up to n bytes of c->out, with fd (>= 0) attached to the first. */
+static ssize_t conn_send(rolesd *c, size_t n, int fd) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {0};
+        struct iovec iov = { .iov_base = (void *) buf_head(&c->out), .iov_len = n };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct cmsghdr *cm;
+
+        if (fd < 0)
+                return send(c->fd, iov.iov_base, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        mh.msg_control = control.buf;
+        mh.msg_controllen = sizeof control.buf;
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+        return sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static size_t size_min(size_t a, uint64_t b) {
+        return b < a ? (size_t) b : a;
+}
+
+/* How much of c->out the next send may take, and the descriptor that
+ * goes with it (-1: none): up to the next frame that has one, that frame
+ * alone (its descriptor with its first bytes), or everything. */
+static size_t send_limit(rolesd *c, int *ret_fd) {
+        size_t pending = buf_pending(&c->out);
+
+        *ret_fd = -1;
+        while (c->n_fd_marks > 0 && c->fd_marks[0].end <= c->sent) {
+                if (c->fd_marks[0].fd >= 0)
+                        close(c->fd_marks[0].fd);
+                memmove(c->fd_marks, c->fd_marks + 1, --c->n_fd_marks * sizeof *c->fd_marks);
+        }
+        if (c->n_fd_marks == 0)
+                return pending;
+        if (c->sent < c->fd_marks[0].start)
+                return size_min(pending, c->fd_marks[0].start - c->sent);
+        if (c->sent == c->fd_marks[0].start)
+                *ret_fd = c->fd_marks[0].fd;
+        return size_min(pending, c->fd_marks[0].end - c->sent);
+}
+
 /* Sends what the socket takes; a failure marks the connection broken
  * (rolesd_process() drops it, after reading what the daemon sent). */
 static void conn_flush(rolesd *c) {
         while (buf_pending(&c->out) > 0) {
-                ssize_t n = send(c->fd, buf_head(&c->out), buf_pending(&c->out), MSG_NOSIGNAL | MSG_DONTWAIT);
+                int fd;
+                size_t limit = send_limit(c, &fd);
+                ssize_t n = conn_send(c, limit, fd);
 
                 if (n < 0) {
                         if (errno == EINTR)
@@ -273,9 +340,33 @@ static void conn_flush(rolesd *c) {
                                 c->broken = negative_errno();
                         return;
                 }
+                if (fd >= 0) {          /* sent with the frame's first bytes: done with it */
+                        close(fd);
+                        c->fd_marks[0].fd = -1;
+                }
                 buf_consume(&c->out, (size_t) n);
                 c->sent += (uint64_t) n;
         }
+}
+
+/* Notes that call's frame, just queued, goes with its descriptor. */
+static int fd_mark_add(rolesd *c, const Call *call) {
+        int fd;
+
+        if (c->n_fd_marks == c->fd_marks_size) {
+                size_t n = c->fd_marks_size ? c->fd_marks_size * 2 : 4;
+                FdMark *m = realloc(c->fd_marks, n * sizeof *m);
+
+                if (!m)
+                        return -ENOMEM;
+                c->fd_marks = m;
+                c->fd_marks_size = n;
+        }
+        fd = fcntl(call->fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return negative_errno();
+        c->fd_marks[c->n_fd_marks++] = (FdMark) { call->end - call->len, call->end, fd };
+        return 0;
 }
 
 /* Queues a call's frame on the connection; when nothing else waited to be
@@ -291,8 +382,12 @@ static int conn_queue(rolesd *c, Call *call) {
                 c->out.oom = false;     /* what was queued before is intact */
                 return -ENOMEM;
         }
+        call->end = c->queued + call->len;
+        if (call->fd >= 0 && fd_mark_add(c, call) < 0) {
+                c->out.len -= call->len;        /* taken back: nothing of it was sent */
+                return -ENOMEM;
+        }
         c->queued += call->len;
-        call->end = c->queued;
         call->attempts++;
         if (idle && !c->broken && !c->dispatching)
                 conn_flush(c);
@@ -325,8 +420,8 @@ static int conn_recv(rolesd *c) {
 
 /* ---- submitting ---- */
 
-int call_submit(rolesd *c, const void *frame, size_t len, const char *method, rolesd_reply_fn fn,
-                void *userdata, uint32_t *ret_msgid, rolesd_error *err) {
+static int call_submit_fd(rolesd *c, const void *frame, size_t len, const char *method, int fd,
+                          rolesd_reply_fn fn, void *userdata, uint32_t *ret_msgid, rolesd_error *err) {
         size_t method_len;
         Call *call;
         int r;
@@ -358,26 +453,41 @@ int call_submit(rolesd *c, const void *frame, size_t len, const char *method, ro
                 .msgid = msgid_next(c),
                 .read_only = method_read_only(method),
                 .deadline = c->timeout_usec ? now_usec() + c->timeout_usec : UINT64_MAX,
+                .fd = -1,
                 .fn = fn,
                 .userdata = userdata,
                 .len = len,
         };
+        if (fd >= 0) {
+                call->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (call->fd < 0) {
+                        r = negative_errno();
+                        free(call);
+                        return fail(err, r == -ENOMEM ? r : -EINVAL, r == -ENOMEM ? ROLESD_RESOURCE_EXHAUSTED :
+                                    ROLESD_INVALID_ARGUMENT, "fd", "cannot use the descriptor: %s", strerror(-r));
+                }
+        }
         memcpy(call->frame, frame, len);
         memcpy(call->frame + len, method, method_len + 1);
         call->method = call->frame + len;
         if (!rpc_frame_set_msgid(call->frame, len, call->msgid)) {
-                free(call);
+                call_free(call);
                 return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, NULL, "not a request frame");
         }
         inflight_add(c, call);
         if (!c->replay && conn_queue(c, call) < 0) {
                 inflight_remove(c, call);
-                free(call);
+                call_free(call);
                 return fail_oom(err);
         }
         if (ret_msgid)
                 *ret_msgid = call->msgid;
         return 0;
+}
+
+int call_submit(rolesd *c, const void *frame, size_t len, const char *method, rolesd_reply_fn fn,
+                void *userdata, uint32_t *ret_msgid, rolesd_error *err) {
+        return call_submit_fd(c, frame, len, method, -1, fn, userdata, ret_msgid, err);
 }
 
 int request_begin(rolesd *c, const char *method, msgpack_packer *pk, rolesd_error *err) {
@@ -392,11 +502,19 @@ int request_begin(rolesd *c, const char *method, msgpack_packer *pk, rolesd_erro
         return 0;
 }
 
-int request_submit(rolesd *c, const char *method, int pack_r, rolesd_reply_fn fn, void *userdata,
-                   rolesd_error *err) {
+int request_submit_fd(rolesd *c, const char *method, int pack_r, int fd, rolesd_reply_fn fn, void *userdata,
+                      rolesd_error *err) {
         if (pack_r != 0 || c->request.oom)
                 return fail_oom(err);
-        return call_submit(c, buf_head(&c->request), buf_pending(&c->request), method, fn, userdata, NULL, err);
+        if (fd >= 0 && c->replay)
+                return fail(err, -EINVAL, ROLESD_INVALID_ARGUMENT, "fd", "no descriptor can be sent in replay mode");
+        return call_submit_fd(c, buf_head(&c->request), buf_pending(&c->request), method, fd, fn, userdata, NULL,
+                              err);
+}
+
+int request_submit(rolesd *c, const char *method, int pack_r, rolesd_reply_fn fn, void *userdata,
+                   rolesd_error *err) {
+        return request_submit_fd(c, method, pack_r, -1, fn, userdata, err);
 }
 
 /* ---- failures ---- */
@@ -494,6 +612,37 @@ static bool frame_is_error_for_all(const char *frame, size_t size) {
         return yes;
 }
 
+/* A notification [2, method, params]: to the notify callback, params as
+ * a JSON array. One that cannot be decoded or converted is dropped (a
+ * client ignores what it does not know). */
+static void conn_notify(rolesd *c, const char *frame, size_t size) {
+        msgpack_unpacked u;
+        RpcMessage m;
+        json_t *params = NULL, *p = NULL;
+        char method[RPC_METHOD_MAX + 1];
+        const char *why;
+
+        if (!c->notify)
+                return;
+        msgpack_unpacked_init(&u);
+        if (rpc_decode(frame, size, &u, &m, &why) == 0 && m.type == RPC_NOTIFY && m.method_len <= RPC_METHOD_MAX &&
+            (params = json_array()) && (!m.params || mp_to_json(m.params, &p, &why) == 0) &&
+            (!p || json_array_append_new(params, p) == 0)) {
+                memcpy(method, m.method, m.method_len);
+                method[m.method_len] = '\0';
+                c->dispatching++;
+                c->notify(c, method, params, c->notify_userdata);
+                c->dispatching--;
+        }
+        json_decref(params);
+        msgpack_unpacked_destroy(&u);
+}
+
+/* Whether a frame is a notification: [2, ... (a fixarray of 3). */
+static bool frame_is_notification(const char *frame, size_t size) {
+        return size >= 2 && (unsigned char) frame[0] == 0x93 && frame[1] == RPC_NOTIFY;
+}
+
 /* Hands each complete response in c->in to its call. Returns the number
  * of calls completed; *ret_why is set when the stream is not one of
  * responses (the connection cannot go on). */
@@ -523,6 +672,8 @@ static int conn_dispatch(rolesd *c, const char **ret_why) {
                                 call_complete(c, call, frame, size, 0, NULL);
                                 n++;
                         }
+                } else if (frame_is_notification(frame, size)) {
+                        conn_notify(c, frame, size);
                 } else if (frame_is_error_for_all(frame, size)) {
                         CallList all;
 
@@ -631,6 +782,14 @@ int rolesd_connect(const char *path, rolesd **ret, rolesd_error *err) {
         return 0;
 }
 
+int rolesd_set_notify(rolesd *c, rolesd_notify_fn fn, void *userdata) {
+        if (!c)
+                return -EINVAL;
+        c->notify = fn;
+        c->notify_userdata = userdata;
+        return 0;
+}
+
 int rolesd_set_timeout(rolesd *c, uint64_t usec) {
         if (!c)
                 return -EINVAL;
@@ -660,6 +819,7 @@ rolesd *rolesd_free(rolesd *c) {
         conn_close(c);
         c->replay = replay_free(c->replay);
         free(c->buckets);
+        free(c->fd_marks);
         buf_done(&c->request);
         msgpack_unpacked_destroy(&c->unpacked);
         free(c->socket_path);

@@ -27,12 +27,21 @@ typedef struct Call {
         unsigned attempts;              /* connections it was queued on */
         uint64_t deadline;              /* CLOCK_MONOTONIC usec; UINT64_MAX: none */
         uint64_t end;                   /* offset just past its frame in its connection's request stream */
+        int fd;                         /* a descriptor sent with its frame (our copy), or -1 */
         rolesd_reply_fn fn;
         void *userdata;
         const char *method;             /* NUL-terminated, after the frame */
         size_t len;
         char frame[];
 } Call;
+
+/* A frame of the request stream that goes with a descriptor: one
+ * sendmsg() carries the descriptor with the frame's first bytes, and no
+ * sendmsg() carries bytes of the frame and of another. */
+typedef struct FdMark {
+        uint64_t start, end;            /* the frame's offsets in the stream */
+        int fd;                         /* our copy, closed once sent or dropped */
+} FdMark;
 
 typedef struct CallList {
         Call *head, *tail;
@@ -57,6 +66,10 @@ struct rolesd {
         bool free_requested;            /* rolesd_free() from a callback: once they return */
         bool freeing;                   /* in rolesd_free(): no new calls */
         Replay *replay;                 /* replay mode (replay.c, internal.h): no socket */
+        FdMark *fd_marks;               /* frames queued with a descriptor, in stream order */
+        size_t n_fd_marks, fd_marks_size;
+        rolesd_notify_fn notify;        /* notifications from the daemon, or NULL: dropped */
+        void *notify_userdata;
 };
 
 /* What a callback gets. */
@@ -97,6 +110,10 @@ int reply_result(rolesd_reply *r, const msgpack_object **ret, rolesd_error *err)
 int request_begin(rolesd *c, const char *method, msgpack_packer *pk, rolesd_error *err);
 int request_submit(rolesd *c, const char *method, int pack_r, rolesd_reply_fn fn, void *userdata,
                    rolesd_error *err);
+/* The same with a descriptor sent along (fd >= 0: the library sends a
+ * copy of it, and closes the copy once the call completes). */
+int request_submit_fd(rolesd *c, const char *method, int pack_r, int fd, rolesd_reply_fn fn, void *userdata,
+                      rolesd_error *err);
 
 /* Whether a method only reads (a call to it may be sent twice). */
 bool method_read_only(const char *method);

@@ -25,6 +25,7 @@ _Static_assert((int) ROLESD_INTERNAL == (int) RPC_INTERNAL, "codes");
 _Static_assert((int) ROLESD_PROTECTED == (int) RPC_PROTECTED, "codes");
 _Static_assert((int) ROLESD_IN_USE == (int) RPC_IN_USE, "codes");
 _Static_assert((int) ROLESD_CONFLICT == (int) RPC_CONFLICT, "codes");
+_Static_assert((int) ROLESD_COMPACTED == (int) RPC_COMPACTED, "codes");
 
 const char *rolesd_code_name(rolesd_code code) {
         return rpc_code_to_string((RpcCode) code);

@@ -170,3 +170,4 @@ int rocketchat_delete(RestCtx *ctx);    /* POST /api/v1/roles.delete */
 int rocketchat_add_user(RestCtx *ctx);  /* POST /api/v1/roles.addUserToRole */
 int rocketchat_remove_user(RestCtx *ctx); /* POST /api/v1/roles.removeUserFromRole */
 int rocketchat_users_in_role(RestCtx *ctx); /* GET /api/v1/roles.getUsersInRole */
+int rocketchat_sync(RestCtx *ctx);      /* GET /api/v1/roles.sync */

@@ -454,6 +454,7 @@ static const Route routes[] = {
         { "/api/v1/roles.addUserToRole", "POST", .post = rocketchat_add_user },
         { "/api/v1/roles.removeUserFromRole", "POST", .post = rocketchat_remove_user },
         { "/api/v1/roles.getUsersInRole", "GET, HEAD", .get = rocketchat_users_in_role },
+        { "/api/v1/roles.sync", "GET, HEAD", .get = rocketchat_sync },
 };
 
 /* Finds the route of path[0..n); for a prefix route, *ret_arg is the rest. */

@@ -7,7 +7,8 @@
  * errorType, its 403, its bare failures), and the shapes of roles
  * (_id, _updatedAt in ISO 8601 with milliseconds) and of users in a role.
  * Endpoints: roles.create, roles.list, roles.update, roles.delete,
- * roles.addUserToRole, roles.removeUserFromRole, roles.getUsersInRole. */
+ * roles.addUserToRole, roles.removeUserFromRole, roles.getUsersInRole,
+ * roles.sync. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1181,4 +1182,166 @@ int rocketchat_list(RestCtx *ctx) {
         }
         (void) rest_json_raw(&pr->out, "],\"success\":true}");
         return rest_reply_buf(ctx, 200, &pr->out);
+}
+
+/* ---- GET /api/v1/roles.sync ---- */
+
+static bool take_digits(const char **p, unsigned n, unsigned *ret) {
+        unsigned v = 0;
+
+        for (unsigned i = 0; i < n; i++, (*p)++) {
+                if (**p < '0' || **p > '9')
+                        return false;
+                v = v * 10 + (unsigned) (**p - '0');
+        }
+        *ret = v;
+        return true;
+}
+
+/* updatedSince, as JavaScript's Date parses ISO 8601: YYYY-MM-DD (UTC
+ * midnight), optionally THH:MM[:SS[.sss...]] and Z or ±HH:MM (none: UTC,
+ * the zone rolesd's hosts keep). Dates before the epoch are the epoch.
+ * false when it is not such a date. */
+static bool parse_iso8601(const char *s, uint64_t *ret_ms) {
+        unsigned y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, oh = 0, om = 0;
+        int sign = 0;
+        struct tm tm = {0};
+        time_t t;
+        int64_t v;
+
+        if (!take_digits(&s, 4, &y) || *s++ != '-' || !take_digits(&s, 2, &mo) || *s++ != '-' ||
+            !take_digits(&s, 2, &d))
+                return false;
+        if (*s == 'T') {
+                s++;
+                if (!take_digits(&s, 2, &h) || *s++ != ':' || !take_digits(&s, 2, &mi))
+                        return false;
+                if (*s == ':') {
+                        s++;
+                        if (!take_digits(&s, 2, &sec))
+                                return false;
+                        if (*s == '.') {
+                                unsigned scale = 100, n = 0;
+
+                                for (s++; *s >= '0' && *s <= '9'; s++, n++) {
+                                        ms += (unsigned) (*s - '0') * scale;
+                                        scale /= 10;
+                                }
+                                if (n == 0)
+                                        return false;
+                        }
+                }
+                if (*s == 'Z')
+                        s++;
+                else if (*s == '+' || *s == '-') {
+                        sign = *s++ == '+' ? 1 : -1;
+                        if (!take_digits(&s, 2, &oh) || *s++ != ':' || !take_digits(&s, 2, &om) || oh > 23 ||
+                            om > 59)
+                                return false;
+                }
+        }
+        if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 59 ||
+            (h == 24 && (mi || sec || ms)))
+                return false;
+        tm = (struct tm) { .tm_year = (int) y - 1900, .tm_mon = (int) mo - 1, .tm_mday = (int) d,
+                           .tm_hour = (int) h, .tm_min = (int) mi, .tm_sec = (int) sec };
+        t = timegm(&tm);
+        if (tm.tm_mday != (int) d && h != 24)   /* 2023-02-30: no such day */
+                return false;
+        v = (int64_t) t * 1000 + ms - (int64_t) sign * ((int64_t) oh * 3600 + om * 60) * 1000;
+        *ret_ms = v < 0 ? 0 : (uint64_t) v;
+        return true;
+}
+
+/* Whether the query names a parameter other than updatedSince. */
+static bool query_has_other(const RestCtx *ctx) {
+        const char *p = ctx->query;
+
+        while (p && *p) {
+                size_t n = strcspn(p, "&");
+                size_t name = strcspn(p, "=&");
+
+                if (n > 0 && !(name == strlen("updatedSince") && strncmp(p, "updatedSince", name) == 0))
+                        return true;
+                p += n;
+                if (*p == '&')
+                        p++;
+        }
+        return false;
+}
+
+/* {"roles":{"update":[ROLE...],"remove":[{_id, name, _deletedAt}...]},"success":true} */
+static int sync_visit(const msgpack_object *result, void *userdata, const char **reterr_why) {
+        const msgpack_object *update = mp_map_get(result, "update"), *remove = mp_map_get(result, "remove");
+        Buf *b = userdata;
+        int r;
+
+        *reterr_why = "not a role.sync result";
+        if (!update || update->type != MSGPACK_OBJECT_ARRAY || !remove || remove->type != MSGPACK_OBJECT_ARRAY)
+                return -EBADMSG;
+        (void) rest_json_raw(b, "{\"roles\":{\"update\":[");
+        for (uint32_t i = 0; i < update->via.array.size; i++) {
+                if (i > 0)
+                        (void) rest_json_raw(b, ",");
+                r = role_write(b, &update->via.array.ptr[i], reterr_why);
+                if (r < 0)
+                        return r;
+        }
+        (void) rest_json_raw(b, "],\"remove\":[");
+        for (uint32_t i = 0; i < remove->via.array.size; i++) {
+                const msgpack_object *t = &remove->via.array.ptr[i];
+                uint64_t deleted;
+                char when[64];
+
+                if (t->type != MSGPACK_OBJECT_MAP || mp_read_u64(mp_map_get(t, "deleted_at"), &deleted) < 0 ||
+                    deleted > INT64_MAX)
+                        return -EBADMSG;
+                iso8601_ms((json_int_t) deleted, when, sizeof when);
+                (void) rest_json_raw(b, i > 0 ? ",{\"_id\":" : "{\"_id\":");
+                if (rest_json_mp_str(b, mp_map_get(t, "id")) == -EBADMSG || rest_json_raw(b, ",\"name\":") < 0 ||
+                    rest_json_mp_str(b, mp_map_get(t, "name")) == -EBADMSG)
+                        return -EBADMSG;
+                (void) rest_json_raw(b, ",\"_deletedAt\":");
+                (void) rest_json_str(b, when);
+                (void) rest_json_raw(b, "}");
+        }
+        (void) rest_json_raw(b, "]},\"success\":true}");
+        return b->oom ? -ENOMEM : 0;
+}
+
+int rocketchat_sync(RestCtx *ctx) {
+        _cleanup_(json_decrefp) json_t *auth = NULL, *params = NULL;
+        _cleanup_free_ char *since = NULL;
+        _cleanup_(buf_done) Buf out = {0};
+        rolesd_error err;
+        uint64_t ms;
+        bool missing;
+        int r;
+
+        auth = auth_new(ctx, &missing);
+        if (missing)
+                return reply_401(ctx);
+        if (!auth)
+                return -ENOMEM;
+        if (query_has_other(ctx))
+                return reply_typed(ctx, "must NOT have additional properties", ERR_PARAMS);
+        r = rest_query_get(ctx, "updatedSince", &since);
+        if (r < 0)
+                return r;
+        if (r == 0) {           /* nothing asked: nothing changed */
+                (void) rest_json_raw(&out, "{\"roles\":{\"update\":[],\"remove\":[]},\"success\":true}");
+                return rest_reply_buf(ctx, 200, &out);
+        }
+        if (!parse_iso8601(since, &ms))
+                return reply_typed(ctx, "The \"updatedSince\" query parameter must be a valid date.", ERR_PARAMS);
+        params = json_pack("{s:O, s:i, s:I}", "auth", auth, "org", WORKSPACE_ORG, "since",
+                           (json_int_t) (ms > INT64_MAX ? INT64_MAX : ms));
+        if (!params)
+                return -ENOMEM;
+        r = rest_call_visit(ctx, "role.sync", params, sync_visit, &out, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return err.code == ROLESD_PERMISSION_DENIED ? reply_403(ctx) : reply_rpc_error(ctx, "role.sync", &err);
+        return rest_reply_buf(ctx, 200, &out);
 }

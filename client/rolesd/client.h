@@ -48,6 +48,8 @@
  *     -ENOTEMPTY     ROLESD_IN_USE             a role still held by users
  *     -ESTALE        ROLESD_CONFLICT           the role's revision is no longer
  *                                              the one given (if_revision)
+ *     -EIDRM         ROLESD_COMPACTED          a revision older than the change
+ *                                              log keeps (changes.list/watch)
  *   the library's
  *     -ECONNREFUSED  ROLESD_UNAVAILABLE  cannot connect (no socket, nobody
  *                                        listening, no permission on the socket
@@ -94,7 +96,7 @@
 extern "C" {
 #endif
 
-/* The library's version, "MAJOR.MINOR.PATCH" ("1.1.0"); MAJOR is its
+/* The library's version, "MAJOR.MINOR.PATCH" ("1.2.0"); MAJOR is its
  * soname's (librolesd.so.1). */
 const char *rolesd_version(void);
 
@@ -114,6 +116,8 @@ typedef enum rolesd_code {
         ROLESD_PROTECTED,               /* a built-in role, or a workspace's last admin */
         ROLESD_IN_USE,                  /* a role still held by users */
         ROLESD_CONFLICT,                /* the role changed since the revision given */
+        /* librolesd 1.2: the change feed's */
+        ROLESD_COMPACTED,               /* a revision older than the change log keeps */
 } rolesd_code;
 
 typedef struct rolesd_error {
@@ -608,6 +612,137 @@ int rolesd_reply_keys(rolesd_reply *r, rolesd_keys **ret, rolesd_error *err);
  * "key_id"), -ENOSPC. Its reply: rolesd_reply_error(). */
 int rolesd_key_revoke(rolesd *c, const char *key_id, rolesd_error *err);
 int rolesd_key_revoke_async(rolesd *c, const char *key_id, rolesd_reply_fn fn, void *userdata);
+
+/* ---- librolesd 1.2: the change feed, backup, export and import ----
+ *
+ * These methods are for local peers only (-EACCES otherwise), except
+ * rolesd_role_sync(). Change records and export records are handed over
+ * as JSON objects, as rolesd-rpc(7) (CHANGE FEED, db.export) describes
+ * them: they carry roles, memberships, users and organizations alike. */
+
+/* The daemon's notifications, [2, method, params], which it sends on a
+ * connection that watches: "changes.event" with params [CHANGE] and
+ * "changes.lost" with [{"revision", "watch"}]. fn runs from the entry
+ * point that read them (rolesd_process(), rolesd_wait(), a synchronous
+ * call), in the order they came, interleaved with the replies as they
+ * came; params (a JSON array) is borrowed, valid during fn. fn may make
+ * asynchronous calls (not wait). Without a handler (fn NULL, the default)
+ * notifications are dropped. 0 or -EINVAL. */
+typedef void (*rolesd_notify_fn)(rolesd *c, const char *method, json_t *params, void *userdata);
+int rolesd_set_notify(rolesd *c, rolesd_notify_fn fn, void *userdata);
+
+/* org for every organization (no filter). */
+#define ROLESD_ALL_ORGS UINT64_MAX
+
+/* A page of the change log. */
+typedef struct rolesd_change_page {
+        json_t *changes;        /* an array of change records, by revision */
+        uint64_t next_after;    /* after of the next page */
+        uint64_t revision;      /* the database's when the page was read */
+} rolesd_change_page;
+
+rolesd_change_page *rolesd_change_page_free(rolesd_change_page *p); /* accepts NULL, returns NULL */
+
+/* The change records after revision after (0: from the first), at most
+ * limit (1..1000; 0: the daemon's default, 100), of org only (or
+ * ROLESD_ALL_ORGS). A page that holds fewer than limit may still be
+ * followed by more; the log is read to its end when a page is empty. The
+ * daemon's errors: -EINVAL (after in the future: field "after"; limit),
+ * -EIDRM (after older than the log keeps). */
+int rolesd_changes_list(rolesd *c, uint64_t after, unsigned limit, uint64_t org, rolesd_change_page **ret,
+                        rolesd_error *err);
+int rolesd_changes_list_async(rolesd *c, uint64_t after, unsigned limit, uint64_t org, rolesd_reply_fn fn,
+                              void *userdata);
+int rolesd_reply_change_page(rolesd_reply *r, rolesd_change_page **ret, rolesd_error *err);
+
+/* Watches the change log after revision after, of org only (or
+ * ROLESD_ALL_ORGS): from the answer on, the connection's notify callback
+ * (rolesd_set_notify(), set it first) gets every record after after as
+ * "changes.event", history first, then live, in revision order, none
+ * missing, none twice, until rolesd_changes_unwatch(), "changes.lost" (the
+ * connection did not read fast enough: watch again after its revision),
+ * or the connection's loss. *ret_watch is the watch's id, *ret_revision
+ * the database's revision when it began ("from now": watch after
+ * server.status's revision). One watch per connection; a watch is not
+ * sent again on a new connection. The daemon's errors: as
+ * rolesd_changes_list()'s, -ENOSPC (a second watch). */
+int rolesd_changes_watch(rolesd *c, uint64_t after, uint64_t org, uint32_t *ret_watch, uint64_t *ret_revision,
+                         rolesd_error *err);
+int rolesd_changes_watch_async(rolesd *c, uint64_t after, uint64_t org, rolesd_reply_fn fn, void *userdata);
+int rolesd_reply_watch(rolesd_reply *r, uint32_t *ret_watch, uint64_t *ret_revision, rolesd_error *err);
+
+/* Ends the watch; *ret_revision: the last record it sent. No event of it
+ * follows. The daemon's errors: -ENOENT (no such watch: field "watch"). */
+int rolesd_changes_unwatch(rolesd *c, uint32_t watch, uint64_t *ret_revision, rolesd_error *err);
+int rolesd_changes_unwatch_async(rolesd *c, uint32_t watch, rolesd_reply_fn fn, void *userdata);
+/* The revision of an unwatch's result. */
+int rolesd_reply_revision(rolesd_reply *r, uint64_t *ret_revision, rolesd_error *err);
+
+/* Writes a consistent, compacted copy of the database (an LMDB
+ * data.mdb) to fd, a regular file open for writing, from its offset. The
+ * descriptor travels to the daemon over the socket with the request (the
+ * library sends a copy; fd stays the caller's). *ret_revision: every
+ * change up to it is in the copy; *ret_bytes: bytes written. The
+ * daemon's errors: -EINVAL (not a regular file open for writing), -ENOSPC
+ * (the disk is full), -EIO. Never sent again on a new connection. */
+int rolesd_db_backup(rolesd *c, int fd, uint64_t *ret_revision, uint64_t *ret_bytes, rolesd_error *err);
+int rolesd_db_backup_async(rolesd *c, int fd, rolesd_reply_fn fn, void *userdata);
+int rolesd_reply_backup(rolesd_reply *r, uint64_t *ret_revision, uint64_t *ret_bytes, rolesd_error *err);
+
+/* A page of the database as export records. */
+typedef struct rolesd_export_page {
+        json_t *records;        /* an array of records {"type": "org"|"role"|"user"|"member", ...} */
+        char *next;             /* the cursor of the next page, NULL on the last */
+        uint64_t revision;      /* the database's when the page was read */
+} rolesd_export_page;
+
+rolesd_export_page *rolesd_export_page_free(rolesd_export_page *p); /* accepts NULL, returns NULL */
+
+/* A page of the database from cursor after (NULL: the first), at most
+ * limit records (1..1000; 0: 100), of org only (or ROLESD_ALL_ORGS). The
+ * daemon's errors: -EINVAL (limit; after: a cursor it did not give),
+ * -ENOENT (no such org: field "org"). */
+int rolesd_db_export(rolesd *c, const char *after, unsigned limit, uint64_t org, rolesd_export_page **ret,
+                     rolesd_error *err);
+int rolesd_db_export_async(rolesd *c, const char *after, unsigned limit, uint64_t org, rolesd_reply_fn fn,
+                           void *userdata);
+int rolesd_reply_export_page(rolesd_reply *r, rolesd_export_page **ret, rolesd_error *err);
+
+/* What an import batch did (or would do: dry_run). */
+typedef struct rolesd_import_result {
+        json_t *results;        /* "created", "updated" or "unchanged", one per record */
+        uint64_t created, updated, unchanged;
+        bool dry_run;
+} rolesd_import_result;
+
+rolesd_import_result *rolesd_import_result_free(rolesd_import_result *p); /* accepts NULL, returns NULL */
+
+/* Makes each of records (a JSON array of 1..1000 export records,
+ * borrowed) true, all or nothing: one write. With dry_run nothing is
+ * written. Calls made one after the other on one connection apply in
+ * order. The daemon's errors: the first record refused, with its code
+ * (-EINVAL, -EEXIST, -ENOENT, ...) and field "records.I" or
+ * "records.I.FIELD" (I: its index in records). */
+int rolesd_db_import(rolesd *c, json_t *records, bool dry_run, rolesd_import_result **ret, rolesd_error *err);
+int rolesd_db_import_async(rolesd *c, json_t *records, bool dry_run, rolesd_reply_fn fn, void *userdata);
+int rolesd_reply_import(rolesd_reply *r, rolesd_import_result **ret, rolesd_error *err);
+
+/* Rocket.Chat's roles.sync. */
+typedef struct rolesd_sync_page {
+        json_t *update;         /* the roles changed after since, as role.get shows them */
+        json_t *remove;         /* [{"id", "name", "deleted_at"}]: the roles deleted after since */
+} rolesd_sync_page;
+
+rolesd_sync_page *rolesd_sync_page_free(rolesd_sync_page *p); /* accepts NULL, returns NULL */
+
+/* The roles of org created or changed after since_ms (ms since the
+ * epoch), and those deleted after it. The daemon's errors: -EINVAL,
+ * -ENXIO, -EACCES, -EKEYREJECTED. */
+int rolesd_role_sync(rolesd *c, const rolesd_auth *auth, uint64_t org, uint64_t since_ms, rolesd_sync_page **ret,
+                     rolesd_error *err);
+int rolesd_role_sync_async(rolesd *c, const rolesd_auth *auth, uint64_t org, uint64_t since_ms,
+                           rolesd_reply_fn fn, void *userdata);
+int rolesd_reply_role_sync(rolesd_reply *r, rolesd_sync_page **ret, rolesd_error *err);
 
 #ifdef __cplusplus
 }

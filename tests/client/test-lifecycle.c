@@ -83,7 +83,7 @@ static void roles(rolesd *c) {
         const char *const none[] = { NULL };
         uint64_t rev;
 
-        check(strcmp(rolesd_version(), "1.1.0") == 0);
+        check(strcmp(rolesd_version(), "1.2.0") == 0);
         alpha = create(c, org, "Alpha", perms);
         rolesd_role_free(create(c, org, "Beta", NULL));
 

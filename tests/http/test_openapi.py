@@ -24,7 +24,7 @@ OPERATIONS = [("POST", "/v2/custom_role"), ("GET", "/v2/custom_role"),
               ("POST", "/api/v1/roles.create"), ("GET", "/api/v1/roles.list"),
               ("POST", "/api/v1/roles.update"), ("POST", "/api/v1/roles.delete"),
               ("POST", "/api/v1/roles.addUserToRole"), ("POST", "/api/v1/roles.removeUserFromRole"),
-              ("GET", "/api/v1/roles.getUsersInRole")]
+              ("GET", "/api/v1/roles.getUsersInRole"), ("GET", "/api/v1/roles.sync")]
 BOOL_FIELDS = {"mandatory2fa", "protected", "success", "is_builtin"}
 
 
