@@ -64,7 +64,7 @@ RpcCode rpc_code_from_errno(int r) {
         case EMFILE: case ENFILE: case EUSERS: case EDQUOT:
                 return RPC_RESOURCE_EXHAUSTED;
         case ESHUTDOWN: case EAGAIN: case ECONNREFUSED: case ENOTCONN:
-        case ECONNRESET: case EPIPE: case ETIMEDOUT:
+        case ECONNRESET: case ECONNABORTED: case EPIPE: case ETIMEDOUT:
                 return RPC_UNAVAILABLE;
         case EROFS:
                 return RPC_PROTECTED;

@@ -104,7 +104,8 @@ RpcCode rpc_code_from_string(const char *s, size_t n); /* unknown text: RPC_INTE
  *   EEXIST -> duplicate;  ENOENT ENOSYS ENXIO -> not_found
  *   EPERM EACCES -> permission_denied;  EKEYREJECTED ENOKEY -> unauthenticated
  *   ENOSPC EMSGSIZE E2BIG ENOBUFS ENOMEM EMFILE ENFILE EUSERS EDQUOT -> resource_exhausted
- *   ESHUTDOWN EAGAIN ECONNREFUSED ENOTCONN ECONNRESET EPIPE ETIMEDOUT -> unavailable
+ *   ESHUTDOWN EAGAIN ECONNREFUSED ENOTCONN ECONNRESET ECONNABORTED EPIPE ETIMEDOUT
+ *     -> unavailable
  *   EROFS -> protected (read-only: a built-in role, the workspace's last admin)
  *   ENOTEMPTY -> in_use (as rmdir: the role still has members)
  *   ESTALE -> conflict (the caller's if_revision is stale)
