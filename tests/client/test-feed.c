@@ -23,7 +23,7 @@
 
 #include <rolesd/client.h>
 
-#include "check.h"
+#include "expect.h"
 
 static uint64_t org;
 
@@ -44,16 +44,6 @@ static void on_notify(rolesd *c, const char *method, json_t *params, void *userd
                 s->lost++;
         else
                 s->others++;
-}
-
-static void expect(int r, const rolesd_error *err, int want_r, rolesd_code code, const char *field) {
-        if (r != want_r || err->code != code || (field && strcmp(err->field, field) != 0))
-                fprintf(stderr, "got %d %s %s (%s), want %d %s %s\n", r, rolesd_code_name(err->code), err->field,
-                        err->message, want_r, rolesd_code_name(code), field ? field : "");
-        check_eq(r, want_r);
-        check_eq(err->code, code);
-        if (field)
-                check(strcmp(err->field, field) == 0);
 }
 
 static uint64_t status_revision(rolesd *c) {

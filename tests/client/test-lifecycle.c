@@ -19,7 +19,7 @@
 
 #include <rolesd/client.h>
 
-#include "check.h"
+#include "expect.h"
 
 static uint64_t org;
 
@@ -36,17 +36,6 @@ static bool strv_has(char **l, const char *s) {
                 if (strcmp(l[i], s) == 0)
                         return true;
         return false;
-}
-
-/* A failure with errno r, code and field. */
-static void expect(int r, const rolesd_error *err, int want_r, rolesd_code code, const char *field) {
-        if (r != want_r || err->code != code || (field && strcmp(err->field, field) != 0))
-                fprintf(stderr, "got %d %s %s (%s), want %d %s %s\n", r, rolesd_code_name(err->code), err->field,
-                        err->message, want_r, rolesd_code_name(code), field ? field : "");
-        check_eq(r, want_r);
-        check_eq(err->code, code);
-        if (field)
-                check(strcmp(err->field, field) == 0);
 }
 
 static rolesd_role *create(rolesd *c, uint64_t in_org, const char *name, const char *const *perms) {
